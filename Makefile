@@ -1,0 +1,35 @@
+# sales-rca: the two commands a fresh machine needs are `make workshop` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8866
+
+.PHONY: install workshop test demo lint bench clean screenshots
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+workshop: install
+	$(BIN)/sales-rca workshop --demo --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/sales-rca batch data/clients.example.yaml --out out/demo --jobs 2
+
+lint: install
+	$(BIN)/ruff check sales_rca tests benchmarks
+	$(BIN)/ruff format --check sales_rca tests benchmarks
+
+bench: install
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,46 @@
+"""The ``sales-rca`` command line. Each command group lives in its own module here.
+
+Errors a user can cause (:class:`sales_rca.errors.SalesRcaError`) are printed as one line on
+stderr with exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from sales_rca.errors import SalesRcaError
+
+app = typer.Typer(
+    name="sales-rca",
+    help="Find the root causes of lost and stalled deals from a CRM export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Find the root causes of lost and stalled deals from a CRM export."""
+
+
+def _register() -> None:
+    # Imported here so `sales-rca --help` stays fast and each module owns its commands.
+    from sales_rca.cli import check
+
+    check.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``sales-rca`` console script."""
+    try:
+        app(args=argv, prog_name="sales-rca", standalone_mode=True)
+    except SalesRcaError as exc:
+        print(f"sales-rca: error: {exc}", file=sys.stderr)
+        sys.exit(2)
