@@ -18,7 +18,16 @@ COLORS: dict[str, str] = {
     "text": "#212121",
 }
 #: Categorical sequence for series that carry no won/lost meaning.
-SEQUENCE: list[str] = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#607d8b"]
+SEQUENCE: list[str] = [
+    "#1565c0",
+    "#ef6c00",
+    "#2e7d32",
+    "#6a1b9a",
+    "#c62828",
+    "#00838f",
+    "#5d4037",
+    "#607d8b",
+]
 
 FONT_FAMILY = "Segoe UI, Helvetica Neue, Arial, sans-serif"
 
@@ -43,7 +52,9 @@ def _template() -> go.layout.Template:
 pio.templates[TEMPLATE_NAME] = _template()
 
 
-def apply_theme(fig: go.Figure, *, title: str | None = None, height: int | None = None) -> go.Figure:
+def apply_theme(
+    fig: go.Figure, *, title: str | None = None, height: int | None = None
+) -> go.Figure:
     """Give ``fig`` the sales-rca template (and an optional title / height); returns the same figure."""
     fig.update_layout(template=TEMPLATE_NAME)
     if title is not None:

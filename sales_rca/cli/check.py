@@ -15,7 +15,7 @@ HistoryOpt = Annotated[
     Path | None, typer.Option("--history", help="Stage-history export (one row per stage change).")
 ]
 MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help="YAML file: canonical_name: \"Source Column\".")
+    Path | None, typer.Option("--mapping", help='YAML file: canonical_name: "Source Column".')
 ]
 SourceOpt = Annotated[
     str,
@@ -83,7 +83,8 @@ def check(
     mapping: MappingOpt = None,
     source: SourceOpt = "auto",
     quarantine_out: Annotated[
-        Path | None, typer.Option("--quarantine-out", help="Write the quarantined rows to this CSV.")
+        Path | None,
+        typer.Option("--quarantine-out", help="Write the quarantined rows to this CSV."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

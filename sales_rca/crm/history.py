@@ -94,7 +94,9 @@ def load_history(
         if "from_stage" in cols
         else pd.Series("", index=frame.index)
     )
-    dates = parse_dates(frame[cols["entered_at"]], dayfirst=user.dayfirst, default_dayfirst=dayfirst_default)
+    dates = parse_dates(
+        frame[cols["entered_at"]], dayfirst=user.dayfirst, default_dayfirst=dayfirst_default
+    )
     reason = pd.Series(None, index=frame.index, dtype=object)
     known = set(opportunity_ids.astype(str))
     reason[(ids == "").to_numpy()] = REASON_MISSING_ID
@@ -150,7 +152,9 @@ def _order_and_collapse(events: pd.DataFrame, created: pd.Series) -> pd.DataFram
     seed = first[(first["from_stage"] != "") & (first["from_stage"] != first["stage"])]
     if len(seed):
         created_at = seed["opportunity_id"].map(created.groupby(level=0).first())
-        entered = created_at.where(created_at.notna() & (created_at <= seed["entered_at"]), seed["entered_at"])
+        entered = created_at.where(
+            created_at.notna() & (created_at <= seed["entered_at"]), seed["entered_at"]
+        )
         initial = pd.DataFrame(
             {
                 "opportunity_id": seed["opportunity_id"].to_numpy(),

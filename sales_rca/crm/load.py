@@ -27,10 +27,12 @@ from sales_rca.crm.data import (
 from sales_rca.crm.read import RawTable, read_table
 from sales_rca.crm.values import (
     closed_outcome_from_stage,
+    distinct,
     outcome_from_text,
     parse_amounts,
     parse_dates,
     parse_flags,
+    spread,
 )
 from sales_rca.crm.vendors import (
     Mapping,
@@ -90,13 +92,16 @@ def load_crm(
         )
     vendor = _choose_vendor(source if source != "auto" else (user.source or "auto"), headers, path)
     columns = map_columns(
-        headers, vendor, vendors()["generic"], resolve_user_columns(user.columns, headers, path.name)
+        headers,
+        vendor,
+        vendors()["generic"],
+        resolve_user_columns(user.columns, headers, path.name),
     )
     if not {"stage", "outcome", "is_won"} & columns.keys():
         raise CrmImportError(
             f"{path.name}: expected a stage or outcome column (such as Stage, Deal Stage, Status or "
             f"Won/Lost), found columns: {', '.join(headers)}; name it in a mapping file "
-            "(stage: \"Your Column\")."
+            '(stage: "Your Column").'
         )
     report = ImportReport(
         source=vendor.name,
@@ -119,11 +124,15 @@ def load_crm(
             created=opps.set_index("opportunity_id")["created_date"],
             dayfirst_default=report.decimal == ",",
         )
-        quarantine = pd.concat([quarantine, hist_quarantine], ignore_index=True) if len(
-            hist_quarantine
-        ) else quarantine
+        quarantine = (
+            pd.concat([quarantine, hist_quarantine], ignore_index=True)
+            if len(hist_quarantine)
+            else quarantine
+        )
     _derive_loss_stage(opps, events, user, report)
-    report.outcomes = {k: int(v) for k, v in opps["outcome"].value_counts().reindex(OUTCOMES, fill_value=0).items()}
+    report.outcomes = {
+        k: int(v) for k, v in opps["outcome"].value_counts().reindex(OUTCOMES, fill_value=0).items()
+    }
     report.amount_missing = int(opps["amount"].isna().sum())
     report.stages = list(user.stages)
     return CrmData(
@@ -150,8 +159,9 @@ def _choose_vendor(source: str, headers: list[str], path: Path):
 
 def _text(raw: pd.Series) -> pd.Series:
     """Stripped text, missing where empty."""
-    s = raw.astype(str).str.strip()
-    return s.where(s != "", None).astype("string")
+    codes, texts = distinct(raw)
+    texts = texts.astype(object).where(texts != "", None)
+    return spread(texts, codes, raw.index).astype("string")
 
 
 def _snake(header: str) -> str:
@@ -179,15 +189,17 @@ def _build_opportunities(
     out["opportunity_id"] = ids
 
     # Stage and outcome.
-    stage = _text(frame[columns["stage"]]) if "stage" in columns else pd.Series(
-        pd.NA, index=frame.index, dtype="string"
+    stage = (
+        _text(frame[columns["stage"]])
+        if "stage" in columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
     )
     out["stage"] = stage
     outcome = pd.Series(None, index=frame.index, dtype=object)
     if "outcome" in columns:
         outcome_raw = _text(frame[columns["outcome"]])
         outcome = outcome_from_text(outcome_raw.fillna("")).where(outcome_raw.notna(), None)
-        unknown = outcome_raw.notna() & outcome.isna()
+        unknown = outcome_raw.notna() & outcome.isna() & stage.notna()
         if unknown.any():
             examples = ", ".join(repr(v) for v in outcome_raw[unknown].unique()[:3])
             report.warnings.append(
@@ -196,9 +208,7 @@ def _build_opportunities(
             )
     if "is_won" in columns:
         won_flag = parse_flags(frame[columns["is_won"]])
-        closed_flag = (
-            parse_flags(frame[columns["is_closed"]]) if "is_closed" in columns else None
-        )
+        closed_flag = parse_flags(frame[columns["is_closed"]]) if "is_closed" in columns else None
         from_flags = pd.Series(None, index=frame.index, dtype=object)
         if closed_flag is not None:
             from_flags[(closed_flag == True).to_numpy() & (won_flag == True).to_numpy()] = "won"  # noqa: E712
@@ -224,8 +234,10 @@ def _build_opportunities(
 
     # Amounts.
     if "amount" in columns:
-        amounts = parse_amounts(frame[columns["amount"]], decimal_hint=user.decimal or (
-            "," if raw.delimiter == "semicolon" else None))
+        amounts = parse_amounts(
+            frame[columns["amount"]],
+            decimal_hint=user.decimal or ("," if raw.delimiter == "semicolon" else None),
+        )
         out["amount"] = amounts.values
         report.decimal = amounts.decimal
         if amounts.unparseable:
@@ -243,7 +255,9 @@ def _build_opportunities(
         if col not in columns:
             out[col] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
             continue
-        parsed = parse_dates(frame[columns[col]], dayfirst=user.dayfirst, default_dayfirst=default_dayfirst)
+        parsed = parse_dates(
+            frame[columns[col]], dayfirst=user.dayfirst, default_dayfirst=default_dayfirst
+        )
         out[col] = parsed.values
         report.date_formats[col] = {
             "column": columns[col],
@@ -267,8 +281,10 @@ def _build_opportunities(
     for col in TEXT_COLUMNS:
         if col in ("opportunity_id", "stage"):
             continue
-        out[col] = _text(frame[columns[col]]) if col in columns else pd.Series(
-            pd.NA, index=frame.index, dtype="string"
+        out[col] = (
+            _text(frame[columns[col]])
+            if col in columns
+            else pd.Series(pd.NA, index=frame.index, dtype="string")
         )
 
     opps = pd.DataFrame({c: out[c] for c in OPPORTUNITY_COLUMNS}, index=frame.index)
@@ -336,7 +352,9 @@ def _derive_loss_stage(
     lost = opps["outcome"] == "lost"
     sources = []
     if not events.empty:
-        closed = closed_outcome_from_stage(events["stage"].astype(str), user.won_stages, user.lost_stages)
+        closed = closed_outcome_from_stage(
+            events["stage"].astype(str), user.won_stages, user.lost_stages
+        )
         open_events = events[closed.isna().to_numpy()]
         last_open = open_events.groupby("opportunity_id", sort=False)["stage"].last()
         from_history = opps["opportunity_id"].map(last_open).astype("string")
@@ -345,9 +363,12 @@ def _derive_loss_stage(
     if "loss_stage" in report.mapping:
         sources.append(f"column {report.mapping['loss_stage']}")
     # A CRM that keeps a lost deal in the stage it died in (Pipedrive, Dynamics): use it.
-    stage_is_open = closed_outcome_from_stage(
-        opps["stage"].fillna("").astype(str), user.won_stages, user.lost_stages
-    ).isna() & opps["stage"].notna()
+    stage_is_open = (
+        closed_outcome_from_stage(
+            opps["stage"].fillna("").astype(str), user.won_stages, user.lost_stages
+        ).isna()
+        & opps["stage"].notna()
+    )
     fill = lost & opps["loss_stage"].isna() & stage_is_open
     if fill.any():
         opps.loc[fill, "loss_stage"] = opps.loc[fill, "stage"]

@@ -12,17 +12,50 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+
+def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct stripped texts of a column, so parsers work once per distinct value.
+
+    The texts are Arrow-backed strings: pandas then runs regular expressions in C++.
+    Missing values get code -1.
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str)
+    return codes, text.astype("string[pyarrow]").str.strip()
+
+
+def spread(
+    result: pd.Series | np.ndarray, codes: np.ndarray, index: pd.Index, fill=None
+) -> pd.Series:
+    """Per-row values from per-distinct-value ``result`` (the inverse of :func:`distinct`)."""
+    arr = np.asarray(result, dtype=object if fill is None or isinstance(fill, str) else None)
+    if len(arr) == 0:
+        return pd.Series([fill] * len(codes), index=index, dtype=object if fill is None else None)
+    out = arr.take(np.where(codes < 0, 0, codes))
+    if (codes < 0).any():
+        out = out.astype(object) if fill is None else out
+        out[codes < 0] = fill
+    return pd.Series(out, index=index)
+
+
+def _cells_where(raw: pd.Series, test) -> pd.Series:
+    """``test`` per cell, skipped (all False) when every cell is text, as in any CSV."""
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        return pd.Series(False, index=raw.index)
+    return raw.map(test).astype(bool)
+
 
 # --- amounts -----------------------------------------------------------------------------------
 
-_CURRENCY = re.compile(
-    r"[$€£¥₹₽₩₺₪₫₱฿¤]|\b(?:USD|EUR|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|SGD|HKD|RUB|TRY|AED)\b"
-    r"|\b(?:US|AU|CA|NZ|HK|S)\$",
-    re.IGNORECASE,
+_CURRENCY_OR_SPACE = (
+    r"[$€£¥₹₽₩₺₪₫₱฿¤]|\b(?:USD|EUR|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL"
+    r"|MXN|ZAR|SGD|HKD|RUB|TRY|AED|usd|eur|gbp|chf)\b|\b(?:US|AU|CA|NZ|HK|S)\$|[\s'"
+    "\u00a0\u202f]"
 )
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
-_NUMBER = re.compile(r"^[+-]?(?:\d[\d.,]*)?\d(?:[.,]\d*)?$|^[+-]?[.,]\d+$")
+_NUMBER = r"(?:\d[\d.,]*)?\d(?:[.,]\d*)?|[.,]\d+"
 
 
 @dataclass
@@ -55,35 +88,33 @@ def parse_amounts(raw: pd.Series, *, decimal_hint: str | None = None) -> AmountR
     [12500.0, -1000.0, nan]
     """
     raw = raw.astype(object)
-    is_num = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-    text = raw.where(~is_num, "").astype(str)
-    uniques = pd.Series(text.unique())
-    stripped = uniques.str.strip()
-    negative = stripped.str.match(r"^\(.*\)$|^-|.*-$|^[^\d]*-")
-    cleaned = (
-        stripped.str.replace(_CURRENCY, "", regex=True)
-        .str.replace(_SPACES, "", regex=True)
-        .str.replace(r"^\((.*)\)$", r"\1", regex=True)
-        .str.replace(r"^-|-$", "", regex=True)
-        .str.strip("+")
-    )
-    decimal = _decimal_separator(cleaned[cleaned.str.match(_NUMBER)], decimal_hint)
+    is_num = _cells_where(raw, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    text = raw.where(~is_num, "")
+    codes, stripped = distinct(text)
+    bare = stripped.str.replace(_CURRENCY_OR_SPACE, "", regex=True)
+    negative = bare.str.contains(r"^\(.*\)$|^-|-$", regex=True)
+    cleaned = bare
+    if negative.any():
+        cleaned = bare.str.replace(r"^\((.*)\)$", r"\1", regex=True).str.replace(
+            r"^-|-$", "", regex=True
+        )
+    cleaned = cleaned.str.lstrip("+")
+    decimal = _decimal_separator(cleaned[cleaned.str.fullmatch(_NUMBER)], decimal_hint)
     if decimal == ",":
         normal = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         normal = cleaned.str.replace(",", "", regex=False)
-    valid = normal.str.fullmatch(r"\d*\.?\d+|\d+\.")
-    numbers = pd.to_numeric(normal.where(valid), errors="coerce")
-    numbers = numbers.where(~negative, -numbers)
-    lookup = pd.Series(numbers.to_numpy(), index=uniques.to_numpy())
-    values = text.map(lookup).astype(float)
+    valid = normal.str.fullmatch(r"\d*\.?\d+|\d+\.").fillna(False).astype(bool)
+    numbers = pd.to_numeric(normal.where(valid).astype(object), errors="coerce").astype(float)
+    numbers = numbers.where(~negative.fillna(False).astype(bool), -numbers)
+    values = spread(numbers.to_numpy(), codes, raw.index, fill=np.nan).astype(float)
     values[is_num.to_numpy()] = raw[is_num].astype(float)
-    bad = uniques[(stripped != "") & ~valid.fillna(False)]
-    bad_mask = text.isin(set(bad))
+    bad = (stripped != "").fillna(False).astype(bool) & ~valid
+    bad_rows = bad.to_numpy()[codes[codes >= 0]].sum() if len(bad) else 0
     return AmountResult(
         values=values,
-        unparseable=int(bad_mask.sum()),
-        examples=[str(v) for v in bad.head(3)],
+        unparseable=int(bad_rows),
+        examples=[str(v) for v in stripped[bad].head(3)],
         decimal=decimal,
     )
 
@@ -167,7 +198,9 @@ def _day_month_evidence(values: pd.Series) -> tuple[int, int]:
     return int((parts[0] > 12).sum()), int((parts[1] > 12).sum())
 
 
-def parse_dates(raw: pd.Series, *, dayfirst: bool | None = None, default_dayfirst: bool = False) -> DateResult:
+def parse_dates(
+    raw: pd.Series, *, dayfirst: bool | None = None, default_dayfirst: bool = False
+) -> DateResult:
     """Parse a date column; day-first vs month-first is decided from all its values.
 
     Args:
@@ -176,9 +209,10 @@ def parse_dates(raw: pd.Series, *, dayfirst: bool | None = None, default_dayfirs
         default_dayfirst: the order to assume when every value is ambiguous (e.g. 03/04/2024).
     """
     raw = raw.astype(object)
-    is_real = raw.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)))
-    text = raw.where(~is_real, "").astype(str).str.strip()
-    uniques = pd.Series(text[text != ""].unique(), dtype=object)
+    is_real = _cells_where(raw, lambda v: isinstance(v, (dt.date, pd.Timestamp)))
+    codes, texts = distinct(raw.where(~is_real, ""))
+    nonblank = (texts != "").fillna(False).astype(bool).to_numpy()
+    uniques = pd.Series(texts.to_numpy(dtype=object)[nonblank], dtype=object)
     parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
     fmt: str | None = None
     chosen_dayfirst: bool | None = None
@@ -193,8 +227,8 @@ def parse_dates(raw: pd.Series, *, dayfirst: bool | None = None, default_dayfirs
         if serial.any():
             days = pd.to_numeric(uniques[serial], errors="coerce")
             ok = days.between(10_000, 100_000)
-            parsed[serial & ok.reindex(uniques.index, fill_value=False)] = _EXCEL_EPOCH + pd.to_timedelta(
-                days[ok], unit="D"
+            parsed[serial & ok.reindex(uniques.index, fill_value=False)] = (
+                _EXCEL_EPOCH + pd.to_timedelta(days[ok], unit="D")
             )
             fmt = fmt or "Excel serial"
         rest = uniques[parsed.isna() & ~iso & ~serial]
@@ -228,15 +262,25 @@ def parse_dates(raw: pd.Series, *, dayfirst: bool | None = None, default_dayfirs
                     chosen_dayfirst = None if fixed_fmt.startswith(("%Y", "%b", "%B")) else True
                     decided_by = "format"
             parsed[rest.index] = rest_parsed
-    lookup = pd.Series(parsed.to_numpy(), index=uniques.to_numpy())
-    values = pd.to_datetime(text.map(lookup), errors="coerce")
+    per_text = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    per_text[nonblank] = parsed.to_numpy(dtype="datetime64[ns]")
+    values = pd.Series(
+        per_text.take(np.where(codes < 0, 0, codes))
+        if len(per_text)
+        else np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        index=raw.index,
+    )
+    if len(per_text):
+        values[codes < 0] = pd.NaT
     if is_real.any():
         values[is_real.to_numpy()] = pd.to_datetime(raw[is_real].astype(object), errors="coerce")
     values = values.astype("datetime64[ns]")
+    bad_text = np.zeros(len(texts), dtype=bool)
+    bad_text[nonblank] = parsed.isna().to_numpy()
     bad = uniques[parsed.isna()]
     return DateResult(
         values=values,
-        unparseable=int(text.isin(set(bad)).sum()),
+        unparseable=int(bad_text[codes[codes >= 0]].sum()) if len(bad_text) else 0,
         examples=[str(v) for v in bad.head(3)],
         format=fmt,
         dayfirst=chosen_dayfirst,
@@ -264,58 +308,54 @@ _TRUE = {"true", "yes", "y", "1", "x", "t", "wahr", "ja", "oui", "si", "sí"}
 _FALSE = {"false", "no", "n", "0", "f", "falsch", "nein", "non"}
 
 
+def _classify_outcomes(texts: pd.Series) -> pd.Series:
+    plain = texts.astype(object)
+    out = pd.Series(None, index=texts.index, dtype=object)
+    out[plain.str.contains(_OPEN).fillna(False).astype(bool)] = "open"
+    out[plain.str.contains(_LOST).fillna(False).astype(bool)] = "lost"
+    out[plain.str.contains(_WON).fillna(False).astype(bool)] = "won"
+    return out
+
+
 def outcome_from_text(values: pd.Series) -> pd.Series:
     """``won`` / ``lost`` / ``open`` from outcome or stage text; ``None`` when not recognised."""
-    uniques = pd.Series(values.astype(str).str.strip().unique(), dtype=object)
-    out = pd.Series(None, index=uniques.index, dtype=object)
-    out[uniques.str.contains(_OPEN)] = "open"
-    out[uniques.str.contains(_LOST)] = "lost"
-    out[uniques.str.contains(_WON)] = "won"
-    lookup = pd.Series(out.to_numpy(), index=uniques.to_numpy())
-    return values.astype(str).str.strip().map(lookup)
+    codes, texts = distinct(values)
+    return spread(_classify_outcomes(texts), codes, values.index)
 
 
 def closed_outcome_from_stage(
     stages: pd.Series, won_stages: Iterable[str] = (), lost_stages: Iterable[str] = ()
 ) -> pd.Series:
     """``won`` / ``lost`` when a stage name says the deal is closed, else ``None`` (open or unknown)."""
-    text = stages.astype(str).str.strip()
-    out = outcome_from_text(text).where(lambda s: s.isin(["won", "lost"]), None)
+    codes, texts = distinct(stages)
+    out = _classify_outcomes(texts).where(lambda s: s.isin(["won", "lost"]), None)
     won = {s.strip().lower() for s in won_stages}
     lost = {s.strip().lower() for s in lost_stages}
-    lowered = text.str.lower()
-    if won:
-        out = out.mask(lowered.isin(won), "won")
-    if lost:
-        out = out.mask(lowered.isin(lost), "lost")
     if won or lost:
         # With explicit lists, only the listed stages are closed.
-        out = out.where(lowered.isin(won | lost), None)
-    return out
+        lowered = texts.astype(object).str.lower()
+        out = pd.Series(None, index=texts.index, dtype=object)
+        out[lowered.isin(won).to_numpy()] = "won"
+        out[lowered.isin(lost).to_numpy()] = "lost"
+    return spread(out, codes, stages.index)
 
 
 def parse_flags(values: pd.Series) -> pd.Series:
     """True / False / None from yes-no style cells (TRUE, 1, Yes, X ...)."""
-    lowered = values.astype(str).str.strip().str.lower()
-    out = pd.Series(None, index=values.index, dtype=object)
-    out[lowered.isin(_TRUE)] = True
-    out[lowered.isin(_FALSE)] = False
-    return out
-
-
-def is_blank(values: pd.Series) -> pd.Series:
-    """True where a cell holds nothing (empty or whitespace)."""
-    return values.astype(str).str.strip().eq("") | values.isna()
+    codes, texts = distinct(values)
+    lowered = texts.astype(object).str.lower()
+    out = pd.Series(None, index=texts.index, dtype=object)
+    out[lowered.isin(_TRUE).to_numpy()] = True
+    out[lowered.isin(_FALSE).to_numpy()] = False
+    return spread(out, codes, values.index)
 
 
 __all__ = [
     "AmountResult",
     "DateResult",
     "closed_outcome_from_stage",
-    "is_blank",
     "outcome_from_text",
     "parse_amounts",
     "parse_dates",
     "parse_flags",
 ]
-

@@ -152,7 +152,9 @@ def _str_list(value: Any, key: str, where: str) -> list[str]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        raise MappingError(f"{where}: expected `{key}` to be a list of stage names, found {value!r}.")
+        raise MappingError(
+            f"{where}: expected `{key}` to be a list of stage names, found {value!r}."
+        )
     return [str(v) for v in value]
 
 
@@ -177,14 +179,16 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
             data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise MappingError(f"{where}: expected valid YAML, found a syntax error ({first}).") from None
+            raise MappingError(
+                f"{where}: expected valid YAML, found a syntax error ({first})."
+            ) from None
     else:
         data = mapping
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise MappingError(
-            f"{where}: expected `canonical_name: \"Source Column\"` lines, found a {type(data).__name__}."
+            f'{where}: expected `canonical_name: "Source Column"` lines, found a {type(data).__name__}.'
         )
     result = Mapping(path=str(mapping) if isinstance(mapping, (str, Path)) else None)
     unknown = [k for k in data if k not in MAPPABLE and k not in MAPPING_OPTIONS]
@@ -196,18 +200,24 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
     for key, value in data.items():
         if key in MAPPABLE:
             if not isinstance(value, (str, int)) or not str(value).strip():
-                raise MappingError(f"{where}: expected `{key}` to name a source column, found {value!r}.")
+                raise MappingError(
+                    f"{where}: expected `{key}` to name a source column, found {value!r}."
+                )
             result.columns[key] = str(value)
     result.won_stages = _str_list(data.get("won_stages"), "won_stages", where)
     result.lost_stages = _str_list(data.get("lost_stages"), "lost_stages", where)
     result.stages = _str_list(data.get("stages"), "stages", where)
     if "dayfirst" in data:
         if not isinstance(data["dayfirst"], bool):
-            raise MappingError(f"{where}: expected `dayfirst: true` or `false`, found {data['dayfirst']!r}.")
+            raise MappingError(
+                f"{where}: expected `dayfirst: true` or `false`, found {data['dayfirst']!r}."
+            )
         result.dayfirst = data["dayfirst"]
     if "decimal" in data:
         if data["decimal"] not in (".", ","):
-            raise MappingError(f"{where}: expected `decimal: \".\"` or `\",\"`, found {data['decimal']!r}.")
+            raise MappingError(
+                f'{where}: expected `decimal: "."` or `","`, found {data["decimal"]!r}.'
+            )
         result.decimal = data["decimal"]
     if data.get("sheet") is not None:
         result.sheet = str(data["sheet"])

@@ -1,0 +1,77 @@
+"""`sales-rca check`: a readable data check, a JSON object, or one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sales_rca.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_help_lists_commands_with_descriptions():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "check" in result.stdout
+    assert "Check a CRM export" in result.stdout
+
+
+def test_check_json_has_the_documented_fields(corpus):
+    result = run("check", str(corpus / "duplicate_ids.csv"), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in (
+        "source",
+        "rows_in",
+        "rows_accepted",
+        "rows_quarantined",
+        "quarantine_reasons",
+        "mapping",
+        "outcomes",
+        "amount_missing",
+        "warnings",
+    ):
+        assert key in data
+    assert data["rows_in"] == 4
+    assert data["quarantine_reasons"] == {"duplicate opportunity id": 2}
+    assert data["outcomes"] == {"won": 1, "lost": 1, "open": 0}
+    assert data["mapping"]["opportunity_id"] == "Opportunity ID"
+
+
+def test_check_text_report_and_quarantine_file(corpus, tmp_path):
+    out = tmp_path / "q" / "rejected.csv"
+    result = run("check", str(corpus / "missing_ids.csv"), "--quarantine-out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "4 in, 2 accepted, 2 quarantined" in result.stdout
+    assert "missing opportunity id: 2" in result.stdout
+    rejected = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert rejected["source_row"].tolist() == ["3", "4"]
+    assert rejected["reason"].tolist() == ["missing opportunity id"] * 2
+
+
+def test_unusable_file_gives_one_line_and_exit_2(corpus):
+    result = run("check", str(corpus / "header_only.csv"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "found a header only" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_mapping_gives_one_line_and_exit_2(corpus):
+    result = run(
+        "check",
+        str(corpus / "custom_columns.csv"),
+        "--mapping",
+        str(corpus / "mapping_missing_column.yaml"),
+    )
+    assert result.returncode == 2
+    assert "no such column" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
