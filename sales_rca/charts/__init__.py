@@ -7,6 +7,27 @@ and are re-exported here.
 
 from __future__ import annotations
 
+from sales_rca.charts.pipeline import (
+    funnel_figure,
+    path_sankey_figure,
+    stall_figure,
+    survival_figure,
+    time_in_stage_figure,
+    win_rate_figure,
+)
+from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
 from sales_rca.charts.theme import COLORS, TEMPLATE_NAME, apply_theme
 
-__all__ = ["COLORS", "TEMPLATE_NAME", "apply_theme"]
+__all__ = [
+    "COLORS",
+    "TEMPLATE_NAME",
+    "apply_theme",
+    "fishbone_figure",
+    "funnel_figure",
+    "path_sankey_figure",
+    "stall_figure",
+    "survival_figure",
+    "time_in_stage_figure",
+    "why_tree_figure",
+    "win_rate_figure",
+]

@@ -35,6 +35,9 @@ def _register() -> None:
     from sales_rca.cli import xray as xray_cli
 
     xray_cli.register(app)
+    from sales_rca.cli import session as session_cli
+
+    session_cli.register(app)
 
 
 _register()

@@ -2,9 +2,11 @@
 
 Win rates use closed deals only (won / (won + lost)) with Wilson 95% intervals. An attribute's
 groups are compared with a chi-square test of independence on groups with at least
-``min_group_size`` closed deals (smaller groups are pooled as ``(other)``); p-values are adjusted
-for testing many attributes at once (Holm). Attributes are ranked by effect size (Cramér's V),
-significant ones first.
+``min_group_size`` closed deals (smaller groups are pooled as ``(other)``). Because many attributes
+are screened at once, p-values are adjusted: by default with Benjamini-Hochberg, which keeps the
+expected share of false drivers in the significant list at ``alpha`` (right for a screen that
+feeds a discussion; pass ``adjust="holm"`` for the stricter family-wise control). Attributes are
+ranked by effect size (Cramér's V), significant ones first.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class DriverAnalysis:
             (``tested`` is False for groups too small for the test, before pooling).
         ranking: one row per testable attribute, most telling first (see the module docstring).
         overall_win_rate: won / (won + lost) over all closed deals.
-        min_group_size, alpha: the rules used.
+        min_group_size, alpha, adjust: the rules used.
     """
 
     groups: pd.DataFrame
@@ -75,9 +77,12 @@ class DriverAnalysis:
     overall_win_rate: float
     min_group_size: int
     alpha: float
+    adjust: str = "fdr_bh"
 
 
-def wilson_interval(won: np.ndarray, n: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    won: np.ndarray, n: np.ndarray, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for ``won`` successes out of ``n`` (NaN where ``n`` is 0)."""
     won = np.asarray(won, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -103,12 +108,11 @@ def driver_columns(opportunities: pd.DataFrame) -> list[str]:
 
 def _as_groups(s: pd.Series, max_levels: int) -> pd.Series:
     """Group labels for one attribute: text as is, many-valued numbers in quartiles, blanks named."""
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        if s.nunique() > max_levels:
-            bins = pd.qcut(s, 4, duplicates="drop")
-            labels = bins.cat.categories
-            names = [f"{iv.left:g}–{iv.right:g}" for iv in labels]
-            return bins.cat.rename_categories(names).astype(object).where(s.notna(), BLANK)
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if numeric and s.nunique() > max_levels:
+        bins = pd.qcut(s, 4, duplicates="drop")
+        names = [f"{iv.left:g}–{iv.right:g}" for iv in bins.cat.categories]
+        return bins.cat.rename_categories(names).astype(object).where(s.notna(), BLANK)
     return s.astype(object).where(s.notna(), BLANK).astype(str)
 
 
@@ -119,6 +123,7 @@ def analyse_drivers(
     min_group_size: int = 20,
     alpha: float = 0.05,
     max_levels: int = 10,
+    adjust: str = "fdr_bh",
 ) -> DriverAnalysis:
     """Win rate by group for each attribute, and the attributes ranked by how much groups differ.
 
@@ -126,7 +131,9 @@ def analyse_drivers(
         opportunities: the canonical opportunities table.
         columns: attributes to look at; default :func:`driver_columns`.
         min_group_size: closed deals a group needs to enter the significance test.
-        alpha: significance level after the Holm adjustment.
+        alpha: significance level after the adjustment.
+        adjust: a :func:`statsmodels.stats.multitest.multipletests` method (``fdr_bh``,
+            ``holm``, ``bonferroni`` ...) or ``none``.
         max_levels: numeric columns with more distinct values are cut into quartiles.
 
     Example:
@@ -161,12 +168,16 @@ def analyse_drivers(
     groups = groups[list(GROUP_COLUMNS)]
     ranking = pd.DataFrame([r for r in rank_rows if r], columns=list(RANKING_COLUMNS))
     if not ranking.empty:
-        ranking["p_adjusted"] = multipletests(ranking["p_value"], method="holm")[1]
+        ranking["p_adjusted"] = (
+            ranking["p_value"]
+            if adjust == "none"
+            else multipletests(ranking["p_value"], method=adjust)[1]
+        )
         ranking["significant"] = ranking["p_adjusted"] < alpha
         ranking = ranking.sort_values(
             ["significant", "cramers_v", "attribute"], ascending=[False, False, True], kind="stable"
         ).reset_index(drop=True)
-    return DriverAnalysis(groups, ranking, overall, min_group_size, alpha)
+    return DriverAnalysis(groups, ranking, overall, min_group_size, alpha, adjust)
 
 
 def _test(col: str, counts: pd.DataFrame, min_group_size: int) -> dict | None:
@@ -175,7 +186,12 @@ def _test(col: str, counts: pd.DataFrame, min_group_size: int) -> dict | None:
     table = big[["won", "lost"]]
     if small["deals"].sum() >= min_group_size:
         table = pd.concat(
-            [table, pd.DataFrame({"won": [small["won"].sum()], "lost": [small["lost"].sum()]}, index=[OTHER])]
+            [
+                table,
+                pd.DataFrame(
+                    {"won": [small["won"].sum()], "lost": [small["lost"].sum()]}, index=[OTHER]
+                ),
+            ]
         )
     if len(table) < 2 or (table.sum(axis=0) == 0).any():
         return None

@@ -57,7 +57,9 @@ def analyse_paths(visits: pd.DataFrame, order: list[str]) -> PathAnalysis:
     if visits.empty:
         return PathAnalysis(
             official_path,
-            _frame(["path", "length", "deals", "won", "lost", "open", "win_rate", "share", "official"]),
+            _frame(
+                ["path", "length", "deals", "won", "lost", "open", "win_rate", "share", "official"]
+            ),
             _frame(["source", "target", "outcome", "kind", "moves"]),
             _stage_usage(visits, order),
             notes=["No stage history: paths, skipped stages and backward moves need it."],
@@ -66,25 +68,20 @@ def analyse_paths(visits: pd.DataFrame, order: list[str]) -> PathAnalysis:
     code, names = pd.factorize(visits["stage"])
     names = np.asarray(names, dtype=object)
     step = np.arange(len(row)) - _group_starts(row)
-    deal_row, first = np.unique(row, return_index=True)
-    outcome = visits["outcome"].to_numpy()[first]
-
-    # one row per deal, one column per step: stage codes + 1 (0 pads shorter paths)
-    width = int(step.max()) + 1
-    dtype = np.int16 if len(names) < np.iinfo(np.int16).max else np.int32
-    deal_of = np.searchsorted(deal_row, row)
-    matrix = np.zeros((len(deal_row), width), dtype=dtype)
-    matrix[deal_of, step] = code + 1
-    uniq, inverse, counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    deal_row = row[starts]
+    outcome = np.asarray(visits["outcome"].to_numpy()[starts], dtype=object)
+    deal_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(row)]))
+    uniq_paths, inverse, counts = _unique_paths(code, step, starts, deal_of, len(names))
     by_outcome = {
-        o: np.bincount(inverse[outcome == o], minlength=len(uniq)) for o in ("won", "lost", "open")
+        o: np.bincount(inverse[outcome == o], minlength=len(uniq_paths))
+        for o in ("won", "lost", "open")
     }
-    paths = [ARROW.join(names[r[r > 0] - 1]) for r in uniq]
+    paths = [ARROW.join(names[np.asarray(p, dtype=np.int64)]) for p in uniq_paths]
     variants = pd.DataFrame(
         {
             "path": paths,
-            "length": (uniq > 0).sum(axis=1),
+            "length": [len(p) for p in uniq_paths],
             "deals": counts,
             "won": by_outcome["won"],
             "lost": by_outcome["lost"],
@@ -98,22 +95,48 @@ def analyse_paths(visits: pd.DataFrame, order: list[str]) -> PathAnalysis:
     variants = variants.sort_values(["deals", "won", "path"], ascending=[False, False, True])
     variants = variants.reset_index(drop=True)
 
-    transitions = _transitions(row, code, names, visits["stage_index"].to_numpy(), outcome, deal_of)
+    transitions, skips, backs = _transitions(
+        row, code, names, visits["stage_index"].to_numpy(), outcome, deal_of
+    )
     won_total = int((outcome == "won").sum())
     won_official = int(variants.loc[variants["official"], "won"].sum())
-    moves = transitions[transitions["kind"].isin(["skip", "backward"])]
     return PathAnalysis(
         official_path=official_path,
         variants=variants,
-        transitions=transitions.drop(columns="_deal").groupby(
-            ["source", "target", "outcome", "kind"], as_index=False, sort=False
-        )["moves"].sum().sort_values("moves", ascending=False, kind="stable").reset_index(drop=True),
+        transitions=transitions,
         stage_usage=_stage_usage(visits, order),
         won_on_official_path=won_official / won_total if won_total else float("nan"),
-        deals_with_skips=int(moves.loc[moves["kind"] == "skip", "_deal"].nunique()),
-        deals_with_backward_moves=int(moves.loc[moves["kind"] == "backward", "_deal"].nunique()),
+        deals_with_skips=skips,
+        deals_with_backward_moves=backs,
         deals=len(deal_row),
     )
+
+
+def _unique_paths(
+    code: np.ndarray, step: np.ndarray, starts: np.ndarray, deal_of: np.ndarray, k: int
+) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray]:
+    """Distinct stage sequences, each deal's sequence number and the deals per sequence."""
+    bits = max(1, int(k).bit_length())  # codes + 1 fit in ``bits`` bits (0 marks "no stage")
+    width = int(step.max()) + 1
+    if bits * width <= 62:
+        # a path packs into one integer: stage code + 1 at bit offset step × bits
+        packed = (code.astype(np.int64) + 1) << (step.astype(np.int64) * bits)
+        keys = np.add.reduceat(packed, starts)
+        uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        mask = (1 << bits) - 1
+        decoded = []
+        for key in uniq.tolist():
+            seq = []
+            while key:
+                seq.append((key & mask) - 1)
+                key >>= bits
+            decoded.append(tuple(seq))
+        return decoded, inverse.ravel(), counts
+    # long paths: one row per deal, one column per step (0 pads shorter paths)
+    matrix = np.zeros((len(starts), width), dtype=np.int32)
+    matrix[deal_of, step] = code + 1
+    uniq, inverse, counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
+    return [tuple(r[r > 0] - 1) for r in uniq], inverse.ravel(), counts
 
 
 def _transitions(
@@ -123,67 +146,71 @@ def _transitions(
     stage_index: np.ndarray,
     deal_outcome: np.ndarray,
     deal_of: np.ndarray,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, int, int]:
+    """Moves counted per source, target, outcome and kind; and the deals that skip / go back."""
+    outcomes = np.array(["won", "lost", "open"], dtype=object)
+    out_code = np.select([deal_outcome == "won", deal_outcome == "lost"], [0, 1], 2)
+    kinds = np.array(["forward", "skip", "backward", "other", "close"], dtype=object)
     same = row[1:] == row[:-1]
-    src, dst = np.flatnonzero(same), np.flatnonzero(same) + 1
+    src = np.flatnonzero(same)
+    dst = src + 1
     a, b = stage_index[src], stage_index[dst]
-    kind = np.select(
-        [(a < 0) | (b < 0), b == a + 1, b > a + 1, b < a], ["other", "forward", "skip", "backward"],
-        "other",
-    )
-    moves = pd.DataFrame(
-        {
-            "source": names[code[src]],
-            "target": names[code[dst]],
-            "outcome": deal_outcome[deal_of[src]],
-            "kind": kind,
-            "_deal": deal_of[src],
-        }
-    )
+    kind = np.select([(a < 0) | (b < 0), b == a + 1, b > a + 1, b < a], [3, 0, 1, 2], 3)
     last = np.flatnonzero(np.r_[~same, True])
-    closing = deal_outcome[deal_of[last]] != "open"
-    last = last[closing]
-    outcome = deal_outcome[deal_of[last]]
-    ends = pd.DataFrame(
+    last = last[out_code[deal_of[last]] != 2]
+    end_node = len(names) + out_code[deal_of[last]]  # Won / Lost nodes after the stages
+    source = np.r_[code[src], code[last]].astype(np.int64)
+    target = np.r_[code[dst], end_node].astype(np.int64)
+    oc = np.r_[out_code[deal_of[src]], out_code[deal_of[last]]].astype(np.int64)
+    kd = np.r_[kind, np.full(len(last), 4)].astype(np.int64)
+    n_nodes = len(names) + 2
+    key = ((source * n_nodes + target) * 3 + oc) * 5 + kd
+    uniq, moves = np.unique(key, return_counts=True)
+    node_names = np.r_[names, np.array([WON_NODE, LOST_NODE], dtype=object)]
+    table = pd.DataFrame(
         {
-            "source": names[code[last]],
-            "target": np.where(outcome == "won", WON_NODE, LOST_NODE),
-            "outcome": outcome,
-            "kind": "close",
-            "_deal": deal_of[last],
+            "source": node_names[uniq // 5 // 3 // n_nodes],
+            "target": node_names[uniq // 5 // 3 % n_nodes],
+            "outcome": outcomes[uniq // 5 % 3],
+            "kind": kinds[uniq % 5],
+            "moves": moves,
         }
     )
-    out = pd.concat([moves, ends], ignore_index=True)
-    out["moves"] = 1
-    return out
+    odd = np.r_[kind, np.full(len(last), 4)]
+    deals = np.r_[deal_of[src], deal_of[last]]
+    skips = int(np.unique(deals[odd == 1]).size)
+    backs = int(np.unique(deals[odd == 2]).size)
+    table = table.sort_values(["moves", "source", "target"], ascending=[False, True, True])
+    return table.reset_index(drop=True), skips, backs
 
 
 def _stage_usage(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     usage = pd.DataFrame({"stage": order})
+    k = len(order)
     official = visits[visits["stage_index"] >= 0]
-    deal_max = official.groupby("opp_row")["stage_index"].max()
-    deal_outcome = official.groupby("opp_row")["outcome"].first()
-    entered = official.drop_duplicates(["opp_row", "stage"])
+    row = official["opp_row"].to_numpy()
+    sidx = official["stage_index"].to_numpy()
+    if len(row):
+        deal_max = pd.Series(sidx).groupby(row).max()
+        max_of_visit = deal_max.reindex(row).to_numpy()
+        deal_outcome = official["outcome"].to_numpy()[
+            np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        ]
+    else:
+        deal_max, max_of_visit, deal_outcome = pd.Series(dtype=np.int64), sidx, np.array([])
+    once = official["last_visit"].to_numpy()  # one visit per deal and stage
+    visit_outcome = official["outcome"].to_numpy()
     for outcome in ("won", "lost"):
-        deals = deal_outcome[deal_outcome == outcome].index
-        got = entered[entered["outcome"] == outcome].groupby("stage_index").size()
-        reach = np.bincount(deal_max[deals].to_numpy(), minlength=len(order))
-        # deals whose furthest stage lies beyond stage i, minus those that entered stage i
-        beyond = reach[::-1].cumsum()[::-1]
-        beyond = np.r_[beyond[1:], 0][: len(order)] if len(order) else beyond
-        entered_n = got.reindex(range(len(order)), fill_value=0).to_numpy()
-        entered_beyond = (
-            entered[(entered["outcome"] == outcome)]
-            .assign(_max=lambda f: f["opp_row"].map(deal_max))
-            .pipe(lambda f: f[f["_max"] > f["stage_index"]])
-            .groupby("stage_index")
-            .size()
-            .reindex(range(len(order)), fill_value=0)
-            .to_numpy()
-        )
+        mine = once & (visit_outcome == outcome)
+        deals = deal_outcome == outcome
+        entered_n = np.bincount(sidx[mine], minlength=k)[:k]
+        reach = np.bincount(deal_max.to_numpy()[deals], minlength=k)[:k]
+        beyond = np.r_[reach[::-1].cumsum()[::-1][1:], 0][:k]  # furthest stage lies beyond i
+        entered_beyond = np.bincount(sidx[mine & (max_of_visit > sidx)], minlength=k)[:k]
         usage[f"{outcome}_entered"] = entered_n
         usage[f"{outcome}_skipped"] = beyond - entered_beyond
-        usage[f"{outcome}_entered_share"] = entered_n / len(deals) if len(deals) else np.nan
+        n = int(deals.sum())
+        usage[f"{outcome}_entered_share"] = entered_n / n if n else np.nan
     return usage
 
 

@@ -15,14 +15,19 @@ STALL_COLUMNS: tuple[str, ...] = (
     "days_over",
     "amount",
 )
-SURVIVAL_COLUMNS: tuple[str, ...] = ("stage", "days", "still_in_stage", "ci_low", "ci_high", "at_risk")
+SURVIVAL_COLUMNS: tuple[str, ...] = (
+    "stage",
+    "days",
+    "still_in_stage",
+    "ci_low",
+    "ci_high",
+    "at_risk",
+)
 #: Survival durations are measured to the hour; finer differences do not change a curve in days.
 _RESOLUTION_DAYS = 1 / 24
 
 
-def stall_thresholds(
-    visits: pd.DataFrame, order: list[str], percentile: float = 0.75
-) -> pd.Series:
+def stall_thresholds(visits: pd.DataFrame, order: list[str], percentile: float = 0.75) -> pd.Series:
     """Per official stage, the ``percentile`` of days won deals spent in it (NaN if none).
 
     Uses each won deal's last, completed visit to the stage.

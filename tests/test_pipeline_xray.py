@@ -1,0 +1,174 @@
+"""The x-ray as a whole: its findings, its JSON shape and the ``sales-rca xray`` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pipeline_fixtures import N, P, Q, story_crm
+
+from sales_rca.cli import main
+from sales_rca.errors import PipelineError
+from sales_rca.findings import Finding
+from sales_rca.pipeline import findings, xray
+
+
+@pytest.fixture(scope="module")
+def story():
+    return xray(story_crm())
+
+
+def test_findings_cite_deals_lost_per_stage_with_value_lost(story):
+    by_key = {f.key: f for f in findings(story)}
+    f = by_key[f"lost_here:{N}"]
+    assert (f.value, f.unit, f.stage) == (2, "deals", N)
+    assert f.title == f"2 deals lost at {N} (370)"
+    assert sorted(f.opportunity_ids) == ["L2", "L3"]
+    assert f.details["value_lost"] == 370.0 and f.details["share_of_lost"] == pytest.approx(2 / 3)
+    assert by_key[f"lost_here:{Q}"].opportunity_ids == ("L1",)
+    assert f"lost_here:{P}" not in by_key  # nothing lost there
+
+
+def test_findings_name_lowest_conversion_longest_median_and_stalled_value(story):
+    by_key = {f.key: f for f in findings(story)}
+    assert by_key[f"conversion:{N}"].value == pytest.approx(0.6)
+    # Negotiation's median (10 days) is the longest
+    assert by_key["median_days:Negotiation"].value == 10.0
+    stalled = by_key["stalled_value"]
+    assert (stalled.value, stalled.unit, stalled.opportunity_ids) == (
+        900.0,
+        "currency",
+        ("O1", "O2"),
+    )
+    assert by_key[f"stalled:{P}"].value == 400.0
+    assert by_key["paths:won_on_official_path"].value == 0.5
+
+
+def test_findings_round_trip_through_dicts_and_keep_the_same_keys(story):
+    first = findings(story)
+    again = findings(xray(story_crm()))
+    assert [f.key for f in first] == [f.key for f in again]
+    assert all(Finding.from_dict(json.loads(json.dumps(f.to_dict()))) == f for f in first)
+
+
+def test_findings_cap_the_cited_ids_but_keep_the_full_count(story):
+    f = next(f for f in findings(story, max_ids=1) if f.key == f"lost_here:{N}")
+    assert len(f.opportunity_ids) == 1 and f.details["deals"] == 2
+
+
+def test_driver_findings_name_the_worst_and_best_group_of_significant_attributes():
+    rows = (
+        [("Yes", "won")] * 30
+        + [("Yes", "lost")] * 10
+        + [("No", "won")] * 10
+        + [("No", "lost")] * 30
+    )
+    from pipeline_fixtures import make_crm
+
+    crm = make_crm(
+        [
+            {"opportunity_id": str(i), "outcome": o, "extra_needs_def": g}
+            for i, (g, o) in enumerate(rows)
+        ]
+    )
+    by_key = {f.key: f for f in findings(xray(crm))}
+    worst = by_key["win_rate:extra_needs_def=No"]
+    assert worst.value == 0.25 and worst.segment == "extra_needs_def=No"
+    assert worst.details["rank"] == "worst" and len(worst.opportunity_ids) == 40
+    assert by_key["win_rate:extra_needs_def=Yes"].value == 0.75
+
+
+def test_to_dict_is_json_with_the_fields_the_cli_promises(story):
+    data = json.loads(json.dumps(story.to_dict()))
+    assert (data["won"], data["lost"], data["open"]) == (2, 3, 3)
+    assert data["win_rate"] == 0.4
+    assert [s["stage"] for s in data["stages"]] == story.stages
+    needs = data["stages"][1]
+    assert {k: needs[k] for k in ("entered", "advanced", "lost_here", "open_here", "median_days")} == {
+        "entered": 6, "advanced": 3, "lost_here": 2, "open_here": 1, "median_days": 9.0,
+    }  # fmt: skip
+    assert data["stalled"][0] == {
+        "opportunity_id": "O1", "stage": P, "days_in_stage": 15.0, "threshold_days": 2.0,
+        "amount": 400.0,
+    }  # fmt: skip
+    assert isinstance(data["drivers"], list)
+    assert data["velocity"]["per_day"] == pytest.approx(3 * 0.4 * 150 / 21.5)
+
+
+def test_missing_numbers_become_null_in_json():
+    from pipeline_fixtures import make_crm
+
+    crm = make_crm([{"opportunity_id": "1", "outcome": "open", "stage": Q}], stages=[Q])
+    data = json.loads(json.dumps(xray(crm).to_dict(), allow_nan=False))
+    assert data["win_rate"] is None and data["stages"][0]["entered"] is None
+
+
+def test_as_of_defaults_to_the_latest_date_in_the_data(story):
+    assert story.as_of.isoformat() == "2024-01-25T00:00:00"
+    later = xray(story_crm(), as_of="2024-01-31")
+    assert later.stalls.set_index("opportunity_id").loc["O1", "days_in_stage"] == 21.0
+
+
+def test_an_empty_export_or_a_bad_percentile_is_refused():
+    from pipeline_fixtures import make_crm
+
+    with pytest.raises(PipelineError, match="between 0 and 1"):
+        xray(story_crm(), stall_percentile=75)
+    empty = make_crm([{"opportunity_id": "x", "outcome": "open"}])
+    empty.opportunities = empty.opportunities.iloc[0:0]
+    with pytest.raises(PipelineError, match="no opportunities"):
+        xray(empty)
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export(tmp_path):
+    opps = tmp_path / "opps.csv"
+    opps.write_text(
+        "Opportunity ID,Stage,Amount,Created Date,Close Date\n"
+        "W1,Closed Won,100,2024-01-01,2024-01-20\n"
+        "L1,Closed Lost,50,2024-01-02,2024-01-06\n"
+        "O1,Proposal,400,2024-01-03,\n"
+    )
+    hist = tmp_path / "history.csv"
+    hist.write_text(
+        "Opportunity ID,Stage,Date\n"
+        "W1,Qualify,2024-01-01\nW1,Proposal,2024-01-08\nW1,Closed Won,2024-01-20\n"
+        "L1,Qualify,2024-01-02\nL1,Closed Lost,2024-01-06\n"
+        "O1,Qualify,2024-01-03\nO1,Proposal,2024-01-10\n"
+    )
+    return opps, hist
+
+
+def test_cli_json_prints_one_object_in_official_stage_order(export, capsys):
+    opps, hist = export
+    with pytest.raises(SystemExit) as exit_:
+        main(["xray", str(opps), "--history", str(hist), "--stages", "Qualify,Proposal", "--json"])
+    assert exit_.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["won"], data["lost"], data["open"]) == (1, 1, 1)
+    assert [(s["stage"], s["entered"], s["lost_here"]) for s in data["stages"]] == [
+        ("Qualify", 3, 1),
+        ("Proposal", 2, 0),
+    ]
+    assert data["stage_order"]["source"] == "argument"
+
+
+def test_cli_report_is_readable_text(export, capsys):
+    opps, hist = export
+    with pytest.raises(SystemExit):
+        main(["xray", str(opps), "--history", str(hist)])
+    out = capsys.readouterr().out
+    assert "Pipeline x-ray as of 2024-01-20" in out
+    assert "1 deal lost at Qualify (50)" in out
+
+
+def test_cli_prints_a_bad_stage_order_as_one_line_and_exits_2(export, capsys):
+    opps, _ = export
+    with pytest.raises(SystemExit) as exit_:
+        main(["xray", str(opps), "--stages", "Qualify,Qualify"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sales-rca: error:") and "\n" not in err
