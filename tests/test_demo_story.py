@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DEMO_DIR
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray
-
-from conftest import DEMO_DIR
 
 EARLY = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition"]
 

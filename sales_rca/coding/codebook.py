@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,8 @@ CATEGORY_LABELS: dict[str, str] = {
 #: One word as the tokeniser sees it (apostrophes and ``&`` stay inside: "didn't", "t&cs").
 WORD = r"[a-z0-9]+(?:['&][a-z0-9]+)*"
 _WORD_RE = re.compile(WORD)
+#: The packaged default codebook.
+DEFAULT_CODEBOOK_PATH = Path(__file__).resolve().parents[1] / "resources" / "codebook.yaml"
 _GAP_RE = re.compile(r"~(\d)")
 _GLOB_RE = re.compile(r"[a-z0-9'&*]+")
 
@@ -102,7 +103,7 @@ class Pattern:
                 alts.append(f"(?:{el.regex})")
             body = f"(?:{'|'.join(alts)})"
             parts.append(body if not parts else r"\s+" + body)
-        return r"(?<![a-z0-9'&])" + "".join(parts).replace(r"\s+(?:\s+", "(?:\\s+") + r"(?![a-z0-9'&])"
+        return r"(?<![a-z0-9'&])" + "".join(parts) + r"(?![a-z0-9'&])"
 
 
 def parse_pattern(text: str) -> Pattern:
@@ -162,6 +163,7 @@ class Code:
     exclude: tuple[str, ...] = ()
     patterns: tuple[Pattern, ...] = ()
     picklist: tuple[str, ...] = ()
+    unless: tuple[Pattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,12 +243,11 @@ def codebook_from_dict(data: Any, *, source: str = "<memory>") -> Codebook:
         patterns = _strings(raw.get("patterns"), where, "patterns")
         if not patterns:
             raise CodebookError(f"{where}: needs at least one pattern.")
-        parsed = []
-        for p in patterns:
-            try:
-                parsed.append(parse_pattern(p))
-            except CodebookError as exc:
-                raise CodebookError(f"{where}: {exc}") from None
+        try:
+            parsed = [parse_pattern(p) for p in patterns]
+            unless = [parse_pattern(p) for p in _strings(raw.get("unless"), where, "unless")]
+        except CodebookError as exc:
+            raise CodebookError(f"{where}: {exc}") from None
         codes.append(
             Code(
                 id=cid,
@@ -258,6 +259,7 @@ def codebook_from_dict(data: Any, *, source: str = "<memory>") -> Codebook:
                 exclude=tuple(_strings(raw.get("exclude"), where, "exclude")),
                 patterns=tuple(parsed),
                 picklist=tuple(_strings(raw.get("picklist"), where, "picklist")),
+                unless=tuple(unless),
             )
         )
     negation = data.get("negation") or {}
@@ -266,8 +268,9 @@ def codebook_from_dict(data: Any, *, source: str = "<memory>") -> Codebook:
     cues: dict[str, tuple[Pattern, ...]] = {}
     for side in ("before", "after"):
         where = f"Codebook {source}, negation.{side}"
+        raw_cues = _strings(negation.get(side), where, side)
         try:
-            cues[side] = tuple(parse_pattern(p) for p in _strings(negation.get(side), where, side))
+            cues[side] = tuple(parse_pattern(p) for p in raw_cues)
         except CodebookError as exc:
             raise CodebookError(f"{where}: {exc}") from None
     return Codebook(
@@ -297,7 +300,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         book["price_too_high"].category   # 'price'
     """
     if path is None:
-        text = resources.files("sales_rca.resources").joinpath("codebook.yaml").read_text("utf-8")
+        text = DEFAULT_CODEBOOK_PATH.read_text(encoding="utf-8")
         source = "default codebook"
     else:
         p = Path(path)

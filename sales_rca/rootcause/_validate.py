@@ -63,7 +63,9 @@ def key(value: Any, name: str) -> str:
     """An entity id such as ``W12`` (any non-blank text without surrounding spaces)."""
     if not isinstance(value, str) or not value or value.strip() != value:
         raise ModelError(
-            f"expected {name} to be an id, found {_shown(value)}", expected="id", found=_shown(value)
+            f"expected {name} to be an id, found {_shown(value)}",
+            expected="id",
+            found=_shown(value),
         )
     return value
 

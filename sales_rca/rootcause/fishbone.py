@@ -58,11 +58,15 @@ def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Catego
     """
     items = data.get("categories") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
-        raise ModelError(f"expected {source} to have a non-empty 'categories' list, found {data!r:.60}")
+        raise ModelError(
+            f"expected {source} to have a non-empty 'categories' list, found {data!r:.60}"
+        )
     categories: list[Category] = []
     for n, item in enumerate(items, 1):
         if not isinstance(item, dict):
-            raise ModelError(f"expected category {n} in {source} to be a mapping, found {item!r:.60}")
+            raise ModelError(
+                f"expected category {n} in {source} to be a mapping, found {item!r:.60}"
+            )
         try:
             examples = item.get("examples", [])
             if not isinstance(examples, list):
@@ -81,7 +85,9 @@ def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Catego
     ids = [c.id for c in categories]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ModelError(f"expected unique category ids in {source}, found {', '.join(duplicates)} twice")
+        raise ModelError(
+            f"expected unique category ids in {source}, found {', '.join(duplicates)} twice"
+        )
     return tuple(categories)
 
 

@@ -45,7 +45,9 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if (self.note is None) == (self.finding is None):
-            raise ModelError("expected evidence to be either a note or a finding, found both or none")
+            raise ModelError(
+                "expected evidence to be either a note or a finding, found both or none"
+            )
 
     @property
     def kind(self) -> str:
@@ -86,9 +88,14 @@ class Why:
     root_cause: bool = False
     and_group: str | None = None
     evidence: tuple[Evidence, ...] = ()
-    removed: bool = False
+    removed_with: str | None = None
     by: str | None = None
     at: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        """True once the why (or a why above it, named by ``removed_with``) was removed."""
+        return self.removed_with is not None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -96,7 +103,9 @@ class Why:
         return tuple(e.finding for e in self.evidence if e.finding is not None)
 
 
-def check_status(why: Why, status: Status, root_cause: bool, evidence: tuple[Evidence, ...]) -> None:
+def check_status(
+    why: Why, status: Status, root_cause: bool, evidence: tuple[Evidence, ...]
+) -> None:
     """Raise :class:`ModelError` if ``why`` may not have this status / root-cause flag / evidence."""
     if status is Status.VERIFIED and not evidence:
         raise ModelError(
