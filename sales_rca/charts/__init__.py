@@ -7,6 +7,11 @@ and are re-exported here.
 
 from __future__ import annotations
 
+from sales_rca.charts.coding import (
+    category_bars,
+    over_attribution_figure,
+    stage_category_heatmap,
+)
 from sales_rca.charts.pipeline import (
     funnel_figure,
     path_sankey_figure,
@@ -22,9 +27,12 @@ __all__ = [
     "COLORS",
     "TEMPLATE_NAME",
     "apply_theme",
+    "category_bars",
     "fishbone_figure",
     "funnel_figure",
+    "over_attribution_figure",
     "path_sankey_figure",
+    "stage_category_heatmap",
     "stall_figure",
     "survival_figure",
     "time_in_stage_figure",

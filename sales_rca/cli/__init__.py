@@ -38,6 +38,12 @@ def _register() -> None:
     from sales_rca.cli import session as session_cli
 
     session_cli.register(app)
+    from sales_rca.cli import code as code_cli
+
+    code_cli.register(app)
+    from sales_rca.cli import workshop as workshop_cli
+
+    workshop_cli.register(app)
 
 
 _register()
