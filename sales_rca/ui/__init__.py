@@ -1,0 +1,13 @@
+"""The live workshop's views (ipywidgets). The only package that imports ipywidgets.
+
+``workshops/workshop.ipynb`` shows :class:`WorkshopApp`; ``workshops/participant.ipynb`` shows
+:class:`ParticipantApp`. Both read their settings from ``SALES_RCA_*`` environment variables set by
+``sales-rca workshop``.
+"""
+
+from __future__ import annotations
+
+from sales_rca.ui.app import WorkshopApp
+from sales_rca.ui.context import Settings
+
+__all__ = ["Settings", "WorkshopApp"]

@@ -1,0 +1,217 @@
+"""The facilitator's app: a header (title, step buttons, exercise timer, participants), a notice
+line, and one view per workshop step. The open step is kept in the session so a refresh or a
+restart resumes where the team was.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import ipywidgets as w
+import yaml
+
+from sales_rca.ui import components as c
+from sales_rca.ui.context import Settings, guarded, log, report_error
+from sales_rca.ui.steps import STEPS, StepView
+from sales_rca.ui.workbench import Workbench
+
+POLL_SECONDS = 1.5
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: str
+    step: str | None
+    title: str
+    full: int
+    short: int
+
+    def minutes(self, version: str) -> int:
+        return self.short if version == "short" else self.full
+
+
+@cache
+def agenda() -> tuple[AgendaItem, ...]:
+    """The run of show from ``resources/agenda.yaml`` (the guide's agenda reads the same file)."""
+    text = resources.files("sales_rca.resources").joinpath("agenda.yaml").read_text("utf-8")
+    return tuple(AgendaItem(**item) for item in yaml.safe_load(text)["steps"])
+
+
+def step_minutes(step: str, version: str = "full") -> int:
+    return sum(a.minutes(version) for a in agenda() if a.step == step)
+
+
+class Timer:
+    """A countdown for the current exercise; turns red when the time is up. Runs in a thread."""
+
+    def __init__(self) -> None:
+        self.label = w.HTML(layout=w.Layout(min_width="7em"))
+        self.toggle = c.button("Start timer", tooltip="Start or pause the exercise timer")
+        self.reset_button = c.button("Reset", tooltip="Back to the full time for this step")
+        self.toggle.on_click(lambda _: self.start_or_pause())
+        self.reset_button.on_click(lambda _: self.reset(self.total))
+        self.total = 0.0
+        self.remaining = 0.0
+        self.running = False
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self.widget = w.HBox([self.label, self.toggle, self.reset_button])
+        threading.Thread(target=self._tick, daemon=True, name="srca-timer").start()
+
+    def reset(self, seconds: float) -> None:
+        self.total = self.remaining = float(seconds)
+        self.running = False
+        self.toggle.description = "Start timer"
+        self._draw()
+
+    def start_or_pause(self) -> None:
+        self.running = not self.running
+        self._last = time.monotonic()
+        self.toggle.description = "Pause timer" if self.running else "Start timer"
+        self._draw()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            if self.running:
+                now = time.monotonic()
+                self.remaining -= now - self._last
+                self._last = now
+                self._draw()
+
+    def _draw(self) -> None:
+        left = round(self.remaining)
+        sign = "-" if left < 0 else ""
+        m, s = divmod(abs(left), 60)
+        over = " srca-over" if left < 0 else ""
+        self.label.value = (
+            f'<span class="srca-timer{over}" aria-label="time left">{sign}{m:02d}:{s:02d}</span>'
+        )
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class WorkshopApp:
+    """The live workshop: ``WorkshopApp.from_env()`` in ``workshops/workshop.ipynb``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.message = c.notice()
+        self.bench = Workbench(settings)
+        self.views: dict[str, StepView] = {}
+        self.body = w.Box(layout=w.Layout(width="100%"))
+        self.timer = Timer()
+        self.nav_buttons: dict[str, w.Button] = {}
+        for i, (step_id, cls) in enumerate(STEPS.items(), start=1):
+            b = c.button(f"{i}. {cls.title}", tooltip=cls.title)
+            b.on_click(self._go_to(step_id))
+            self.nav_buttons[step_id] = b
+        self.participants = w.HTML()
+        state = self.bench.session.state()
+        self.header = w.VBox(
+            [
+                w.HBox(
+                    [
+                        w.HTML(f"<h1>{c.esc(state.title)}</h1>", layout=w.Layout(flex="1")),
+                        self.timer.widget,
+                    ],
+                    layout=w.Layout(align_items="center", width="100%"),
+                ),
+                w.HBox(
+                    list(self.nav_buttons.values()), layout=w.Layout(flex_flow="row wrap")
+                ).add_class("srca-nav"),
+                self.participants,
+            ]
+        )
+        self.widget = w.VBox([self.header, self.message, self.body]).add_class("srca-app")
+        self._seen = state.event_count
+        self.current = state.settings.get("step") or next(iter(STEPS))
+        if self.current not in STEPS:
+            self.current = next(iter(STEPS))
+        self.show(self.current, record=False)
+        self._draw_participants(state)
+        self._stop = threading.Event()
+        threading.Thread(target=self._poll, daemon=True, name="srca-poll").start()
+
+    @classmethod
+    def from_env(cls) -> WorkshopApp:
+        return cls(Settings.from_env())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ------------------------------------------------------------- navigation
+    def show_message(self, text: str, kind: str = "error") -> None:
+        c.set_notice(self.message, text, kind)
+
+    def _go_to(self, step_id: str) -> Any:
+        @guarded(self.show_message)
+        def handler(_: Any) -> None:
+            self.show(step_id)
+
+        return handler
+
+    def show(self, step_id: str, *, record: bool = True) -> None:
+        """Open a step (building its view on first use) and remember it in the session."""
+        self.show_message("")
+        if record:
+            self.bench.session.set_setting("step", step_id)
+        self.current = step_id
+        for sid, b in self.nav_buttons.items():
+            b.button_style = "primary" if sid == step_id else ""
+        view = self.views.get(step_id)
+        try:
+            if view is None:
+                view = STEPS[step_id](self.bench, self.show_message, self)
+                self.views[step_id] = view
+            else:
+                view.refresh()
+            self.body.children = [view.widget]
+        except Exception as exc:
+            report_error(exc, self.show_message)
+            self.body.children = [c.heading(STEPS[step_id].title)]
+        self.timer.reset(step_minutes(step_id, self.settings.agenda) * 60)
+
+    # ------------------------------------------------------------- live updates
+    def _draw_participants(self, state: Any) -> None:
+        parts = []
+        if self.settings.join_code:
+            url = c.esc(self.settings.join_url or "")
+            parts.append(
+                f'<span class="srca-join">Join from your phone: <b>{url}</b> '
+                f"with code <code>{c.esc(self.settings.join_code)}</code></span>"
+            )
+        joined = len(state.participants)
+        voted = len(state.voters)
+        if joined or voted or self.settings.join_code:
+            parts.append(
+                f'<span class="srca-muted" data-testid="vote-count">{joined} joined · {voted} voted</span>'
+            )
+        self.participants.value = " &nbsp; ".join(parts)
+
+    def _poll(self) -> None:
+        """Redraw when another tab or a participant's device changed the session."""
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                count = self.bench.session.event_count
+                if count == self._seen:
+                    continue
+                self._seen = count
+                state = self.bench.session.state()
+                self._draw_participants(state)
+                view = self.views.get(self.current)
+                if view is not None and view.live:
+                    view.refresh()
+            except Exception as exc:  # keep polling; tell the log, not the room
+                log.warning("live update failed: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.timer.close()

@@ -1,0 +1,144 @@
+"""Start the live workshop: Voila on ``workshops/``, offline, code hidden, kernels never culled.
+
+The workshop notebooks read their settings from ``SALES_RCA_*`` environment variables, which the
+Voila kernels inherit from the server started here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sales_rca.errors import SalesRcaError
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKSHOPS = ROOT / "workshops"
+DEMO_DATA = ROOT / "data" / "demo" / "salesforce_opportunities.csv"
+DEMO_HISTORY = ROOT / "data" / "demo" / "salesforce_opportunity_history.csv"
+DEMO_SESSION = ROOT / "out" / "workshop" / "demo.session"
+#: Letters and digits that cannot be misread on a projector (no 0/O, 1/I/L).
+JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass
+class WorkshopServer:
+    """What ``sales-rca workshop`` starts: the command line, its environment and the URLs."""
+
+    command: list[str]
+    env: dict[str, str]
+    url: str
+    join_url: str | None
+    join_code: str | None
+
+
+def join_code(length: int = 6) -> str:
+    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(length))
+
+
+def lan_address() -> str:
+    """This machine's address on the local network (no packet is sent), else loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def template_path() -> Path:
+    """The folder holding ``voila/templates/sales_rca`` (added to JUPYTER_PATH)."""
+    return Path(str(resources.files("sales_rca.resources").joinpath("jupyter")))
+
+
+def build_server(
+    *,
+    data: Path | None,
+    history: Path | None = None,
+    mapping: Path | None = None,
+    session: Path | None = None,
+    demo: bool = False,
+    port: int = 8866,
+    host: str = "127.0.0.1",
+    participants: bool = False,
+    agenda: str = "full",
+    title: str | None = None,
+) -> WorkshopServer:
+    """Check the options and build the Voila command (nothing is started)."""
+    if demo:
+        data = data or DEMO_DATA
+        history = history or DEMO_HISTORY
+        session = session or DEMO_SESSION
+        title = title or "Northwind Demo Co. — why do our deals die?"
+    if data is None:
+        raise SalesRcaError(
+            "expected --data PATH (a CRM export) or --demo, found neither; "
+            "run `sales-rca workshop --demo` to try it on the demo data."
+        )
+    for label, path in (("--data", data), ("--history", history), ("--mapping", mapping)):
+        if path is not None and not Path(path).is_file():
+            raise SalesRcaError(f"expected {label} to be a file, found nothing at {path}.")
+    if agenda not in ("full", "short"):
+        raise SalesRcaError(f"expected --agenda full or short, found {agenda!r}.")
+    if not (WORKSHOPS / "workshop.ipynb").is_file():
+        raise SalesRcaError(f"expected the workshop notebooks in {WORKSHOPS}, found none.")
+    session = Path(session or Path("out/workshop") / f"{Path(data).stem}.session").resolve()
+    session.parent.mkdir(parents=True, exist_ok=True)
+    shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
+    if host in ("0.0.0.0", "::"):
+        shown_host = lan_address()
+    base = f"http://{shown_host}:{port}"
+    url = f"{base}/voila/render/workshop.ipynb"
+    code = join_code() if participants else None
+    join_url = f"{base}/voila/render/participant.ipynb" if participants else None
+    env = dict(os.environ)
+    env.update(
+        {
+            "SALES_RCA_DATA": str(Path(data).resolve()),
+            "SALES_RCA_HISTORY": str(Path(history).resolve()) if history else "",
+            "SALES_RCA_MAPPING": str(Path(mapping).resolve()) if mapping else "",
+            "SALES_RCA_SESSION": str(session),
+            "SALES_RCA_AGENDA": agenda,
+            "SALES_RCA_TITLE": title or "Sales root-cause workshop",
+            "SALES_RCA_JOIN_CODE": code or "",
+            "SALES_RCA_JOIN_URL": join_url or "",
+            "JUPYTER_PATH": os.pathsep.join(
+                p for p in (str(template_path()), os.environ.get("JUPYTER_PATH", "")) if p
+            ),
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(WORKSHOPS),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        "--Voila.port_retries=0",
+        "--template=sales_rca",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=False",
+        # A long discussion must never lose its kernel.
+        "--MappingKernelManager.cull_idle_timeout=0",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+    return WorkshopServer(command=command, env=env, url=url, join_url=join_url, join_code=code)
+
+
+def run(server: WorkshopServer) -> int:
+    """Start Voila in the foreground and return its exit code (Ctrl+C stops it)."""
+    print(f"sales-rca workshop: open {server.url}", flush=True)
+    if server.join_url:
+        print(f"participants join at {server.join_url} with code {server.join_code}", flush=True)
+    print(f"session file: {server.env['SALES_RCA_SESSION']}", flush=True)
+    try:
+        return subprocess.call(server.command, env=server.env)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,58 @@
+"""What every workshop step view has in common."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import ipywidgets as w
+
+from sales_rca.ui.context import guarded
+from sales_rca.ui.workbench import Workbench
+
+
+class StepView:
+    """One workshop step. Subclasses set ``id`` and ``title``, build their widgets in
+    :meth:`build` (inputs are built once, so a redraw never wipes what someone is typing) and
+    redraw what they display in :meth:`refresh`, always from the session and the data."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    #: Redraw when another tab or a participant changes the session.
+    live: ClassVar[bool] = False
+
+    def __init__(self, bench: Workbench, show_message: Callable[[str, str], None], app: Any = None):
+        self.bench = bench
+        self.session = bench.session
+        self.show_message = show_message
+        self.app = app
+        self.widget = w.VBox(layout=w.Layout(width="100%"))
+        self.build()
+        self.refresh()
+
+    def build(self) -> None:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Redraw from the current session state (default: nothing to redraw)."""
+
+    def guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a callback: errors become a friendly message, and the view redraws after it."""
+
+        @guarded(lambda text: self.show_message(text, "error"))
+        def run(*args: Any, **kwargs: Any) -> Any:
+            self.show_message("", "ok")
+            result = fn(*args, **kwargs)
+            self.refresh()
+            return result
+
+        return run
+
+    def ok(self, text: str) -> None:
+        self.show_message(text, "ok")
+
+    def no_data(self) -> w.Widget:
+        return w.HTML(
+            '<div class="srca-error">No CRM export is loaded yet. Open step 1 (Data) and '
+            "choose or upload one.</div>"
+        )
