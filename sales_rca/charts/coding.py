@@ -17,7 +17,10 @@ def _label(category: str) -> str:
 
 
 def stage_category_heatmap(
-    matrix: pd.DataFrame, *, title: str = "Where deals are lost, and why", value_label: str = "deals"
+    matrix: pd.DataFrame,
+    *,
+    title: str = "Where deals are lost, and why",
+    value_label: str = "deals",
 ) -> go.Figure:
     """Heatmap of :func:`sales_rca.coding.stage_category_matrix` (stages down, categories across)."""
     z = matrix.to_numpy(dtype=float)

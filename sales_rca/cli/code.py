@@ -1,0 +1,111 @@
+"""``sales-rca code`` (auto-code lost deals) and ``sales-rca agreement`` (compare two codings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sales_rca.cli.check import DataPath, HistoryOpt, JsonOpt, MappingOpt, SourceOpt, load_from_cli
+from sales_rca.coding import (
+    CodingResult,
+    agreement,
+    code_losses,
+    load_codebook,
+    read_coding_csv,
+)
+from sales_rca.coding.agreement import Agreement, rating
+from sales_rca.coding.codebook import CATEGORY_LABELS
+
+CodebookOpt = Annotated[
+    Path | None, typer.Option("--codebook", help="Codebook YAML (default: the packaged codebook).")
+]
+
+
+def format_coding(result: CodingResult) -> str:
+    """A readable summary of a coding run for a terminal."""
+    s = result.summary()
+    lines = [
+        f"Lost deals: {s['rows']:,}, coded: {s['coded']:,} ({s['coverage']:.0%})",
+        "By category:",
+    ]
+    lines += [
+        f"  {CATEGORY_LABELS[c]:<32} {n:>6,}"
+        for c, n in sorted(s["by_category"].items(), key=lambda kv: -kv[1])
+        if n
+    ]
+    lines.append("Top codes:")
+    lines += [f"  {code:<32} {n:>6,}" for code, n in list(s["by_code"].items())[:10]]
+    if s["uncoded_examples"]:
+        lines.append("Uncoded (review queue), e.g.:")
+        lines += [f"  - {t[:100]}" for t in s["uncoded_examples"]]
+    return "\n".join(lines)
+
+
+def code(
+    path: DataPath,
+    history: HistoryOpt = None,
+    mapping: MappingOpt = None,
+    codebook: CodebookOpt = None,
+    source: SourceOpt = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write one row per lost deal: opportunity_id, codes, ..."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Auto-code why deals were lost (free text + pick-list) with the codebook."""
+    book = load_codebook(codebook)
+    crm = load_from_cli(path, history, mapping, source)
+    result = code_losses(crm, book)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.to_frame().to_csv(out, index=False)
+    if as_json:
+        typer.echo(json.dumps(result.summary(), indent=2))
+    else:
+        typer.echo(format_coding(result))
+
+
+def format_agreement(a: Agreement) -> str:
+    """A readable agreement report."""
+
+    def num(x: float) -> str:
+        return "n/a" if x != x else f"{x:.3f}"
+
+    lines = [
+        f"Deals coded by both: {a.n:,} (only in A: {a.only_in_a}, only in B: {a.only_in_b})",
+        f"Cohen's kappa      : {num(a.kappa)} ({rating(a.kappa)})",
+        f"Krippendorff alpha : {num(a.alpha)} ({rating(a.alpha)})",
+        f"Percent agreement  : {a.percent_agreement:.0%}" if a.n else "Percent agreement  : n/a",
+        "Per category (kappa):",
+    ]
+    lines += [f"  {c:<12} {num(r.kappa)} ({r.rating})" for c, r in a.per_category.iterrows()]
+    if len(a.disagreements):
+        lines.append(f"Disagreements: {len(a.disagreements)}, e.g.:")
+        for r in a.disagreements.head(10).itertuples(index=False):
+            lines.append(f"  {r[0]}: A={';'.join(r[1]) or '-'}  B={';'.join(r[2]) or '-'}")
+    return "\n".join(lines)
+
+
+def agreement_cmd(
+    a: Annotated[Path, typer.Argument(help="First coding CSV (opportunity_id, categories/codes).")],
+    b: Annotated[Path, typer.Argument(help="Second coding CSV.")],
+    codebook: CodebookOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Agreement of two codings: Cohen's kappa, Krippendorff's alpha, per-category kappa."""
+    book = load_codebook(codebook)
+    result = agreement(read_coding_csv(a, book), read_coding_csv(b, book))
+    if as_json:
+        data: dict[str, Any] = result.to_dict()
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(format_agreement(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("code")(code)
+    app.command("agreement")(agreement_cmd)

@@ -1,0 +1,422 @@
+"""Auto-coding of loss texts with a :class:`~sales_rca.coding.codebook.Codebook`.
+
+How it stays fast (no Python loop over rows x patterns):
+
+1. texts are normalised and deduplicated (``pd.factorize``); only distinct texts are coded;
+2. all distinct texts are tokenised in one ``re.findall`` over their concatenation, and every word
+   gets an integer id (``pd.factorize``); an inverted index maps a word id to its positions;
+3. each pattern term is evaluated once over the *vocabulary* (a boolean mask), a pattern's
+   candidate positions come from the inverted index, and the following terms are checked with
+   numpy over all candidates at once;
+4. negation cues are matched the same way; the words they negate (up to the clause end, or back
+   to the clause start) are marked with one cumulative sum, and matches touching them are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sales_rca.coding.codebook import (
+    CATEGORIES,
+    WORD,
+    Codebook,
+    Gap,
+    Pattern,
+    Term,
+    default_codebook,
+)
+
+_TOKEN_RE = re.compile(rf"{WORD}|[.;:!?,()\n]")
+_PUNCT = frozenset(".;:!?,()\n")
+#: Words that end the clause a "before" cue negates ("not about price, but timing").
+_CLAUSE_WORDS = frozenset(
+    [
+        "but",
+        "however",
+        "although",
+        "though",
+        "whereas",
+        "while",
+        "yet",
+        "except",
+        "because",
+        "instead",
+        "rather",
+    ]
+)
+#: Extra words that start a new clause when looking back from an "after" cue.
+_CLAUSE_WORDS_BACK = _CLAUSE_WORDS | frozenset(["and", "so", "then", "also", "plus"])
+#: Words a "before" cue negates at most / words an "after" cue negates back at most.
+WINDOW_BEFORE = 5
+WINDOW_AFTER = 4
+
+#: (gate, regex, replacement): a rule runs only when one of its gate strings occurs (speed).
+_NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("\u2018", "\u2019", "\u00b4", "`"), r"[\u2018\u2019\u00b4`]", "'"),
+    (("w/o",), r"\bw/o\b", " without "),
+    (("b/c",), r"\bb/c\b", " because "),
+    (("w/",), r"\bw/", " with "),
+    ((" & ",), r"(?<=\s)&(?=\s)", " and "),
+    (("/",), r"(?<=[a-z])/(?=[a-z])", " / "),
+    (("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), r"\d{3,}", "0"),
+    # One spelling for negated auxiliaries: "did not", "didnt", "did n't" all become "didn't".
+    (("cannot", "can not"), r"\bcan ?not\b", "can't"),
+    (("wont",), r"\bwont\b", "won't"),
+    (("cant",), r"\bcant\b", "can't"),
+    (
+        ("not", "nt"),
+        r"\b(did|does|do|was|were|is|are|could|would|should|has|have|had|must|need)"
+        r"(?: not\b|n't\b|nt\b| n't\b)",
+        r"\1n't",
+    ),
+    (("  ", "\t", "\n", "\r", "\f", "\v"), r"\s\s+|[\t\n\r\f\v]", " "),
+)
+_SEP = "\x00"
+_NORMALISE_RE = [(gate, re.compile(p), r) for gate, p, r in _NORMALISE]
+_SEP_SPACES = re.compile(r" *\x00 *")
+
+
+def normalise_list(texts: list[str]) -> list[str]:
+    """Normalise many texts at once: one regex pass per rule over their concatenation.
+
+    Lower-cases, unifies apostrophes and shorthand (w/o, b/c), spells negated auxiliaries one
+    way ("did not" -> "didn't"), collapses long numbers and whitespace.
+    """
+    if not texts:
+        return []
+    joined = _SEP.join(t.replace(_SEP, " ") for t in texts).lower()
+    for gate, rx, repl in _NORMALISE_RE:
+        if any(g in joined for g in gate):
+            joined = rx.sub(repl, joined)
+    return _SEP_SPACES.sub(_SEP, joined).strip(" ").split(_SEP)
+
+
+def normalise_texts(texts: pd.Series) -> pd.Series:
+    """:func:`normalise_list` for a Series (same index); missing values become ``""``."""
+    values = texts.astype(object).where(texts.notna(), "").astype(str).tolist()
+    return pd.Series(normalise_list(values), index=texts.index, dtype=object)
+
+
+class _Spans:
+    """Sorted, merged half-open token intervals with a vectorised overlap test."""
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray):
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], ends[order]
+        if len(starts):
+            # Merge overlapping intervals so that ends are sorted too.
+            reach = np.maximum.accumulate(ends)
+            new = np.ones(len(starts), dtype=bool)
+            new[1:] = starts[1:] >= reach[:-1]
+            group = np.cumsum(new) - 1
+            starts = starts[new]
+            ends = np.maximum.reduceat(ends, np.flatnonzero(new)) if len(group) else ends
+        self.starts, self.ends = starts, ends
+
+    def overlaps(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """For each span ``[s, e)``: does it overlap any interval?"""
+        if not len(self.starts):
+            return np.zeros(len(s), dtype=bool)
+        i = np.searchsorted(self.starts, e, side="left") - 1  # last interval starting before e
+        ok = i >= 0
+        return ok & (self.ends[np.maximum(i, 0)] > s)
+
+
+class _Tokens:
+    """Distinct texts as one token array with a vocabulary and an inverted index."""
+
+    def __init__(self, texts: list[str]):
+        toks = _TOKEN_RE.findall("\n".join(texts))
+        ids, vocab = pd.factorize(np.asarray(toks, dtype=object), sort=False)
+        self.ids: np.ndarray = ids.astype(np.int64)
+        self.vocab: np.ndarray = np.asarray(vocab, dtype=object)
+        self.n = len(self.ids)
+        v = pd.Series(self.vocab, dtype=object)
+        self._vocab_series = v
+        self._index = pd.Index(v)
+        punct = v.isin(_PUNCT).to_numpy()
+        self.is_word = ~punct
+        is_sep = (v == "\n").to_numpy()
+        self.text_of = np.cumsum(is_sep[self.ids]) if self.n else np.zeros(0, np.int64)
+        self._breaks_fwd = np.flatnonzero((punct | v.isin(_CLAUSE_WORDS).to_numpy())[self.ids])
+        self._breaks_back = np.flatnonzero(
+            (punct | v.isin(_CLAUSE_WORDS_BACK).to_numpy())[self.ids]
+        )
+        self._order = np.argsort(self.ids, kind="stable")
+        self._offsets = np.concatenate([[0], np.cumsum(np.bincount(self.ids, minlength=len(v)))])
+        self._masks: dict[Term, np.ndarray] = {}
+
+    def mask(self, term: Term) -> np.ndarray:
+        """Boolean mask over the vocabulary: which words this term matches."""
+        m = self._masks.get(term)
+        if m is None:
+            m = np.zeros(len(self.vocab), dtype=bool)
+            if term.literals:
+                idx = self._index.get_indexer(list(term.literals))
+                m[idx[idx >= 0]] = True
+            if term.regex and len(self.vocab):
+                m |= self._vocab_series.str.fullmatch(term.regex).to_numpy(dtype=bool)
+            m &= self.is_word
+            self._masks[term] = m
+        return m
+
+    def _positions(self, m: np.ndarray) -> np.ndarray:
+        vids = np.flatnonzero(m)
+        if len(vids) > 64:
+            return np.flatnonzero(m[self.ids])
+        return np.concatenate(
+            [self._order[self._offsets[i] : self._offsets[i + 1]] for i in vids]
+            or [np.zeros(0, np.int64)]
+        )
+
+    def match(self, pattern: Pattern) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (exclusive) token positions of every match of ``pattern``."""
+        first = pattern.elements[0]
+        assert isinstance(first, Term)
+        starts = self._positions(self.mask(first))
+        ends = starts + 1
+        gap = 0
+        for el in pattern.elements[1:]:
+            if isinstance(el, Gap):
+                gap = el.n
+                continue
+            if not len(starts):
+                break
+            m = self.mask(el)
+            found = np.full(len(starts), -1, dtype=np.int64)
+            alive = np.ones(len(starts), dtype=bool)
+            for k in range(gap + 1):
+                pos = ends + k
+                inside = pos < self.n
+                tok = self.ids[np.minimum(pos, self.n - 1)]
+                hit = alive & inside & (found < 0) & m[tok]
+                found[hit] = pos[hit] + 1
+                alive &= inside & self.is_word[tok]
+            keep = found >= 0
+            starts, ends = starts[keep], found[keep]
+            gap = 0
+        return starts, ends
+
+    def covered(self, patterns: Iterable[Pattern]) -> _Spans:
+        """The token spans covered by any match of ``patterns``."""
+        found = [self.match(p) for p in patterns]
+        if not found:
+            return _Spans(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return _Spans(np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]))
+
+    def negated(self, before: Iterable[Pattern], after: Iterable[Pattern]) -> np.ndarray:
+        """Cumulative count of negated tokens (length n+1) for O(1) span checks."""
+        diff = np.zeros(self.n + 1, dtype=np.int64)
+        for p in before:
+            s, e = self.match(p)
+            if len(s):
+                nxt = np.searchsorted(self._breaks_fwd, e)
+                stop = np.append(self._breaks_fwd, self.n)[nxt]
+                stop = np.minimum(stop, e + WINDOW_BEFORE)
+                np.add.at(diff, s, 1)
+                np.add.at(diff, np.maximum(stop, e), -1)
+        for p in after:
+            s, e = self.match(p)
+            if len(s):
+                prev = np.searchsorted(self._breaks_back, s) - 1
+                start = np.append(self._breaks_back, -1)[prev] + 1
+                start = np.maximum(start, s - WINDOW_AFTER)
+                np.add.at(diff, np.minimum(start, s), 1)
+                np.add.at(diff, e, -1)
+        flags = np.cumsum(diff)[: self.n] > 0
+        return np.concatenate([[0], np.cumsum(flags)])
+
+    def phrase(self, s: int, e: int) -> str:
+        return " ".join(self.vocab[self.ids[s:e]])
+
+
+@dataclass(frozen=True)
+class _Hits:
+    text: np.ndarray  # index into the distinct texts
+    code: np.ndarray  # index into codebook.codes
+    evidence: np.ndarray  # matched words, ", "-joined when several
+
+
+def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
+    tokens = _Tokens(texts)
+    neg = tokens.negated(codebook.negate_before, codebook.negate_after)
+    t_all, c_all, s_all, e_all = [], [], [], []
+    for ci, code in enumerate(codebook.codes):
+        blocked = tokens.covered(code.unless) if code.unless else None
+        for p in code.patterns:
+            s, e = tokens.match(p)
+            if not len(s):
+                continue
+            ok = (neg[e] - neg[s]) == 0
+            if blocked is not None:
+                ok &= ~blocked.overlaps(s, e)
+            s, e = s[ok], e[ok]
+            t_all.append(tokens.text_of[s])
+            c_all.append(np.full(len(s), ci, dtype=np.int64))
+            s_all.append(s)
+            e_all.append(e)
+    if not t_all:
+        empty = np.zeros(0, np.int64)
+        return _Hits(empty, empty, np.zeros(0, dtype=object))
+    t = np.concatenate(t_all)
+    c = np.concatenate(c_all)
+    s = np.concatenate(s_all)
+    e = np.concatenate(e_all)
+    order = np.lexsort((s, c, t))
+    t, c, s, e = t[order], c[order], s[order], e[order]
+    # Several matches of one code in one text become one hit listing each distinct phrase.
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (c[1:] != c[:-1])
+    # Single-word matches (most of them) read straight from the vocabulary.
+    phrases = tokens.vocab[tokens.ids[s]].copy()
+    multi = np.flatnonzero(e - s > 1)
+    for i, a, b in zip(multi.tolist(), s[multi].tolist(), e[multi].tolist(), strict=True):
+        phrases[i] = tokens.phrase(a, b)
+    group = np.cumsum(first) - 1
+    sizes = np.bincount(group)
+    starts = np.flatnonzero(first)
+    evidence = phrases[starts].copy()
+    for g in np.flatnonzero(sizes > 1).tolist():
+        a = int(starts[g])
+        evidence[g] = ", ".join(dict.fromkeys(phrases[a : a + int(sizes[g])].tolist()))
+    return _Hits(
+        text=t[first],
+        code=c[first],
+        evidence=evidence,
+    )
+
+
+def match_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = None) -> pd.DataFrame:
+    """Every code found in every text, long form: ``row, code, category, evidence``.
+
+    ``row`` is the index label of ``texts``. A text with no code has no row.
+    """
+    book = codebook or default_codebook()
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    rows, hits = _code_series(series, book)
+    ids = book.ids
+    cats = book.category_of()
+    out = pd.DataFrame(
+        {
+            "row": rows,
+            "code": [ids[i] for i in hits[1]],
+            "evidence": hits[2],
+        }
+    )
+    out["category"] = out["code"].map(cats)
+    return out[["row", "code", "category", "evidence"]]
+
+
+def _factorize_texts(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row and the distinct texts (missing values read as "")."""
+    values = series.astype(object).where(series.notna(), "")
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=False)
+    return codes, [str(u) for u in uniques]
+
+
+def _code_series(series: pd.Series, book: Codebook) -> tuple[np.ndarray, tuple]:
+    """Code a series; returns the index labels of hit rows and (text, code, evidence) arrays."""
+    raw_codes, raw_uniques = _factorize_texts(series)
+    norm_codes, norm_uniques = pd.factorize(np.asarray(normalise_list(raw_uniques), dtype=object))
+    hits = _code_distinct(list(norm_uniques), book)
+    text_of_row = norm_codes[raw_codes]  # distinct-text index per input row
+    # Expand hits on distinct texts to input rows with a sort + searchsorted join.
+    order = np.argsort(text_of_row, kind="stable")
+    sorted_texts = text_of_row[order]
+    lo = np.searchsorted(sorted_texts, hits.text, side="left")
+    hi = np.searchsorted(sorted_texts, hits.text, side="right")
+    counts = hi - lo
+    hit_rep = np.repeat(np.arange(len(hits.text)), counts)
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    row_pos = order[np.arange(len(hit_rep)) + starts] if len(hit_rep) else np.zeros(0, np.int64)
+    # Keep rows in input order, codes in codebook order.
+    o = np.lexsort((hits.code[hit_rep], row_pos))
+    row_pos, hit_rep = row_pos[o], hit_rep[o]
+    labels = series.index.to_numpy()[row_pos]
+    return labels, (hits.text[hit_rep], hits.code[hit_rep], hits.evidence[hit_rep])
+
+
+def code_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = None) -> pd.DataFrame:
+    """Code each text: one row per input text (same index) with
+
+    - ``codes``: tuple of code ids (codebook order), empty when nothing matched;
+    - ``categories``: tuple of fishbone categories of those codes (category order);
+    - ``evidence``: ``{code: matched words}``;
+    - ``coded``: whether any code matched.
+
+    Example::
+
+        code_texts(["Too expensive, and they went with Gong"])["categories"][0]
+        # ('price', 'competition')
+    """
+    book = codebook or default_codebook()
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    raw_codes, raw_uniques = _factorize_texts(series)
+    norm_codes, norm_uniques = pd.factorize(np.asarray(normalise_list(raw_uniques), dtype=object))
+    hits = _code_distinct(list(norm_uniques), book)
+    n_distinct = len(norm_uniques)
+    codes_of, cats_of, ev_of = _per_text(hits, book, n_distinct)
+    take = norm_codes[raw_codes] if len(raw_codes) else np.zeros(0, np.int64)
+    out = pd.DataFrame(
+        {
+            "codes": codes_of[take] if n_distinct else [],
+            "categories": cats_of[take] if n_distinct else [],
+            "evidence": ev_of[take] if n_distinct else [],
+        },
+        index=series.index,
+    )
+    out["coded"] = out["codes"].map(len).astype(bool) if len(out) else pd.Series(dtype=bool)
+    return out
+
+
+def _per_text(hits: _Hits, book: Codebook, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes, categories and evidence per distinct text (hits are sorted by text, then code)."""
+    ids = book.ids
+    codes_of = np.empty(n, dtype=object)
+    cats_of = np.empty(n, dtype=object)
+    ev_of = np.empty(n, dtype=object)
+    codes_of[:] = [()] * n
+    cats_of[:] = [()] * n
+    ev_of[:] = [{}] * n  # shared empty dict for uncoded texts; never mutated
+    if not len(hits.text):
+        return codes_of, cats_of, ev_of
+    starts = np.flatnonzero(np.r_[True, hits.text[1:] != hits.text[:-1]])
+    texts = hits.text[starts]
+    # Each distinct combination of codes is turned into tuples once, then broadcast.
+    if len(ids) <= 62:
+        bits = np.left_shift(np.int64(1), hits.code.astype(np.int64))
+        combo_key = np.bitwise_or.reduceat(bits, starts)
+        combos, inverse = np.unique(combo_key, return_inverse=True)
+        combo_codes = [tuple(ids[i] for i in range(len(ids)) if (int(m) >> i) & 1) for m in combos]
+    else:
+        stops = [*starts[1:].tolist(), len(hits.code)]
+        seqs = [tuple(hits.code[a:b].tolist()) for a, b in zip(starts.tolist(), stops, strict=True)]
+        keys = pd.Series(seqs, dtype=object)
+        inverse, uniq = pd.factorize(keys)
+        combo_codes = [tuple(ids[i] for i in u) for u in uniq]
+    combo_cats = [categories_of(cs, book) for cs in combo_codes]
+    tmp = np.empty(len(combo_codes), dtype=object)
+    tmp[:] = combo_codes
+    codes_of[texts] = tmp[inverse]
+    tmp[:] = combo_cats
+    cats_of[texts] = tmp[inverse]
+    names = np.asarray(ids, dtype=object)[hits.code].tolist()
+    evs = hits.evidence.tolist()
+    stops = [*starts[1:].tolist(), len(names)]
+    ev_of[texts] = [
+        dict(zip(names[a:b], evs[a:b], strict=True))
+        for a, b in zip(starts.tolist(), stops, strict=True)
+    ]
+    return codes_of, cats_of, ev_of
+
+
+def categories_of(codes: Iterable[str], codebook: Codebook) -> tuple[str, ...]:
+    """The fishbone categories of ``codes``, in category order, each once."""
+    cat = codebook.category_of()
+    found = {cat[c] for c in codes if c in cat}
+    return tuple(c for c in CATEGORIES if c in found)
