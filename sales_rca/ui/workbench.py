@@ -17,6 +17,25 @@ from sales_rca.session import Session, open_or_create
 from sales_rca.ui.context import Settings, log
 
 
+def overrides_for_coding(overrides: Any) -> list[dict[str, Any]]:
+    """The session's "these are the deal's codes" decisions as coding override records:
+    no codes = accept the automatic ones; else replace them with the first and add the rest."""
+    records: list[dict[str, Any]] = []
+    for o in overrides:
+        base = {
+            "opportunity_id": o.opportunity_id,
+            "who": o.by or "",
+            "when": o.at,
+            "note": o.note or "",
+        }
+        if not o.codes:
+            records.append({**base, "action": "accept"})
+            continue
+        records.append({**base, "action": "change", "new_code": o.codes[0]})
+        records += [{**base, "action": "add", "code": code} for code in o.codes[1:]]
+    return records
+
+
 class Workbench:
     """Session + data + analyses for one browser tab."""
 
@@ -111,12 +130,10 @@ class Workbench:
         return out
 
     def coding_findings(self) -> list[Finding]:
-        coded = self.coding
-        if coded is None:
-            return []
-        from sales_rca import coding
+        from sales_rca.coding import coding_findings
 
-        return list(self.cached("coding_findings", lambda: coding.findings(coded, self.crm)))
+        coded = self.coding
+        return [] if coded is None else list(coding_findings(coded))
 
     @property
     def coding(self) -> Any:
@@ -124,13 +141,13 @@ class Workbench:
         crm = self.crm
         if crm is None:
             return None
-        from sales_rca import coding
+        from sales_rca.coding import apply_overrides, code_losses
 
-        auto = self.cached("coding_auto", lambda: coding.code_losses(crm))
+        auto = self.cached("coding_auto", lambda: code_losses(crm))
         overrides = self.session.state().code_overrides
         if not overrides:
             return auto
-        return coding.apply_overrides(auto, overrides)
+        return apply_overrides(auto, overrides_for_coding(overrides))
 
     @cached_property
     def playbook(self) -> Any:
