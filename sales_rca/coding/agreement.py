@@ -18,7 +18,6 @@ from typing import Any
 import krippendorff
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from sales_rca.coding.codebook import CATEGORIES
 
@@ -41,6 +40,9 @@ def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
         return float("nan")
     if len(set(a) | set(b)) == 1:
         return 1.0  # perfect agreement on a single value: kappa is undefined, agreement is total
+    # scikit-learn takes seconds to import: load it only when agreement is computed.
+    from sklearn.metrics import cohen_kappa_score
+
     return float(cohen_kappa_score(a, b))
 
 
