@@ -214,7 +214,9 @@ def build_visits(
         same_next, next_entry, np.where(is_closed_deal, close, np.datetime64("NaT"))
     ).astype("datetime64[ns]")
     days = (left_at - entered) / DAY
-    negative = days < 0
+    # A closing event is how a visit ends, not a visit: its own "duration" (close date at midnight
+    # vs an event time later that day) means nothing and is not reported.
+    negative = (days < 0) & ~closed
     if negative.any():
         notes.append(
             f"{int(negative.sum())} visits end before they start (dates out of order) and were "
