@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import DEMO_DIR
 
@@ -47,3 +48,16 @@ def test_formally_coached_teams_win_more(demo_xray):
     groups = x.drivers.groups
     coaching = groups[groups["attribute"] == "extra_manager_coaching"].set_index("group")
     assert coaching.loc["Formal", "win_rate"] > coaching.loc["Informal", "win_rate"] + 0.05
+
+
+def test_xray_is_taken_at_the_snapshot_not_at_forecast_close_dates(demo_xray):
+    crm, x = demo_xray
+    # Open deals carry expected close dates in 2027; the export was taken on 30 Sep 2026.
+    assert crm.opportunities["close_date"].max().year == 2027
+    assert x.as_of.normalize() == pd.Timestamp("2026-09-30")
+
+
+def test_stalled_deals_pile_up_at_needs_analysis(demo_xray):
+    _, x = demo_xray
+    assert 0 < len(x.stalls) < x.open
+    assert x.stalls["stage"].value_counts().idxmax() == "Needs Analysis"

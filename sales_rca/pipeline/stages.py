@@ -141,9 +141,11 @@ def _group_starts(codes: np.ndarray) -> np.ndarray:
 
 
 def default_as_of(crm: CrmData) -> pd.Timestamp:
-    """The date the x-ray is taken at: the latest date found in the data (not today's date)."""
+    """The date the x-ray is taken at: the latest date something happened in the data (not
+    today's date). An open deal's close date is a forecast, not something that happened."""
     opps = crm.opportunities
-    candidates = [opps["close_date"].max(), opps["created_date"].max()]
+    closed = opps["outcome"] != "open"
+    candidates = [opps.loc[closed, "close_date"].max(), opps["created_date"].max()]
     if crm.has_history:
         candidates.append(crm.stage_events["entered_at"].max())
     found = [c for c in candidates if pd.notna(c)]
