@@ -25,8 +25,11 @@ demo: install
 	$(BIN)/sales-rca batch data/clients.example.yaml --out out/demo --jobs 2
 
 lint: install
-	$(BIN)/ruff check sales_rca tests benchmarks
-	$(BIN)/ruff format --check sales_rca tests benchmarks
+	$(BIN)/ruff check sales_rca tests benchmarks facilitator_guide
+	$(BIN)/ruff format --check sales_rca tests benchmarks facilitator_guide
+
+screenshots: install
+	$(BIN)/python facilitator_guide/screenshots.py
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REAL_DATA
 from pipeline_fixtures import NEG, N, P, Q, make_crm, story_crm
 
 from sales_rca.pipeline import analyse_accounts, analyse_drivers, existing_account_deals, xray
 
-SALVIRT = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "real"
-    / "Salvirt_B2B_ML_dataset_HF.csv"
-)
+SALVIRT = REAL_DATA / "Salvirt_B2B_ML_dataset_HF.csv"
 
 
 @pytest.fixture(scope="module")
