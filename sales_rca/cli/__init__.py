@@ -32,6 +32,9 @@ def _register() -> None:
     from sales_rca.cli import check
 
     check.register(app)
+    from sales_rca.cli import batch as batch_cli
+
+    batch_cli.register(app)
     from sales_rca.cli import xray as xray_cli
 
     xray_cli.register(app)

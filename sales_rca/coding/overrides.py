@@ -6,7 +6,7 @@ pure: coded deals and override records in, a new :class:`CodingResult` out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,13 +47,34 @@ class Override:
         return d
 
 
-def _records(overrides: Iterable[Override | Mapping[str, Any]] | pd.DataFrame) -> list[Override]:
+def from_decision(decision: Any) -> list[Override]:
+    """A workshop decision "these are the deal's codes" (the session's ``CodeOverride``: an object
+    with ``opportunity_id``, ``codes``, ``by``, ``at``, ``note``) as override records: no codes =
+    accept the automatic ones; else replace them with the first code and add the others."""
+    base = {
+        "opportunity_id": str(decision.opportunity_id),
+        "who": decision.by or "",
+        "when": decision.at,
+        "note": decision.note or "",
+    }
+    codes = list(decision.codes)
+    if not codes:
+        return [Override(**base, action="accept")]
+    return [Override(**base, action="change", new_code=codes[0])] + [
+        Override(**base, action="add", code=code) for code in codes[1:]
+    ]
+
+
+def _records(overrides: Iterable[Any] | pd.DataFrame) -> list[Override]:
     if isinstance(overrides, pd.DataFrame):
         overrides = overrides.to_dict("records")
     out = []
     for o in overrides:
         if isinstance(o, Override):
             out.append(o)
+            continue
+        if hasattr(o, "codes") and hasattr(o, "opportunity_id"):
+            out.extend(from_decision(o))
             continue
         clean = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in o.items()}
         known = {k: clean[k] for k in Override.__dataclass_fields__ if k in clean}
@@ -62,10 +83,11 @@ def _records(overrides: Iterable[Override | Mapping[str, Any]] | pd.DataFrame) -
     return out
 
 
-def apply_overrides(
-    result: CodingResult, overrides: Iterable[Override | Mapping[str, Any]] | pd.DataFrame
-) -> CodingResult:
+def apply_overrides(result: CodingResult, overrides: Iterable[Any] | pd.DataFrame) -> CodingResult:
     """Apply human overrides in time order (later wins) and return a new result.
+
+    ``overrides`` are :class:`Override` records, mappings with its fields, a DataFrame of them,
+    or the workshop session's decisions (``state.code_overrides``, see :func:`from_decision`).
 
     Overridden deals get ``basis == "human"``, ``reviewed_by`` / ``reviewed_at`` of the last
     decision; ``result.overrides`` lists every record with ``applied`` (False when the deal is not

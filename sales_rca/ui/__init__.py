@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from sales_rca.ui.app import WorkshopApp
 from sales_rca.ui.context import Settings
+from sales_rca.ui.participant import ParticipantApp
 
-__all__ = ["Settings", "WorkshopApp"]
+__all__ = ["ParticipantApp", "Settings", "WorkshopApp"]

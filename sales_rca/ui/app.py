@@ -101,6 +101,8 @@ class WorkshopApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: Serialises redraws: widget callbacks and the live-update thread never draw at once.
+        self.ui_lock = threading.RLock()
         self.message = c.notice()
         self.bench = Workbench(settings)
         self.views: dict[str, StepView] = {}
@@ -154,7 +156,8 @@ class WorkshopApp:
     def _go_to(self, step_id: str) -> Any:
         @guarded(self.show_message)
         def handler(_: Any) -> None:
-            self.show(step_id)
+            with self.ui_lock:
+                self.show(step_id)
 
         return handler
 
@@ -203,12 +206,15 @@ class WorkshopApp:
                 count = self.bench.session.event_count
                 if count == self._seen:
                     continue
-                self._seen = count
-                state = self.bench.session.state()
-                self._draw_participants(state)
                 view = self.views.get(self.current)
-                if view is not None and view.live:
-                    view.refresh()
+                if view is None:
+                    continue  # the step is still being built; it reads the latest state itself
+                with self.ui_lock:
+                    self._seen = count
+                    state = self.bench.session.state()
+                    self._draw_participants(state)
+                    if view.live:
+                        view.refresh()
             except Exception as exc:  # keep polling; tell the log, not the room
                 log.warning("live update failed: %s", exc)
 

@@ -17,25 +17,6 @@ from sales_rca.session import Session, open_or_create
 from sales_rca.ui.context import Settings, log
 
 
-def overrides_for_coding(overrides: Any) -> list[dict[str, Any]]:
-    """The session's "these are the deal's codes" decisions as coding override records:
-    no codes = accept the automatic ones; else replace them with the first and add the rest."""
-    records: list[dict[str, Any]] = []
-    for o in overrides:
-        base = {
-            "opportunity_id": o.opportunity_id,
-            "who": o.by or "",
-            "when": o.at,
-            "note": o.note or "",
-        }
-        if not o.codes:
-            records.append({**base, "action": "accept"})
-            continue
-        records.append({**base, "action": "change", "new_code": o.codes[0]})
-        records += [{**base, "action": "add", "code": code} for code in o.codes[1:]]
-    return records
-
-
 class Workbench:
     """Session + data + analyses for one browser tab."""
 
@@ -99,10 +80,14 @@ class Workbench:
         self.session.set_setting("mapping", str(mapping) if mapping else None)
         return crm
 
-    def cached(self, key: str, compute: Any) -> Any:
-        """``compute()`` once per data load."""
+    def cached(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per data load (and per ``key``)."""
         with self._lock:
             if key not in self._cache:
+                if isinstance(key, tuple):
+                    # Keep one version of a keyed result: drop older keys of the same kind.
+                    for old in [k for k in self._cache if isinstance(k, tuple) and k[0] == key[0]]:
+                        del self._cache[old]
                 self._cache[key] = compute()
             return self._cache[key]
 
@@ -133,7 +118,9 @@ class Workbench:
         from sales_rca.coding import coding_findings
 
         coded = self.coding
-        return [] if coded is None else list(coding_findings(coded))
+        if coded is None:
+            return []
+        return list(self.cached(("coding_findings", id(coded)), lambda: coding_findings(coded)))
 
     @property
     def coding(self) -> Any:
@@ -147,7 +134,8 @@ class Workbench:
         overrides = self.session.state().code_overrides
         if not overrides:
             return auto
-        return apply_overrides(auto, overrides_for_coding(overrides))
+        # Recomputed only when the team's overrides change (views redraw often).
+        return self.cached(("coding", overrides), lambda: apply_overrides(auto, overrides))
 
     @cached_property
     def playbook(self) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 import ipywidgets as w
@@ -41,10 +42,11 @@ class StepView:
 
         @guarded(lambda text: self.show_message(text, "error"))
         def run(*args: Any, **kwargs: Any) -> Any:
-            self.show_message("", "ok")
-            result = fn(*args, **kwargs)
-            self.refresh()
-            return result
+            with getattr(self.app, "ui_lock", nullcontext()):
+                self.show_message("", "ok")
+                result = fn(*args, **kwargs)
+                self.refresh()
+                return result
 
         return run
 

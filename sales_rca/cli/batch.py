@@ -1,0 +1,89 @@
+"""``sales-rca batch`` (the diagnostic for many clients) and ``sales-rca export`` (one session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sales_rca.cli.check import HistoryOpt, MappingOpt
+
+
+def batch(
+    clients: Annotated[
+        Path, typer.Argument(help="The clients file (YAML), e.g. data/clients.example.yaml.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per client.")],
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Clients to run at once on this machine.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786."
+        ),
+    ] = None,
+    anonymise: Annotated[
+        bool, typer.Option("--anonymise", help="Index page without client names or links.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run the diagnostic notebook for every client; write summaries, manifest.json and index.html.
+
+    Exit code 1 if any client failed (its notebook is kept for debugging), 2 for a bad clients file.
+    """
+    from sales_rca.batch import failure_table, run_batch
+
+    report = run_batch(
+        clients, out, jobs=jobs, scheduler=scheduler, anonymise=anonymise, progress=not quiet
+    )
+    ok = len(report.clients) - len(report.failed)
+    typer.echo(f"{ok} of {len(report.clients)} clients summarised. Manifest: {report.manifest}")
+    if report.failed:
+        typer.echo(
+            f"\n{len(report.failed)} client(s) failed:\n{failure_table(report.failed)}", err=True
+        )
+    typer.echo(f"Index: {report.index}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def export(
+    session: Annotated[Path, typer.Argument(help="The workshop's session file.")],
+    html: Annotated[Path, typer.Option("--html", help="The HTML summary to write.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="The client's CRM export: adds the x-ray, loss coding and plays."
+        ),
+    ] = None,
+    history: HistoryOpt = None,
+    mapping: MappingOpt = None,
+    client: Annotated[
+        str | None, typer.Option("--client", help="Client name (default: session title).")
+    ] = None,
+    currency: Annotated[str, typer.Option("--currency", help="Currency of the amounts.")] = "",
+    period: Annotated[
+        str, typer.Option("--period", help="Label of the period the data covers.")
+    ] = "",
+) -> None:
+    """Write the offline HTML summary of one workshop session (with --data: the full diagnostic)."""
+    from sales_rca.report.export import write_summary
+
+    out = write_summary(
+        session,
+        html,
+        data=data,
+        history=history,
+        mapping=mapping,
+        client=client,
+        currency=currency,
+        period=period,
+    )
+    typer.echo(f"Summary: {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("batch")(batch)
+    app.command("export")(export)

@@ -1,0 +1,70 @@
+"""Write the offline HTML summary of one workshop session, with or without the client's data."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from sales_rca.errors import BatchError
+
+
+def write_summary(
+    session: str | Path,
+    out: str | Path,
+    *,
+    data: str | Path | None = None,
+    history: str | Path | None = None,
+    mapping: str | Path | None = None,
+    client: str | None = None,
+    currency: str = "",
+    period: str = "",
+) -> Path:
+    """Write ``out``: the summary of the session at ``session``.
+
+    Without ``data``: what the team decided (trees, fishbone, ranking, plays, actions), in a few
+    seconds and without a kernel. With ``data``: the full diagnostic (data check, x-ray, loss coding
+    with the team's coding decisions, hypotheses) executed like one ``sales-rca batch`` client.
+
+    Raises:
+        BatchError: an input file is missing or the diagnostic failed (the message says why).
+    """
+    from sales_rca.report.html import render_html, session_notebook
+    from sales_rca.report.sections import session_state
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = session_state(str(session))
+    if data is None:
+        render_html(session_notebook(state, client=client, currency=currency), out)
+        return out
+    from sales_rca.batch.clients import DEFAULT_NOTEBOOK, ClientJob, slugify
+    from sales_rca.batch.run import run_client
+
+    parameters = {
+        "client": client or state.title,
+        "export_path": str(Path(data).resolve()),
+        "history_path": str(Path(history).resolve()) if history else "",
+        "mapping_path": str(Path(mapping).resolve()) if mapping else "",
+        "session_path": str(Path(session).resolve()),
+        "currency": currency,
+        "period": period,
+    }
+    inputs = {k: v for k, v in parameters.items() if k.endswith("_path") and v}
+    missing = [v for v in inputs.values() if not Path(v).is_file()]
+    if missing:
+        raise BatchError(f"expected an input file at {missing[0]}, found nothing.")
+    with tempfile.TemporaryDirectory(prefix="sales-rca-export-") as tmp:
+        slug = slugify(parameters["client"])
+        job = ClientJob(
+            name=parameters["client"],
+            slug=slug,
+            notebook=str(DEFAULT_NOTEBOOK),
+            out_dir=str(Path(tmp) / slug),
+            parameters=parameters,
+            inputs=inputs,
+        )
+        result = run_client(job)
+        if not result.ok:
+            raise BatchError(f"the diagnostic failed for {data}: {result.error}")
+        (Path(tmp) / slug / "summary.html").replace(out)
+    return out

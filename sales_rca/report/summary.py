@@ -1,0 +1,407 @@
+"""The executive summary of one client, and its machine-readable results.
+
+:class:`Summary` gathers what a Head of Sales reads first (top findings with numbers, top root causes,
+committed actions, and, after a re-run, each action's metric before and after). In a notebook it
+shows as HTML; :meth:`Summary.results` is the same content as JSON, which the batch saves as
+``results.json`` for the cross-client index and for later re-runs (``baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sales_rca.errors import BatchError
+from sales_rca.findings import Finding
+from sales_rca.report.blocks import Markup, esc, kpis, money, note, share, table
+from sales_rca.report.sections import actions, category_shares, question
+
+if TYPE_CHECKING:
+    from sales_rca.coding import CodingResult
+    from sales_rca.pipeline import XRay
+    from sales_rca.rootcause import Category, WorkshopState
+
+#: MIME type of the results output in an executed diagnostic notebook.
+RESULTS_MIME = "application/vnd.sales-rca.results+json"
+RESULTS_FORMAT = "sales-rca-results"
+RESULTS_VERSION = 1
+#: The file the batch writes next to each summary (and a re-run reads from its ``baseline``).
+RESULTS_FILE = "results.json"
+
+
+@dataclass(frozen=True)
+class RootCategory:
+    """A fishbone category ranked for the summary: its weight and where the weight came from."""
+
+    id: str
+    label: str
+    weight: float
+    source: str  # "votes", "causes" or "loss coding"
+
+
+@dataclass
+class Summary:
+    """What one client's summary says first. Build it with :meth:`build`."""
+
+    client: str
+    period: str
+    currency: str
+    as_of: str
+    deals: dict[str, int]
+    win_rate: float | None
+    stages: list[dict[str, Any]]
+    top_findings: list[Finding]
+    categories: list[RootCategory]
+    root_causes: list[str]
+    state: WorkshopState | None = None
+    progress: dict[str, tuple[float | None, float | None]] | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        client: str,
+        xray: XRay,
+        findings: Sequence[Finding],
+        top_findings: Sequence[Finding],
+        losses: CodingResult | None = None,
+        state: WorkshopState | None = None,
+        categories: Sequence[Category] = (),
+        baseline: Sequence[Finding] | None = None,
+        period: str = "",
+        currency: str = "",
+    ) -> Summary:
+        """Gather the summary from the x-ray, its findings, the loss coding and the session.
+
+        ``baseline`` holds the findings of an earlier run (:func:`load_baseline`); with it, each
+        action's target metric is shown before (earlier run) and after (this run).
+        """
+        labels = {c.id: c.label for c in categories}
+        win_rate = None if math.isnan(xray.win_rate) else float(xray.win_rate)
+        stages = [
+            {
+                "stage": str(r["stage"]),
+                "conversion": _num(r["conversion"]),
+                "lost_here": _num(r["lost_here"]),
+            }
+            for r in xray.stage_table.to_dict(orient="records")
+        ]
+        progress = None
+        if baseline is not None and state is not None:
+            progress = _progress(state, baseline, findings)
+        return cls(
+            client=client,
+            period=period,
+            currency=currency,
+            as_of=f"{xray.as_of:%Y-%m-%d}",
+            deals={"won": xray.won, "lost": xray.lost, "open": xray.open},
+            win_rate=win_rate,
+            stages=stages,
+            top_findings=list(top_findings),
+            categories=_root_categories(state, losses, labels),
+            root_causes=_root_causes(state),
+            state=state,
+            progress=progress,
+            findings=list(findings),
+        )
+
+    @classmethod
+    def from_session(
+        cls,
+        state: WorkshopState,
+        *,
+        client: str | None = None,
+        period: str = "",
+        currency: str = "",
+    ) -> Summary:
+        """A summary of a workshop session alone (no CRM data): the findings its problems cite,
+        its root causes and actions."""
+        cited = list({f.key: f for p in state.problems for f in p.findings}.values())
+        labels = {c.id: c.label for c in state.categories}
+        return cls(
+            client=client or state.title,
+            period=period,
+            currency=currency,
+            as_of=(state.created_at or "")[:10],
+            deals={},
+            win_rate=None,
+            stages=[],
+            top_findings=cited[:5],
+            categories=_root_categories(state, None, labels),
+            root_causes=_root_causes(state),
+            state=state,
+            findings=cited,
+        )
+
+    # --- HTML ------------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def __repr__(self) -> str:
+        return f"<sales-rca summary of {self.client!r}>"
+
+    def html(self) -> str:
+        """The one-page executive summary as HTML (every text escaped)."""
+        when = f"data as of {self.as_of}" if self.deals else f"workshop of {self.as_of}"
+        subtitle = " · ".join(p for p in ("Sales diagnostic", self.period, when) if p)
+        d = self.deals
+        parts = [
+            Markup(f"<header><h1>{esc(self.client)}</h1>"),
+            Markup(f'<p class="subtitle">{esc(subtitle)}</p></header>'),
+        ]
+        if d:
+            parts.append(
+                kpis(
+                    [
+                        ("win rate", share(self.win_rate)),
+                        ("won · lost · open", f"{d['won']:,} · {d['lost']:,} · {d['open']:,}"),
+                        ("stalled value", self._stalled()),
+                    ]
+                )
+            )
+        parts.append(Markup("<h2>Top findings</h2>"))
+        if self.top_findings:
+            items = "".join(
+                f"<li><strong>{esc(f.title)}</strong>"
+                f'<span class="question">{esc(question(f))}</span></li>'
+                for f in self.top_findings
+            )
+            parts.append(Markup(f'<ol class="findings">{items}</ol>'))
+        else:
+            parts.append(note("The data gave no finding."))
+        parts.append(Markup("<h2>Top root causes</h2>"))
+        if self.root_causes:
+            parts.append(
+                Markup('<ol class="causes">')
+                + Markup("".join(f"<li>{esc(c)}</li>" for c in self.root_causes))
+                + Markup("</ol>")
+            )
+        if self.categories:
+            source = self.categories[0].source
+            if source == "loss coding":
+                parts.append(
+                    note("No workshop yet: the fishbone categories the lost deals cite most.")
+                )
+            parts.append(
+                table(
+                    ["fishbone category", f"weight ({source})"],
+                    [(c.label, share(c.weight)) for c in self.categories],
+                    numeric=[1],
+                    css="compact",
+                )
+            )
+        if not self.root_causes and not self.categories:
+            parts.append(note("No root cause yet: the workshop has not placed any cause."))
+        if self.state is not None:
+            parts.append(
+                actions(
+                    self.state,
+                    progress=self.progress,
+                    currency=self.currency,
+                    heading="<h2>Committed actions</h2>",
+                )
+            )
+            if self.progress is not None:
+                parts.append(
+                    note(
+                        "Before: the baseline run's value; after: this run's value of the same metric."
+                    )
+                )
+        else:
+            parts += [Markup("<h2>Committed actions</h2>"), note("No workshop session given.")]
+        body = "".join(parts)
+        return f'<section class="executive-summary">{body}</section>'
+
+    def _stalled(self) -> str:
+        for f in self.findings:
+            if f.key == "stalled_value":
+                return money(f.value, self.currency)
+        return "–"
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready results: the summary's numbers, its actions and every finding (without ids)."""
+        acts = []
+        if self.state is not None:
+            for a in self.state.actions:
+                before, after = (self.progress or {}).get(a.id, (None, None))
+                t = a.target
+                acts.append(
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "owner": a.owner,
+                        "due": a.due.isoformat() if a.due else None,
+                        "status": a.status.value,
+                        "metric": t.metric if t else None,
+                        "stage": t.stage if t else None,
+                        "baseline": t.baseline if t else None,
+                        "target": t.target if t else None,
+                        "before": before,
+                        "after": after,
+                    }
+                )
+        findings = []
+        for f in self.findings:
+            data = f.to_dict()
+            data.pop("opportunity_ids")
+            findings.append(data)
+        return _clean(
+            {
+                "format": RESULTS_FORMAT,
+                "version": RESULTS_VERSION,
+                "client": self.client,
+                "period": self.period,
+                "currency": self.currency,
+                "as_of": self.as_of,
+                "deals": self.deals,
+                "win_rate": self.win_rate,
+                "stages": self.stages,
+                "top_findings": [f.key for f in self.top_findings],
+                "top_categories": [
+                    {"id": c.id, "label": c.label, "weight": c.weight, "source": c.source}
+                    for c in self.categories
+                ],
+                "root_causes": self.root_causes,
+                "actions": acts,
+                "findings": findings,
+            }
+        )
+
+    def results(self) -> Results:
+        """The results as a notebook output the batch reads back (hidden in the summary)."""
+        return Results(self.to_dict())
+
+
+@dataclass(frozen=True)
+class Results:
+    """Results as a notebook display: JSON under :data:`RESULTS_MIME`, one line as plain text."""
+
+    data: dict[str, Any]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {RESULTS_MIME: self.data, "text/plain": f"results of {self.data['client']!r}"}
+
+
+def results_from_notebook(nb: Any) -> dict[str, Any] | None:
+    """The results an executed diagnostic notebook displayed, or ``None`` if it did not get there."""
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if RESULTS_MIME in data:
+                value = data[RESULTS_MIME]
+                return json.loads(value) if isinstance(value, str) else dict(value)
+    return None
+
+
+def load_baseline(folder: str | Path) -> list[Finding]:
+    """The findings of an earlier run, from ``folder/results.json`` (a batch output folder).
+
+    Raises:
+        BatchError: the folder has no readable results of a sales-rca run.
+    """
+    path = Path(folder) / RESULTS_FILE
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise BatchError(
+            f"Baseline {folder} has no {RESULTS_FILE}: expected the output folder of an earlier "
+            "sales-rca batch run for this client (e.g. out/2026-q2/northwind)."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"Baseline {path} cannot be read as results JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
+        raise BatchError(
+            f"Baseline {path} is not a sales-rca results file (expected format {RESULTS_FORMAT!r})."
+        )
+    return [Finding.from_dict(f) for f in data.get("findings", []) if f.get("value") is not None]
+
+
+def _progress(
+    state: WorkshopState, baseline: Sequence[Finding], current: Sequence[Finding]
+) -> dict[str, tuple[float | None, float | None]]:
+    from sales_rca.rootcause.actions import matching_finding
+
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for a in state.actions:
+        if a.target is None:
+            continue
+        before = matching_finding(a.target, baseline)
+        after = matching_finding(a.target, current)
+        out[a.id] = (
+            before.value if before is not None else None,
+            after.value if after is not None else None,
+        )
+    return out
+
+
+def _root_categories(
+    state: WorkshopState | None,
+    losses: CodingResult | None,
+    labels: dict[str, str],
+    top: int = 3,
+) -> list[RootCategory]:
+    """Top fishbone categories: by the team's votes, else by its causes, else by loss coding."""
+    if state is not None and state.causes:
+        result = state.results()
+        weights: dict[str, float] = {}
+        if result is not None and any(r.points for r in result.causes):
+            category = {c.id: c.category for c in state.causes}
+            for r in result.causes:
+                if r.cause_id in category:
+                    weights[category[r.cause_id]] = weights.get(category[r.cause_id], 0) + r.points
+            source = "votes"
+        else:
+            for c in state.causes:
+                weights[c.category] = weights.get(c.category, 0) + 1
+            source = "causes"
+        total = sum(weights.values()) or 1.0
+        ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [RootCategory(c, labels.get(c, c), w / total, source) for c, w in ranked]
+    if losses is not None:
+        shares = category_shares(losses).head(top)
+        return [
+            RootCategory(str(c), labels.get(str(c), str(c)), float(v), "loss coding")
+            for c, v in shares.items()
+        ]
+    return []
+
+
+def _root_causes(state: WorkshopState | None, top: int = 3) -> list[str]:
+    """The team's top causes: revealed vote winners, else whys marked root cause, else causes."""
+    if state is None:
+        return []
+    result = state.results()
+    causes = {c.id: c for c in state.causes}
+    if result is not None:
+        return [causes[r.cause_id].text for r in result.causes[:top] if r.cause_id in causes]
+    roots = [w.text for w in state.whys if w.root_cause]
+    return (roots or [c.text for c in state.causes])[:top]
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities to ``None`` so the results are strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _clean(value.item())
+    return value

@@ -1,0 +1,479 @@
+"""Step 3, Loss coding: why deals were lost, by stage and category; the team reviews the deals the
+rules could not code, and checks its coding against a second coder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from sales_rca import charts
+from sales_rca.coding import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    Codebook,
+    CodingResult,
+    agreement,
+    export_coding_csv,
+    over_attribution,
+    read_coding_csv,
+    stage_category_matrix,
+    top_codes,
+)
+from sales_rca.coding.agreement import GOOD, MINIMUM, rating
+from sales_rca.findings import Finding
+from sales_rca.ui import components as c
+from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.data import save_upload
+
+PAGE_SIZE = 8
+#: Which deals the review queue lists.
+QUEUES: tuple[tuple[str, str], ...] = (
+    ("uncoded", "Not coded by the rules"),
+    ("picklist", "Coded from the pick-list only"),
+    ("reviewed", "Reviewed by the team"),
+)
+
+
+def code_options(book: Codebook) -> list[tuple[str, str]]:
+    """Dropdown options ``("Category: code label", code id)``, in fishbone category order."""
+    order = {cat: i for i, cat in enumerate(CATEGORIES)}
+    codes = sorted(book.codes, key=lambda code: (order.get(code.category, len(order)),))
+    return [(f"{CATEGORY_LABELS.get(k.category, k.category)}: {k.label}", k.id) for k in codes]
+
+
+def codes_label(codes: Any, book: Codebook) -> str:
+    """``"Price too high; Lost to a competitor"`` (plain text) or ``"no code"``."""
+    labels = [book[k].label if k in book else str(k) for k in (codes or ())]
+    return "; ".join(labels) if labels else "no code"
+
+
+def queue_ids(auto: CodingResult, overridden: set[str], queue: str) -> list[str]:
+    """The deals a review queue lists, in a stable order (so a reviewed deal stays in place).
+
+    ``uncoded``: no rule matched the text or the pick-list; ``picklist``: only the rep's pick-list
+    gave a code; ``reviewed``: deals the team has coded by hand.
+    """
+    d = auto.deals
+    ids = d["opportunity_id"].astype(str)
+    if queue == "uncoded":
+        return ids[~d["coded"]].tolist()
+    if queue == "picklist":
+        return ids[d["basis"] == "picklist"].tolist()
+    return [i for i in ids if i in overridden]
+
+
+def agreement_verdict(value: float) -> str:
+    """What a kappa or alpha means for the room (thresholds 0.6 and 0.8)."""
+    return {
+        "good": f"good (≥ {GOOD:g}): safe to act on",
+        "minimum": f"usable for tentative conclusions ({MINIMUM:g}–{GOOD:g})",
+        "poor": f"too low (< {MINIMUM:g}): do not act on this coding yet",
+        "n/a": "not enough deals in common",
+    }[rating(value)]
+
+
+@dataclass
+class _Row:
+    """One deal in the review queue: what it says, its codes, and the controls to change them."""
+
+    opportunity_id: str
+    info: w.HTML
+    choose: w.Dropdown
+    widget: w.Widget
+
+
+class CodingView(StepView):
+    id = "coding"
+    title = "Loss coding"
+
+    def build(self) -> None:
+        self.headline = w.HTML()
+        self.findings_box = w.VBox()
+        self.figures = w.Tab()
+        self.queue_pick = w.ToggleButtons(
+            options=[(label, key) for key, label in QUEUES],
+            value="uncoded",
+            style={"button_width": "auto"},
+        )
+        self.queue_pick.observe(self.guard(lambda _: self._show_page(0)), names="value")
+        self.queue_note = w.HTML()
+        self.queue_rows = w.VBox()
+        self.prev_button = c.button("◀ Previous")
+        self.next_button = c.button("Next ▶")
+        self.prev_button.on_click(self.guard(lambda _: self._show_page(self.page - 1)))
+        self.next_button.on_click(self.guard(lambda _: self._show_page(self.page + 1)))
+        self.page_label = w.HTML()
+        queue = w.VBox(
+            [
+                w.HTML(
+                    "<p>Read each loss text out loud and agree on its codes. Your codes win over "
+                    "the rules and are kept in the session.</p>"
+                ),
+                self.queue_pick,
+                self.queue_note,
+                self.queue_rows,
+                w.HBox([self.prev_button, self.page_label, self.next_button]),
+            ]
+        ).add_class("srca-queue")
+        self.second_upload = w.FileUpload(accept=".csv", multiple=False, description="Coding CSV")
+        self.second_upload.observe(self.guard(self._import_second), names="value")
+        self.export_button = c.button("Export our coding for a second coder")
+        self.export_button.on_click(self.guard(self._export))
+        self.export_note = w.HTML()
+        self.agreement_box = w.HTML()
+        second = w.VBox(
+            [
+                w.HTML(
+                    "<p>Send our coding to a second coder (export), have them correct the "
+                    "<code>codes</code> or <code>categories</code> column, and import their file: "
+                    "kappa and alpha of 0.8 or more mean the coding is safe to act on; below 0.6 "
+                    "it is not.</p>"
+                ),
+                w.HBox([self.export_button, self.second_upload]),
+                self.export_note,
+                self.agreement_box,
+            ]
+        )
+        self.sections = w.Tab(children=[queue, second])
+        self.sections.set_title(0, "Review queue")
+        self.sections.set_title(1, "Second coder")
+        self.widget.children = [
+            c.heading(
+                "3. Loss coding",
+                sub="Why do we really lose? Not what the pick-list says: what the notes say.",
+            ),
+            self.headline,
+            self.figures,
+            w.HTML("<h3>Findings: make one a problem to dig into</h3>"),
+            self.findings_box,
+            self.sections,
+        ]
+        self.page = 0
+        self.rows: list[_Row] = []
+        self._drawn_key: Any = None
+        self._agreement_for: Any = None
+
+    # ------------------------------------------------------------------ drawing
+    def _auto(self) -> CodingResult | None:
+        crm = self.bench.crm
+        if crm is None:
+            return None
+        from sales_rca.coding import code_losses
+
+        return self.bench.cached("coding_auto", lambda: code_losses(crm))
+
+    def refresh(self) -> None:
+        coded = self.bench.coding
+        if coded is None:
+            self.headline.value = self.no_data().value
+            self.figures.children = []
+            self.findings_box.children = []
+            self.queue_rows.children = []
+            return
+        state = self.session.state()
+        key = (id(self._auto()), state.code_overrides)
+        if key != self._drawn_key:
+            first = self._drawn_key is None or self._drawn_key[0] != key[0]
+            self._drawn_key = key
+            self._draw_headline(coded, len(state.code_overrides))
+            self._draw_figures(coded)
+            self._draw_findings(coded)
+            if first:
+                self._show_page(0)
+        self._update_rows(coded)
+        self._mark_used_findings()
+        self._draw_agreement(coded)
+
+    def _draw_headline(self, coded: CodingResult, reviewed: int) -> None:
+        s = coded.summary()
+        auto = self._auto()
+        uncoded_auto = int((~auto.deals["coded"]).sum()) if auto is not None else 0
+        cards = "".join(
+            f'<div class="srca-card"><div class="srca-big">{c.esc(value)}</div>{c.esc(label)}</div>'
+            for value, label in (
+                (f"{s['rows']:,}", "lost deals"),
+                (c.pct(s["coverage"]), "have a loss code"),
+                (f"{uncoded_auto:,}", "the rules could not code"),
+                (f"{reviewed:,}", "reviewed by the team"),
+            )
+        )
+        self.headline.value = f'<div style="display:flex;gap:1em;flex-wrap:wrap" data-testid="coding-cards">{cards}</div>'
+
+    def _draw_figures(self, coded: CodingResult) -> None:
+        x = self.bench.xray
+        stages = list(x.order.stages) if x is not None else None
+        by_cat = pd.Series(coded.summary()["by_category"])
+        pages: list[tuple[str, w.Widget]] = [
+            (
+                "By stage and category",
+                c.figure(
+                    charts.stage_category_heatmap(stage_category_matrix(coded, stages=stages)),
+                    height=560,
+                ),
+            ),
+            ("Categories", c.figure(charts.category_bars(by_cat[by_cat > 0]), height=480)),
+        ]
+        over = over_attribution(coded)
+        said = over[over["picklist"] > 0]
+        if not said.empty:
+            worst = said["over_attribution_rate"].idxmax()
+            r = said.loc[worst]
+            sentence = (
+                f"Reps picked <b>{c.esc(CATEGORY_LABELS[str(worst)].lower())}</b> on "
+                f"{int(r['picklist']):,} deals; the notes agree on only {int(r['confirmed']):,} "
+                f"({c.pct(1 - r['over_attribution_rate'])})."
+            )
+            pages.append(
+                (
+                    "Pick-list vs notes",
+                    w.VBox(
+                        [
+                            w.HTML(f'<p class="srca-big" style="font-size:1.4rem">{sentence}</p>'),
+                            c.figure(charts.over_attribution_figure(over), height=460),
+                        ]
+                    ),
+                )
+            )
+        top = top_codes(coded, n=12, examples=2)
+        if not top.empty:
+            top = top.assign(
+                category=top["category"].map(CATEGORY_LABELS),
+                examples=top["examples"].map(lambda ex: " · ".join(f"“{t}”" for t in ex)),
+            )[["label", "category", "deals", "share", "examples"]]
+            pages.append(
+                (
+                    "Top codes",
+                    w.HTML(
+                        c.html_table(top, formats={"share": c.pct}, caption="Share of coded deals")
+                    ),
+                )
+            )
+        selected = self.figures.selected_index
+        self.figures.children = [p[1] for p in pages]
+        self.figures.titles = tuple(p[0] for p in pages)
+        if selected is not None and selected < len(pages):
+            self.figures.selected_index = selected
+
+    # ------------------------------------------------------------------ findings
+    def _draw_findings(self, coded: CodingResult) -> None:
+        from sales_rca.coding import coding_findings
+
+        self._finding_rows: dict[str, tuple[w.Button, Finding]] = {}
+        rows = []
+        for f in coding_findings(coded)[:12]:
+            b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
+            b.on_click(self.guard(lambda _, f=f: self._make_problem(f)))
+            self._finding_rows[f.key] = (b, f)
+            rows.append(w.HBox([b, w.Label(f.title)], layout=w.Layout(align_items="center")))
+        self.findings_box.children = rows
+
+    def _mark_used_findings(self) -> None:
+        used = {
+            ev.finding.key
+            for p in self.session.state().problems
+            for ev in p.evidence
+            if getattr(ev, "finding", None) is not None
+        }
+        for key, (b, _) in getattr(self, "_finding_rows", {}).items():
+            b.disabled = key in used
+            b.description = "Already a problem" if key in used else "Make this a problem"
+
+    def _make_problem(self, finding: Finding) -> None:
+        self.session.add_problem(finding.title, finding=finding)
+        self.ok(f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it.")
+
+    # ------------------------------------------------------------------ review queue
+    def _overridden(self) -> dict[str, Any]:
+        return {o.opportunity_id: o for o in self.session.state().code_overrides}
+
+    def _show_page(self, page: int) -> None:
+        auto = self._auto()
+        coded = self.bench.coding
+        if auto is None or coded is None:
+            return
+        ids = queue_ids(auto, set(self._overridden()), self.queue_pick.value)
+        pages = max(1, -(-len(ids) // PAGE_SIZE))
+        self.page = min(max(page, 0), pages - 1)
+        chosen = ids[self.page * PAGE_SIZE : (self.page + 1) * PAGE_SIZE]
+        self.rows = [self._row(oid, coded.codebook) for oid in chosen]
+        self.queue_rows.children = [r.widget for r in self.rows] or [
+            w.HTML('<p class="srca-muted">No deal in this list.</p>')
+        ]
+        self.page_label.value = (
+            f'<span style="padding:0 1em">page {self.page + 1} of {pages}</span>'
+        )
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= pages - 1
+        self._update_rows(coded)
+
+    def _row(self, oid: str, book: Codebook) -> _Row:
+        info = w.HTML(layout=w.Layout(width="100%"))
+        choose = w.Dropdown(
+            options=[("Choose a code…", ""), *code_options(book)],
+            value="",
+            layout=w.Layout(width="28em"),
+            description="Code",
+            style={"description_width": "initial"},
+        )
+        set_b = c.button(
+            "Set as the code", style="primary", tooltip="Replace its codes by this one"
+        )
+        add_b = c.button("Add code", tooltip="Add this code to the deal's codes")
+        accept_b = c.button("Accept as is", tooltip="The codes shown are right")
+        clear_b = c.button("Back to the rules", tooltip="Forget the team's codes for this deal")
+        set_b.on_click(self.guard(lambda _: self._set(oid, choose.value, add=False)))
+        add_b.on_click(self.guard(lambda _: self._set(oid, choose.value, add=True)))
+        accept_b.on_click(self.guard(lambda _: self._accept(oid)))
+        clear_b.on_click(self.guard(lambda _: self._clear(oid)))
+        controls = w.HBox(
+            [choose, set_b, add_b, accept_b, clear_b],
+            layout=w.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        box = w.VBox([info, controls]).add_class("srca-card").add_class("srca-deal")
+        return _Row(oid, info, choose, box)
+
+    def _update_rows(self, coded: CodingResult) -> None:
+        """Redraw what each listed deal says and its current codes (controls are left alone)."""
+        if not self.rows:
+            return
+        deals = coded.deals.set_index(coded.deals["opportunity_id"].astype(str))
+        overrides = self._overridden()
+        book = coded.codebook
+        for r in self.rows:
+            if r.opportunity_id not in deals.index:
+                continue
+            d = deals.loc[r.opportunity_id]
+            stage = d.get("loss_stage")
+            amount = d.get("amount")
+            text = str(d.get("loss_detail") or "").strip()
+            o = overrides.get(r.opportunity_id)
+            if o is not None:
+                who = f" by {o.by}" if o.by else ""
+                status = f'<span class="srca-tag srca-tag-ok">reviewed{c.esc(who)}</span>'
+            else:
+                status = '<span class="srca-tag">not reviewed</span>'
+            r.info.value = (
+                f'<div class="srca-deal-head"><b>{c.esc(r.opportunity_id)}</b>'
+                f" · lost at {c.esc(stage) or '(unknown stage)'}"
+                + (f" · {c.esc(c.money(amount))}" if not _blank(amount) else "")
+                + f" · pick-list: <b>{c.esc(d.get('loss_reason')) or '(blank)'}</b> {status}</div>"
+                f'<div class="srca-loss-text">{c.esc(text) if text else "<i>(no loss text)</i>"}</div>'
+                f'<div>Codes: <b data-testid="deal-codes">{c.esc(codes_label(d["codes"], book))}</b></div>'
+            )
+
+    def _current_codes(self, oid: str) -> tuple[str, ...]:
+        coded = self.bench.coding
+        row = coded.deals.loc[coded.deals["opportunity_id"].astype(str) == oid, "codes"]
+        return tuple(row.iloc[0]) if len(row) else ()
+
+    def _set(self, oid: str, code: str, *, add: bool) -> None:
+        if not code:
+            self.show_message("Choose a code in the list next to the button first.", "error")
+            return
+        codes = [*self._current_codes(oid), code] if add else [code]
+        codes = list(dict.fromkeys(codes))
+        self.session.override_code(oid, codes)
+        self.ok(f"{oid}: {codes_label(codes, self.bench.coding.codebook)}.")
+
+    def _accept(self, oid: str) -> None:
+        codes = self._current_codes(oid)
+        # "Accept" keeps what is shown: the rules' codes (stored as an empty override), or the
+        # team's earlier codes unchanged.
+        self.session.override_code(oid, list(codes) if oid in self._overridden() else [])
+        self.ok(f"{oid}: accepted as {codes_label(codes, self.bench.coding.codebook)}.")
+
+    def _clear(self, oid: str) -> None:
+        if oid not in self._overridden():
+            self.show_message(f"{oid} has no codes from the team to forget.", "error")
+            return
+        self.session.clear_override(oid)
+        self.ok(f"{oid}: back to the codes from the rules.")
+
+    # ------------------------------------------------------------------ second coder
+    def _export(self, _: Any = None) -> None:
+        coded = self.bench.coding
+        if coded is None:
+            return
+        folder = self.bench.settings.summary_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = export_coding_csv(coded, folder / "loss_coding_for_second_coder.csv")
+        c.set_notice(self.export_note, f"Written to {path.resolve()}", "ok")
+
+    def _import_second(self, _: Any = None) -> None:
+        path = save_upload(self.second_upload, self.bench.settings.upload_dir / "coding")
+        if path is None:
+            return
+        coded = self.bench.coding
+        read_coding_csv(path, coded.codebook)  # raises a clear error for a bad file
+        self.session.set_setting("second_coder", str(path.resolve()))
+        self.ok(f"Imported the second coder's file {path.name}.")
+
+    def _draw_agreement(self, coded: CodingResult) -> None:
+        path = self.session.state().settings.get("second_coder")
+        key = (path, self._drawn_key)
+        if key == self._agreement_for:
+            return
+        self._agreement_for = key
+        if not path or not Path(path).is_file():
+            self.agreement_box.value = (
+                '<p class="srca-muted">No second coder imported yet.</p>' if not path else ""
+            )
+            return
+        other = read_coding_csv(path, coded.codebook)
+        ours = coded.deals[["opportunity_id", "categories"]].assign(
+            opportunity_id=lambda d: d["opportunity_id"].astype(str)
+        )
+        self.agreement_box.value = agreement_html(agreement(ours, other), Path(path).name)
+
+
+def agreement_html(a: Any, name: str) -> str:
+    """The agreement panel: kappa, alpha and percent agreement with their verdicts."""
+
+    def figure(label: str, value: float, verdict: bool = True) -> str:
+        shown = "–" if value is None or np.isnan(value) else f"{value:.2f}"
+        kind = rating(value) if verdict else "n/a"
+        note = agreement_verdict(value) if verdict else "deals coded the same"
+        return (
+            f'<div class="srca-card srca-agree-{kind}"><div class="srca-big">{shown}</div>'
+            f"{c.esc(label)}<br><span class='srca-muted'>{c.esc(note)}</span></div>"
+        )
+
+    pct = a.percent_agreement
+    cards = (
+        figure("Cohen's kappa", a.kappa)
+        + figure("Krippendorff's alpha", a.alpha)
+        + (
+            f'<div class="srca-card"><div class="srca-big">{c.pct(pct) if not np.isnan(pct) else "–"}'
+            f"</div>percent agreement<br><span class='srca-muted'>deals coded the same</span></div>"
+        )
+    )
+    per = a.per_category.reset_index()
+    per.iloc[:, 0] = per.iloc[:, 0].map(lambda k: CATEGORY_LABELS.get(k, k))
+    per = per.rename(columns={"a": "ours", "b": "second coder"})
+    diffs = a.disagreements.head(15).assign(
+        a=lambda d: d["a"].map(lambda cs: ", ".join(cs) or "none"),
+        b=lambda d: d["b"].map(lambda cs: ", ".join(cs) or "none"),
+    )
+    diffs = diffs.rename(columns={"a": "ours", "b": "second coder"})
+    return (
+        f"<h3>Agreement with {c.esc(name)} on {a.n:,} deals</h3>"
+        f'<div style="display:flex;gap:1em;flex-wrap:wrap" data-testid="agreement">{cards}</div>'
+        + c.html_table(per, formats={"kappa": lambda v: f"{v:.2f}"}, caption="Per category")
+        + (
+            f"<h3>Where we disagree ({len(a.disagreements):,} deals)</h3>" + c.html_table(diffs)
+            if len(a.disagreements)
+            else ""
+        )
+    )
+
+
+def _blank(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

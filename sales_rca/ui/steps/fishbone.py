@@ -1,0 +1,334 @@
+"""Step 5, Fishbone and silent vote: causes on the eight sales bones, then a vote nobody can sway.
+
+Causes are placed by the facilitator here or by participants from their phones; root causes from the
+five whys are proposed as candidates. Ballots stay hidden (only "how many have voted" shows, live)
+until the facilitator reveals them; then the ranking by points and Borda count appears with the
+team's alignment (Kendall's W) in plain words.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import ipywidgets as w
+
+from sales_rca import charts
+from sales_rca.rootcause.voting import VoteResult, alignment_label
+from sales_rca.rootcause.workshop import WorkshopState
+from sales_rca.ui import components as c
+from sales_rca.ui.inputs import on_enter, set_options, shorten
+from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.whys import describe_undo
+
+#: From this Kendall's W on, the team's rankings agree well enough to choose.
+AGREES = 0.7
+#: Below this W the team should talk before choosing.
+DISAGREES = 0.5
+
+
+def alignment_reading(w_value: float | None) -> str:
+    """Kendall's W in words the room understands, e.g. ``0.82 (strong agreement): the team
+    largely agrees``."""
+    if w_value is None:
+        return "not measured yet: it needs at least two ballots on two or more causes"
+    head = f"{w_value:.2f} ({alignment_label(w_value)})"
+    if w_value >= AGREES:
+        return f"{head}: the team largely agrees"
+    if w_value >= DISAGREES:
+        return f"{head}: the team partly agrees, check the top causes together before choosing"
+    return f"{head}: the team does not agree yet: discuss before choosing"
+
+
+def results_html(state: WorkshopState, result: VoteResult) -> str:
+    """The revealed ranking (Borda order, with dot points) and the alignment, escaped."""
+    labels = {cat.id: cat.label for cat in state.categories}
+    causes = {cause.id: cause for cause in state.causes}
+    rows = []
+    for r in result.causes:
+        cause = causes.get(r.cause_id)
+        if cause is None:
+            continue
+        rows.append(
+            f"<tr><td class='num'>{r.place}</td><td>{c.esc(cause.text)}</td>"
+            f"<td>{c.esc(labels.get(cause.category, cause.category))}</td>"
+            f"<td class='num'>{r.points}</td><td class='num'>{r.voters}</td>"
+            f"<td class='num'>{r.borda:g}</td></tr>"
+        )
+    table = (
+        "<table><thead><tr><th class='num'>#</th><th>Cause</th><th>Category</th>"
+        "<th class='num'>Dots</th><th class='num'>Voters</th><th class='num'>Borda points</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    reading = alignment_reading(result.alignment)
+    kind = "ok" if result.alignment is not None and result.alignment >= AGREES else "error"
+    return (
+        f'<div data-testid="vote-results"><h3>Results: {result.participants} ballots</h3>'
+        f'<div class="srca-{kind} srca-alignment" data-testid="alignment">'
+        f"Alignment (Kendall's W) {c.esc(reading)}.</div>{table}</div>"
+    )
+
+
+def vote_status(state: WorkshopState) -> str:
+    """One line for the room: round, dots each, how many have voted (never how)."""
+    joined, voted = len(state.participants), len(state.voters)
+    head = f"Round {state.round} · {state.dots_per_person} dots each · "
+    if state.revealed:
+        return head + f"{voted} voted · results revealed"
+    return head + f"{voted} of {joined} joined have voted · ballots stay hidden until you reveal"
+
+
+class FishboneView(StepView):
+    id = "fishbone"
+    title = "Fishbone and vote"
+    #: Participants add causes and vote from their phones: redraw as they do.
+    live = True
+
+    def build(self) -> None:
+        self._lock = threading.RLock()
+        self._syncing = False
+        self._drawn: Any = None
+        self._ballot_for: tuple[str, ...] | None = None
+        self.notice = c.notice()
+        self.show_message = lambda text, kind="error": c.set_notice(self.notice, text, kind)
+
+        state = self.session.state()
+        self.cause_text = c.text_input(
+            "A cause, e.g. Nobody maps the buying group (Enter places it)"
+        )
+        on_enter(self.cause_text, self.guard(self._add_cause))
+        self.category = w.Dropdown(
+            options=[(cat.label, cat.id) for cat in state.categories],
+            description="Bone",
+            layout=w.Layout(width="22em"),
+        )
+        self.category.style.description_width = "initial"
+        self.add_button = c.button("Place cause", style="primary")
+        self.add_button.on_click(self.guard(self._add_cause))
+        self.candidate = w.Dropdown(description="From the five whys", layout=w.Layout(width="100%"))
+        self.candidate.style.description_width = "initial"
+        self.candidate.observe(self._candidate_changed, "value")
+        self.remove_choice = w.Dropdown(description="Cause", layout=w.Layout(flex="1"))
+        self.remove_choice.style.description_width = "initial"
+        self.remove_button = c.button("Take off the fishbone")
+        self.remove_button.on_click(self.guard(self._remove_cause))
+        self.undo_button = c.button("Undo", tooltip="Undo my last change")
+        self.undo_button.on_click(self.guard(lambda _: self.ok(describe_undo(self.session.undo()))))
+
+        self.status = w.HTML()
+        self.reveal_button = c.button("Reveal results", style="warning")
+        self.reveal_button.on_click(self.guard(self._reveal))
+        self.round_button = c.button(
+            "Start a new round", tooltip="Clear the ballots and vote again"
+        )
+        self.round_button.on_click(self.guard(self._new_round))
+        self.ballot_rows = w.VBox()
+        self.ballot_inputs: dict[str, w.BoundedIntText] = {}
+        self.ballot_button = c.button("Record this ballot")
+        self.ballot_button.on_click(self.guard(self._record_ballot))
+        self.ballot = w.Accordion(
+            children=[
+                w.VBox(
+                    [
+                        w.HTML(
+                            "<p class='srca-muted'>For someone voting on paper or without a "
+                            "phone: enter their dots, then record. It counts as one anonymous "
+                            "ballot.</p>"
+                        ),
+                        self.ballot_rows,
+                        self.ballot_button,
+                    ]
+                )
+            ],
+            titles=("Record a ballot for someone in the room",),
+        )
+        self.results = w.HTML()
+        self.causes_table = w.HTML()
+        self.figure_box = w.Box(layout=w.Layout(width="100%", overflow="auto"))
+
+        self.cause_text.layout = w.Layout(flex="1 1 24em")
+        row = w.Layout(width="100%", align_items="center", flex_flow="row wrap")
+        self.widget.children = [
+            c.heading(
+                "5. Fishbone and silent vote",
+                sub="Place the causes on the bones, then vote silently: nobody sees a ballot "
+                "until the results are revealed.",
+            ),
+            w.VBox(
+                [
+                    w.HBox([self.category, self.cause_text, self.add_button], layout=row),
+                    self.candidate,
+                    w.HBox([self.remove_choice, self.remove_button, self.undo_button], layout=row),
+                ]
+            ).add_class("srca-card"),
+            self.notice,
+            self.figure_box,
+            w.VBox(
+                [
+                    w.HTML("<h3>Silent vote</h3>"),
+                    self.status,
+                    w.HBox([self.reveal_button, self.round_button], layout=row),
+                    self.results,
+                    self.ballot,
+                ]
+            ).add_class("srca-card"),
+            self.causes_table,
+        ]
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        with self._lock:
+            for _ in range(3):  # drawing a figure can take seconds: catch up with what came in
+                state = self.session.state()
+                self._draw(state)
+                if self.session.event_count == state.event_count:
+                    break
+
+    def _draw(self, state: WorkshopState) -> None:
+        result = state.results()
+        self.status.value = (
+            f'<p class="srca-big-line" data-testid="fishbone-votes">{c.esc(vote_status(state))}</p>'
+        )
+        self.reveal_button.disabled = state.revealed or not state.causes
+        self.round_button.layout.display = "" if state.revealed else "none"
+        self.results.value = "" if result is None else results_html(state, result)
+        self.ballot.layout.display = "none" if state.revealed or not state.causes else ""
+        self._draw_choices(state)
+        self._draw_ballot(state)
+        points = {r.cause_id: r.points for r in result.causes} if result else {}
+        top = result.top(3) if result else ()
+        problem = self._problem_text(state)
+        drawn = (state.categories, state.causes, tuple(points.items()), top, problem)
+        if drawn != self._drawn:
+            self._drawn = drawn
+            fig = charts.fishbone_figure(
+                state.categories, state.causes, problem=problem, points=points, highlight=top
+            )
+            self.figure_box.children = [c.figure(fig)]
+            self.causes_table.value = self._causes_html(state)
+
+    @staticmethod
+    def _problem_text(state: WorkshopState) -> str:
+        chosen = state.settings.get("whys_problem")
+        for p in state.problems:
+            if p.id == chosen:
+                return p.text
+        return state.problems[0].text if state.problems else "Lost and stalled deals"
+
+    def _draw_choices(self, state: WorkshopState) -> None:
+        linked = {wid for cause in state.causes for wid in cause.why_ids}
+        whys = sorted(
+            (x for x in state.whys if x.id not in linked and x.status.value != "rejected"),
+            key=lambda x: (not x.root_cause, x.problem_id, x.id),
+        )
+        candidates = [("(type your own cause above)", "")] + [
+            (("★ root cause: " if x.root_cause else "") + f"{x.id} · {shorten(x.text, 80)}", x.id)
+            for x in whys
+        ]
+        causes = [(f"{x.id} · {shorten(x.text, 60)}", x.id) for x in state.causes]
+        self._syncing = True
+        try:
+            set_options(self.candidate, candidates)
+            set_options(self.remove_choice, causes)
+        finally:
+            self._syncing = False
+        roots = sum(1 for x in whys if x.root_cause)
+        self.candidate.description = (
+            f"From the five whys ({roots} root causes proposed)" if roots else "From the five whys"
+        )
+        self.remove_button.disabled = not causes
+
+    def _draw_ballot(self, state: WorkshopState) -> None:
+        ids = tuple(x.id for x in state.causes)
+        if ids == self._ballot_for and all(
+            i.max == state.dots_per_person for i in self.ballot_inputs.values()
+        ):
+            return
+        self._ballot_for = ids
+        old = {k: v.value for k, v in self.ballot_inputs.items()}
+        self.ballot_inputs = {}
+        rows = []
+        for cause in state.causes:
+            box = w.BoundedIntText(
+                value=min(old.get(cause.id, 0), state.dots_per_person),
+                min=0,
+                max=state.dots_per_person,
+                layout=w.Layout(width="6em"),
+            )
+            self.ballot_inputs[cause.id] = box
+            rows.append(w.HBox([box, w.Label(f"{cause.id} · {shorten(cause.text, 90)}")]))
+        self.ballot_rows.children = rows
+
+    @staticmethod
+    def _causes_html(state: WorkshopState) -> str:
+        if not state.causes:
+            return (
+                "<p class='srca-muted'>No cause on the fishbone yet: place the first one above.</p>"
+            )
+        labels = {cat.id: cat.label for cat in state.categories}
+        rows = "".join(
+            f"<tr><td>{c.esc(x.id)}</td><td>{c.esc(labels.get(x.category, x.category))}</td>"
+            f"<td class='srca-cause-text'>{c.esc(x.text)}</td>"
+            f"<td>{c.esc(', '.join(x.why_ids))}</td></tr>"
+            for x in state.causes
+        )
+        return (
+            "<h3>Causes on the fishbone</h3><table data-testid='cause-table'><thead><tr>"
+            "<th>Id</th><th>Bone</th><th>Cause</th><th>From whys</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+    # ------------------------------------------------------------------ events
+    def _candidate_changed(self, change: dict[str, Any]) -> None:
+        if self._syncing or not change["new"]:
+            return
+        state = self.session.state()
+        why = next((x for x in state.whys if x.id == change["new"]), None)
+        if why is not None:
+            self.cause_text.value = why.text
+
+    def _add_cause(self, _: Any = None) -> None:
+        text = self.cause_text.value.strip()
+        if not text:
+            self.show_message("Type the cause first, or pick one from the five whys.", "error")
+            return
+        why = self.candidate.value or None
+        cid = self.session.add_cause(text, self.category.value, why_ids=[why] if why else [])
+        self.cause_text.value = ""
+        self._syncing = True
+        self.candidate.value = ""
+        self._syncing = False
+        self.ok(f"Placed {cid} on “{self.category.label}”.")
+
+    def _remove_cause(self, _: Any = None) -> None:
+        cid = self.remove_choice.value
+        if cid:
+            self.session.remove_cause(cid)
+            self.ok(f"Took {cid} off the fishbone (Undo brings it back).")
+
+    def _reveal(self, _: Any = None) -> None:
+        self.session.reveal()
+        self.ok("Results revealed.")
+
+    def _new_round(self, _: Any = None) -> None:
+        self.session.start_round()
+        self.ok("New round: ballots are cleared and hidden again. Everyone votes again.")
+
+    def _record_ballot(self, _: Any = None) -> None:
+        dots = {cid: box.value for cid, box in self.ballot_inputs.items() if box.value > 0}
+        budget = self.session.state().dots_per_person
+        if not dots:
+            self.show_message("Enter at least one dot before recording the ballot.", "error")
+            return
+        if sum(dots.values()) > budget:
+            self.show_message(
+                f"A ballot has at most {budget} dots, found {sum(dots.values())}: take some back.",
+                "error",
+            )
+            return
+        voter = self.session.join(None)
+        for cid, n in dots.items():
+            self.session.vote(cid, n, participant=voter)
+        for box in self.ballot_inputs.values():
+            box.value = 0
+        self.ok(f"Recorded an anonymous ballot with {sum(dots.values())} dots.")

@@ -1,0 +1,128 @@
+"""The facilitator guide stays true: its links and images exist, its agenda is agenda.yaml's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sales_rca.guide import (
+    STEP_LABELS,
+    agenda_tables,
+    load_agenda,
+    render_agenda_table,
+    sync_agenda,
+    total_minutes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "facilitator_guide"
+PAGES = (
+    "README.md",
+    "agenda.md",
+    "preparing-data.md",
+    "exercises.md",
+    "difficult-moments.md",
+    "after-the-workshop.md",
+)
+#: [text](target) and ![alt](target), target up to a space or ")".
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text("utf-8"), flags=re.DOTALL)
+    return LINK.findall(text)
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub-style heading anchors of a Markdown file."""
+    out = set()
+    for line in path.read_text("utf-8").splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            title = re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+            out.add(title)
+    return out
+
+
+def local_targets(path: Path) -> list[tuple[str, Path, str]]:
+    """(link as written, file it points to, anchor) for every relative link of ``path``."""
+    found = []
+    for target in links(path):
+        if re.match(r"^[a-z]+:", target):  # http:, https:, mailto:
+            continue
+        file_part, _, anchor = target.partition("#")
+        file = (path.parent / file_part).resolve() if file_part else path
+        found.append((target, file, anchor))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_guide_page_exists(page):
+    assert (GUIDE / page).is_file()
+
+
+@pytest.mark.parametrize("page", [*PAGES, "../README.md"])
+def test_every_relative_link_and_image_exists(page):
+    path = (GUIDE / page).resolve()
+    for target, file, anchor in local_targets(path):
+        assert file.exists(), f"{path.name}: {target} points to nothing"
+        if anchor and file.suffix == ".md":
+            assert anchor in anchors(file), f"{path.name}: {target} has no such heading"
+
+
+def test_readme_links_into_the_guide():
+    targets = {t for t, _, _ in local_targets(ROOT / "README.md")}
+    assert "facilitator_guide/README.md" in targets
+    assert "facilitator_guide/preparing-data.md" in targets
+
+
+def test_every_screenshot_is_used_and_small():
+    used = {file.resolve() for page in PAGES for _, file, _ in local_targets(GUIDE / page)}
+    images = sorted((GUIDE / "images").glob("*.png"))
+    assert images, "no screenshots: run make screenshots"
+    for image in images:
+        assert image.resolve() in used, f"{image.name} is not shown in the guide"
+        assert image.stat().st_size < 400_000, f"{image.name} is over 400 KB"
+
+
+def test_agenda_tables_match_agenda_yaml():
+    text = (GUIDE / "agenda.md").read_text("utf-8")
+    tables = agenda_tables(text)
+    assert tables == {v: render_agenda_table(v) for v in ("full", "short")}, (
+        "agenda.md is out of date: run python -m sales_rca.guide"
+    )
+    assert sync_agenda(text) == text
+
+
+def test_full_agenda_is_three_hours_and_short_is_ninety_minutes():
+    assert total_minutes("full") == 180
+    assert total_minutes("short") == 90
+    assert "| 3:00 | **180** | **End** | |" in render_agenda_table("full")
+    assert "| 1:30 | **90** | **End** | |" in render_agenda_table("short")
+
+
+def test_the_short_agenda_leaves_out_segments_without_time():
+    short = render_agenda_table("short")
+    assert "Break" not in short
+    assert "Break" in render_agenda_table("full")
+
+
+def test_agenda_steps_are_app_steps_with_their_button_labels():
+    from sales_rca.ui.steps import STEPS
+
+    steps = {s.step for s in load_agenda() if s.step}
+    assert steps <= set(STEP_LABELS)
+    for number, (step_id, view) in enumerate(STEPS.items(), start=1):
+        # The app's header buttons read "<n>. <title>" (sales_rca.ui.app.WorkshopApp).
+        assert STEP_LABELS.get(step_id) == f"{number}. {view.title}"
+
+
+def test_app_timers_read_the_same_durations():
+    from sales_rca.ui.app import step_minutes
+
+    for segment in load_agenda():
+        if segment.step:
+            for version in ("full", "short"):
+                assert step_minutes(segment.step, version) == segment.minutes(version)

@@ -1,0 +1,194 @@
+"""Pure helpers behind workshop steps 3 (loss coding), 6 (plays and actions) and 7 (summary)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sales_rca.coding import agreement, code_losses, default_codebook
+from sales_rca.crm import load_crm
+from sales_rca.findings import Finding
+from sales_rca.pipeline import xray
+from sales_rca.report.export import write_summary
+from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook
+from sales_rca.session import Session
+from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+from sales_rca.ui.steps.coding import (
+    agreement_html,
+    agreement_verdict,
+    code_options,
+    codes_label,
+    queue_ids,
+)
+from sales_rca.ui.steps.plays import (
+    baseline_metrics,
+    format_value,
+    play_reason,
+    priorities_from_coding,
+    suggest_metric,
+    target_from_input,
+    target_text,
+)
+from sales_rca.ui.steps.summary import actions_html, plays_html, summary_path
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    crm = load_crm(DEMO_DATA, history=DEMO_HISTORY)
+    return crm, xray(crm, stages=crm.stages or None), code_losses(crm)
+
+
+# ---------------------------------------------------------------------- loss coding
+def test_code_menu_lists_every_code_with_its_category_in_fishbone_order():
+    book = default_codebook()
+    options = code_options(book)
+    assert sorted(v for _, v in options) == sorted(book.ids)
+    assert options[0][0].startswith("Buyer & buying group: ")
+    assert ("Price & commercials: Price too high", "price_too_high") in options
+    assert codes_label(("price_too_high",), book) == "Price too high"
+    assert codes_label((), book) == "no code"
+
+
+def test_review_queues_keep_a_stable_order_and_list_reviewed_deals(demo):
+    _, _, coded = demo
+    uncoded = queue_ids(coded, set(), "uncoded")
+    assert uncoded == coded.uncoded["opportunity_id"].tolist()
+    assert len(queue_ids(coded, set(), "picklist")) == int(
+        (coded.deals["basis"] == "picklist").sum()
+    )
+    # Reviewing a deal does not move it out of its queue: the room does not lose its place.
+    assert queue_ids(coded, {uncoded[0]}, "uncoded") == uncoded
+    assert queue_ids(coded, {uncoded[3], uncoded[0]}, "reviewed") == [uncoded[0], uncoded[3]]
+
+
+def test_agreement_figures_carry_the_0_6_and_0_8_verdicts():
+    assert agreement_verdict(0.85).startswith("good")
+    assert agreement_verdict(0.7).startswith("usable")
+    assert agreement_verdict(0.4).startswith("too low")
+    assert agreement_verdict(float("nan")) == "not enough deals in common"
+    a = pd.DataFrame(
+        {
+            "opportunity_id": ["1", "2", "3", "4"],
+            "categories": [("price",), ("buyer",), (), ("offer",)],
+        }
+    )
+    b = a.assign(categories=[("price",), ("buyer",), (), ("buyer",)])
+    html = agreement_html(agreement(a, b), f"{XSS}.csv")
+    assert "75%" in html
+    assert XSS not in html and "&lt;script&gt;" in html
+
+
+# ---------------------------------------------------------------------- plays and actions
+def test_baselines_are_the_xray_numbers_for_every_stage_and_tested_segment(demo):
+    _, x, _ = demo
+    metrics = {f.key: f for f in baseline_metrics(x)}
+    table = x.stage_table.set_index("stage")
+    for stage in table.index:
+        assert metrics[f"conversion:{stage}"].value == pytest.approx(table.loc[stage, "conversion"])
+        assert metrics[f"median_days:{stage}"].unit == "days"
+    assert metrics["win_rate:overall"].value == pytest.approx(x.win_rate)
+    assert metrics["win_rate:segment=Enterprise"].segment == "segment=Enterprise"
+    # Free-text attributes are not targets (the x-ray did not test them).
+    assert not any(k.startswith("win_rate:extra_opportunity_name=") for k in metrics)
+
+
+def test_a_play_indicator_suggests_the_matching_metric_on_the_teams_data():
+    metrics = [
+        Finding("conversion:Qualification", "c", "conversion", 0.9, "share", stage="Qualification"),
+        Finding(
+            "conversion:Needs Analysis", "c", "conversion", 0.8, "share", stage="Needs Analysis"
+        ),
+        Finding("median_days:Proposal", "m", "median_days", 12, "days", stage="Proposal"),
+        Finding("median_days:Negotiation", "m", "median_days", 30, "days", stage="Negotiation"),
+        Finding("win_rate:overall", "w", "win_rate", 0.44, "share"),
+        Finding(
+            "win_rate:competitor=Acme", "w", "win_rate", 0.3, "share", segment="competitor=Acme"
+        ),
+        Finding(
+            "code_share:no_decision",
+            "n",
+            "code_share",
+            0.1,
+            "share",
+            source="coding",
+            details={"code": "no_decision"},
+        ),
+    ]
+
+    def pick(metric, scope, at=None, direction="up"):
+        f = suggest_metric(Indicator(metric, scope, direction, at), metrics)
+        return None if f is None else f.key
+
+    assert pick("conversion", "stage", "discovery / needs analysis") == "conversion:Needs Analysis"
+    assert pick("conversion", "stage", "stage where most deals die") == "conversion:Needs Analysis"
+    assert (
+        pick("median_days", "stage", "stage with the longest stalls", "down")
+        == "median_days:Negotiation"
+    )
+    assert pick("win_rate", "overall") == "win_rate:overall"
+    assert pick("win_rate", "segment", "main competitor") == "win_rate:competitor=Acme"
+    assert pick("code_share", "code", "no_decision", "down") == "code_share:no_decision"
+    assert pick("stall_rate", "overall") is None
+
+
+def test_a_target_typed_in_percent_keeps_the_xray_baseline():
+    f = Finding(
+        "conversion:Needs Analysis", "c", "conversion", 0.807, "share", stage="Needs Analysis"
+    )
+    t = target_from_input(f, 90)
+    assert (t.baseline, t.target, t.stage, t.finding_key) == (0.807, 0.9, "Needs Analysis", f.key)
+    assert target_text(t) == "conversion at Needs Analysis: 80.7% → 90%"
+    days = target_from_input(
+        Finding("median_days:X", "m", "median_days", 25.2, "days", stage="X"), 15
+    )
+    assert days.target == 15 and days.direction == "down"
+    assert format_value(439, "deals") == "439 deals"
+    assert format_value(math.nan, "share") == "–"
+
+
+def test_without_causes_plays_follow_the_most_frequent_loss_categories(demo):
+    _, _, coded = demo
+    wanted = priorities_from_coding(coded)
+    assert wanted[0].category == "buyer"
+    assert sum(p.weight for p in wanted) == pytest.approx(1.0)
+    play = load_playbook()[0]
+    rec = Recommendation(play, 1.0, (), ("buyer",), ("no_decision",))
+    assert play_reason(rec, coded) == "Addresses buyer & buying group; loss codes: No decision made"
+
+
+# ---------------------------------------------------------------------- summary
+def _state_with_hostile_text():
+    w = Workshop("Q3 <b>review</b>")
+    cause = w.add_cause(text=f"Reps skip discovery {XSS}", category="process")
+    w.select_play(play_id="buying_group_consensus", cause_ids=[cause])
+    w.add_action(title=XSS, owner="<img src=x onerror=alert(1)>", due="2027-03-31", cause_id=cause)
+    return w.snapshot()
+
+
+def test_the_decisions_show_typed_text_as_text():
+    state = _state_with_hostile_text()
+    html = actions_html(state) + plays_html(state, load_playbook())
+    assert XSS not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "2027-03-31" in html
+    assert "Build consensus across the buying group" in html
+
+
+def test_the_summary_file_is_named_after_the_workshop_and_escapes_typed_text(tmp_path: Path):
+    assert summary_path(tmp_path, "Northwind — why do deals die?").name == (
+        "northwind-why-do-deals-die-summary.html"
+    )
+    assert summary_path(tmp_path, "../../etc").parent == tmp_path
+    session = Session.create(tmp_path / "hostile.session", "Q3 <b>review</b>")
+    cause = session.add_cause(f"Reps skip discovery {XSS}", "process")
+    session.select_play("buying_group_consensus", [cause])
+    session.add_action(XSS, "<img src=x onerror=alert(1)>", due="2027-03-31", cause_id=cause)
+    out = write_summary(session.path, summary_path(tmp_path, session.state().title))
+    html = out.read_text(encoding="utf-8")
+    assert XSS not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

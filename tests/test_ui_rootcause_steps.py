@@ -1,0 +1,143 @@
+"""Pure helpers behind workshop steps 4-5 and the participant page (no browser, no kernel)."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import pytest
+
+from sales_rca.charts import fishbone_figure
+from sales_rca.rootcause import Workshop
+from sales_rca.session import Event
+from sales_rca.ui.inputs import set_options, shorten
+from sales_rca.ui.participant import (
+    code_matches,
+    normalise_code,
+    query_value,
+    resume_token,
+    resumed_participant,
+)
+from sales_rca.ui.steps.fishbone import alignment_reading, results_html, vote_status
+from sales_rca.ui.steps.whys import describe_undo, node_choices, outline_html
+
+XSS = ("<img src=x onerror=alert(1)>", "<script>alert(1)</script>")
+
+
+@pytest.fixture
+def workshop() -> tuple[Workshop, str]:
+    w_ = Workshop("Q3")
+    p = w_.add_problem(text=f"Deals die at Needs Analysis {XSS[0]}")
+    a = w_.add_why(parent_id=p, text=f"Reps pitch {XSS[1]}", note=XSS[0])
+    w_.add_why(parent_id=a, text="No discovery framework", root_cause=True)
+    b = w_.add_why(parent_id=p, text="Single-threaded")
+    w_.link_whys(why_ids=[a, b], relation="and")
+    return w_, p
+
+
+def test_node_choices_list_problem_then_whys_in_outline_order_with_status_and_flag(workshop):
+    w_, p = workshop
+    labels = [label for label, _ in node_choices(w_.snapshot().tree(p))]
+    assert labels[0].startswith("Problem: Deals die")
+    assert labels[1].startswith("W2 · Reps pitch")
+    assert "↳ W3 · No discovery framework [hypothesis] ★ root cause" in labels[2]
+    assert labels[3].startswith("W4 · Single-threaded")
+
+
+def test_outline_escapes_every_text_and_shows_and_groups_and_evidence(workshop):
+    w_, p = workshop
+    html = outline_html(w_.snapshot().tree(p))
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "All of these together (AND)" in html
+    assert "★ root cause" in html and "note:" in html
+
+
+def test_describe_undo_names_what_was_undone():
+    event = Event(5, "2025-01-01T00:00:00", "facilitator", "add_why", {"text": "Reps pitch"})
+    assert describe_undo(event) == "Undone: the new why “Reps pitch”."
+    assert describe_undo(Event(6, "t", None, "reveal", {})) == "Undone: revealing the results."
+
+
+@pytest.mark.parametrize(
+    ("w_value", "words"),
+    [
+        (0.82, "0.82 (strong agreement): the team largely agrees"),
+        (0.55, "the team partly agrees"),
+        (0.2, "the team does not agree yet: discuss before choosing"),
+        (None, "not measured yet"),
+    ],
+)
+def test_alignment_reading_says_in_plain_words_whether_the_team_agrees(w_value, words):
+    assert words in alignment_reading(w_value)
+
+
+def voted_workshop() -> Workshop:
+    w_ = Workshop("Q3", dots_per_person=3)
+    c1 = w_.add_cause(text=XSS[1], category="buyer")
+    c2 = w_.add_cause(text="ROI never quantified", category="price")
+    for _ in range(2):
+        u = w_.join()
+        w_.vote(participant=u, cause_id=c1, dots=2)
+        w_.vote(participant=u, cause_id=c2, dots=1)
+    return w_
+
+
+def test_vote_status_counts_voters_without_showing_ballots():
+    w_ = voted_workshop()
+    w_.join()
+    text = vote_status(w_.snapshot().redacted("facilitator"))
+    assert text == (
+        "Round 1 · 3 dots each · 2 of 3 joined have voted · ballots stay hidden until you reveal"
+    )
+
+
+def test_results_rank_by_borda_with_alignment_and_escape_cause_text():
+    w_ = voted_workshop()
+    w_.reveal()
+    state = w_.snapshot()
+    html = results_html(state, state.results())
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert html.index("&lt;script&gt;") < html.index("ROI never quantified")  # 4 dots beat 2
+    assert "Alignment (Kendall's W) 1.00 (strong agreement): the team largely agrees" in html
+
+
+def test_fishbone_figure_shows_typed_html_as_text():
+    w_ = voted_workshop()
+    state = w_.snapshot()
+    fig = fishbone_figure(state.categories, state.causes, problem=XSS[0])
+    texts = [a.text for a in fig.layout.annotations]
+    assert not any("<script" in t or "<img" in t for t in texts)
+    assert any("&lt;img src=x" in t for t in texts)
+    assert any("&lt;script&gt;" in t for t in texts)
+
+
+def test_join_code_is_read_from_the_query_and_compared_loosely():
+    assert query_value("code=ab2c3d&me=U3-x", "code") == "ab2c3d"
+    assert query_value("?code=", "code") is None
+    assert query_value("", "code") is None
+    assert normalise_code(" ab-2c 3d ") == "AB2C3D"
+    assert code_matches("ab2 c3d", "AB2C3D")
+    assert not code_matches("AB2C3E", "AB2C3D")
+    assert not code_matches(None, "AB2C3D")
+
+
+def test_resume_token_brings_back_only_the_participant_it_was_made_for():
+    token = resume_token("U7", "session-secret:AB2C3D")
+    assert resumed_participant(token, "session-secret:AB2C3D") == "U7"
+    assert resumed_participant(token.replace("U7", "U8"), "session-secret:AB2C3D") is None
+    assert resumed_participant(token, "other-session:AB2C3D") is None
+    assert resumed_participant("garbage", "session-secret:AB2C3D") is None
+
+
+def test_set_options_keeps_the_choice_when_it_is_still_offered():
+    menu = w.Dropdown(options=[("a", "A"), ("b", "B")], value="B")
+    assert not set_options(menu, [("a", "A"), ("b", "B"), ("c", "C")])
+    assert menu.value == "B"
+    assert set_options(menu, [("c", "C")]) and menu.value == "C"
+    assert set_options(menu, [("a", "A"), ("c", "C")], "A") and menu.value == "A"
+    assert set_options(menu, []) and menu.value is None
+
+
+def test_shorten_cuts_long_text_to_one_line():
+    assert shorten("a\n b", 10) == "a b"
+    assert shorten("x" * 30, 10) == "x" * 9 + "…"
