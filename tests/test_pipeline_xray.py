@@ -172,3 +172,23 @@ def test_cli_prints_a_bad_stage_order_as_one_line_and_exits_2(export, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("sales-rca: error:") and "\n" not in err
+
+
+def test_without_any_loss_stage_lost_here_is_unknown_not_zero(tmp_path):
+    from sales_rca.crm import load_crm
+    from sales_rca.pipeline import findings, xray
+
+    path = tmp_path / "hubspot.csv"
+    path.write_text(
+        "Record ID,Deal Name,Deal Stage,Amount,Create Date\n"
+        "1,A,closedlost,100,2025-01-01\n2,B,Qualified To Buy,200,2025-01-02\n"
+        "3,C,Appointment Scheduled,300,2025-01-03\n4,D,closedwon,400,2025-01-04\n",
+        encoding="utf-8",
+    )
+    x = xray(load_crm(path))
+    # HubSpot's default pipeline gives the order when the export has no history.
+    assert x.order.stages == ["Appointment Scheduled", "Qualified To Buy"]
+    assert x.order.source == "default pipeline"
+    assert x.stage_table["lost_here"].isna().all()
+    assert not [f for f in findings(x) if f.metric == "lost_here"]
+    assert any("lost_here is unknown" in n for n in x.notes)

@@ -340,6 +340,15 @@ def closed_outcome_from_stage(
     return spread(out, codes, stages.index)
 
 
+def is_closed_stage_name(
+    name: object, won_stages: Iterable[str] = (), lost_stages: Iterable[str] = ()
+) -> bool:
+    """True when one stage name means the deal is closed (won or lost); same rules as the import."""
+    if not isinstance(name, str):
+        return False
+    return closed_outcome_from_stage(pd.Series([name]), won_stages, lost_stages).notna().iloc[0]
+
+
 def parse_flags(values: pd.Series) -> pd.Series:
     """True / False / None from yes-no style cells (TRUE, 1, Yes, X ...)."""
     codes, texts = distinct(values)
@@ -354,6 +363,7 @@ __all__ = [
     "AmountResult",
     "DateResult",
     "closed_outcome_from_stage",
+    "is_closed_stage_name",
     "outcome_from_text",
     "parse_amounts",
     "parse_dates",

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sales_rca.crm.data import CrmData
+from sales_rca.crm.values import is_closed_stage_name
 from sales_rca.errors import PipelineError
 
 DAY = np.timedelta64(1, "D")
@@ -32,7 +36,6 @@ DAY_QUANTILES: dict[str, float] = {
     "p75_days": 0.75,
     "p90_days": 0.90,
 }
-_CLOSED_NAME = re.compile(r"\b(closed|won|lost)\b", re.IGNORECASE)
 _NUMBER_PREFIX = re.compile(r"^\s*(\d+(?:\.\d+)?)")
 
 STAGE_TABLE_COLUMNS: tuple[str, ...] = (
@@ -67,7 +70,8 @@ def is_closed_stage(name: object, crm: CrmData) -> bool:
         return False
     if name in crm.won_stages or name in crm.lost_stages:
         return True
-    return bool(_CLOSED_NAME.search(name))
+    # Same names as the import (Closed Won, closedlost, Lost, ...), one rule for both.
+    return bool(is_closed_stage_name(name))
 
 
 def official_order(crm: CrmData, stages: list[str] | None = None) -> StageOrder:
@@ -96,12 +100,18 @@ def official_order(crm: CrmData, stages: list[str] | None = None) -> StageOrder:
         order = _order_from_history(crm)
         if order:
             return StageOrder(order, "history")
+    names = _open_stage_names(crm)
+    known = _known_pipeline_order(names)
+    if known is not None:
+        return StageOrder(known, "default pipeline")
     return StageOrder(_order_from_names(crm), "stage values")
 
 
 def _order_from_history(crm: CrmData) -> list[str]:
     ev = crm.stage_events[["opportunity_id", "stage"]].dropna()
-    ev = ev[~ev["stage"].map(lambda s: is_closed_stage(s, crm), na_action="ignore").astype(bool)]
+    names = pd.unique(ev["stage"])
+    closed = {s for s in names if is_closed_stage(s, crm)}  # once per stage name, not per event
+    ev = ev[~ev["stage"].isin(closed)]
     if ev.empty:
         return []
     opp, _ = pd.factorize(ev["opportunity_id"])
@@ -124,10 +134,31 @@ def _order_from_history(crm: CrmData) -> list[str]:
     return [str(names[i]) for i in order]
 
 
-def _order_from_names(crm: CrmData) -> list[str]:
+@cache
+def default_pipelines() -> dict[str, tuple[str, ...]]:
+    """Known CRM default pipelines (``resources/pipelines.yaml``), in their official order."""
+    text = resources.files("sales_rca.resources").joinpath("pipelines.yaml").read_text("utf-8")
+    return {name: tuple(stages) for name, stages in yaml.safe_load(text).items()}
+
+
+def _known_pipeline_order(names: list[str]) -> list[str] | None:
+    """``names`` in the order of the one default pipeline that contains them all, if any."""
+    key = {n: re.sub(r"[^0-9a-z]+", "", str(n).lower()) for n in names}
+    for stages in default_pipelines().values():
+        rank = {re.sub(r"[^0-9a-z]+", "", s.lower()): i for i, s in enumerate(stages)}
+        if len(names) >= 2 and all(k in rank for k in key.values()):
+            return sorted(names, key=lambda n: rank[key[n]])
+    return None
+
+
+def _open_stage_names(crm: CrmData) -> list[str]:
     opps = crm.opportunities
     values = pd.concat([opps["stage"], opps.get("loss_stage", pd.Series(dtype=object))])
-    names = [s for s in pd.unique(values.dropna()) if not is_closed_stage(s, crm)]
+    return [s for s in pd.unique(values.dropna()) if not is_closed_stage(s, crm)]
+
+
+def _order_from_names(crm: CrmData) -> list[str]:
+    names = _open_stage_names(crm)
     numbers = [_NUMBER_PREFIX.match(str(s)) for s in names]
     if names and all(numbers):
         return [s for _, s in sorted(zip((float(m[1]) for m in numbers), names, strict=True))]
@@ -384,4 +415,9 @@ def stage_table(
     table["value_open"] = (
         open_.groupby("current_stage")["amount"].sum().reindex(index, fill_value=0.0)
     )
+    if len(lost) and lost["loss_stage"].isna().all():
+        # Nobody knows where these deals died: unknown, not zero.
+        table["lost_here"] = pd.Series(pd.NA, index=index, dtype="Int64")
+        table["value_lost"] = np.nan
+        table["conversion"] = np.nan
     return table.reset_index()[list(STAGE_TABLE_COLUMNS)]

@@ -169,6 +169,11 @@ def xray(
             "The official stage order was guessed from the stage names; give it with --stages "
             "or in the mapping if it is wrong."
         )
+    elif order.source == "default pipeline":
+        notes.append(
+            "The stage order is the CRM's default pipeline; give your own with --stages or in the "
+            "mapping if your team changed it."
+        )
     visits, visit_notes = build_visits(crm, order.stages, as_of)
     notes += visit_notes
     has_history = not visits.empty
@@ -271,9 +276,9 @@ def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 3) -> list[Find
     table = x.stage_table.set_index("stage")
     lost_deals = x.deals["outcome"] == "lost"
     for stage, row in table.iterrows():
+        if pd.isna(row["lost_here"]) or int(row["lost_here"]) == 0:
+            continue  # unknown (no loss stage anywhere) or nothing lost here
         n = int(row["lost_here"])
-        if n == 0:
-            continue
         chosen, details = cite(lost_deals & (x.deals["loss_stage"] == stage))
         value = float(row["value_lost"])
         out.append(
