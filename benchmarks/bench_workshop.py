@@ -27,8 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY, build_server  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -61,8 +67,13 @@ def main() -> None:
         port = free_port()
         server = build_server(data=DEMO_DATA, history=DEMO_HISTORY, session=session, port=port)
         with open(os.devnull, "wb") as devnull:
-            proc = subprocess.Popen(server.command, env=server.env, stdout=devnull, stderr=devnull,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                server.command,
+                env=server.env,
+                stdout=devnull,
+                stderr=devnull,
+                start_new_session=True,
+            )
         try:
             wait_for_port(port, proc)
             with sync_playwright() as p:
@@ -82,7 +93,9 @@ def main() -> None:
                 page.goto(server.url)
                 page.wait_for_selector("button:has-text('2. Pipeline x-ray')", timeout=120_000)
                 page.click("button:has-text('2. Pipeline x-ray')")
-                page.locator("button:has-text('Make this a problem')").first.wait_for(timeout=120_000)
+                page.locator("button:has-text('Make this a problem')").first.wait_for(
+                    timeout=120_000
+                )
                 edits = []
                 for i in range(args.edits):
                     button = page.locator("button:has-text('Make this a problem')").first
@@ -110,13 +123,19 @@ def main() -> None:
             s.state()
             direct.append(time.perf_counter() - t0)
 
-    print(f"first step interactive: median {statistics.median(loads):.2f} s over {len(loads)} loads "
-          f"(min {min(loads):.2f}, max {max(loads):.2f}) [target < 4 s]")
-    print(f"edit round trip in the browser: median {statistics.median(edits) * 1000:.0f} ms over "
-          f"{len(edits)} edits (max {max(edits) * 1000:.0f} ms) [target < 250 ms]")
+    print(
+        f"first step interactive: median {statistics.median(loads):.2f} s over {len(loads)} loads "
+        f"(min {min(loads):.2f}, max {max(loads):.2f}) [target < 4 s]"
+    )
+    print(
+        f"edit round trip in the browser: median {statistics.median(edits) * 1000:.0f} ms over "
+        f"{len(edits)} edits (max {max(edits) * 1000:.0f} ms) [target < 250 ms]"
+    )
     med_direct = statistics.median(direct)
-    print(f"same edit on the session store directly: median {med_direct * 1000:.2f} ms; "
-          f"browser round trip / direct = {statistics.median(edits) / med_direct:.0f}x")
+    print(
+        f"same edit on the session store directly: median {med_direct * 1000:.2f} ms; "
+        f"browser round trip / direct = {statistics.median(edits) / med_direct:.0f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CRM_CORPUS = ROOT / "tests" / "data" / "crm"
 DEMO_DIR = ROOT / "data" / "demo"
 
+
 def _real_data_dir() -> Path:
     """The public datasets: $SALES_RCA_REAL_DATA, else ../shared/data/real next to the checkout."""
-    candidates = [os.environ.get("SALES_RCA_REAL_DATA", ""), ROOT.parent / "shared" / "data" / "real"]
+    candidates = [
+        os.environ.get("SALES_RCA_REAL_DATA", ""),
+        ROOT.parent / "shared" / "data" / "real",
+    ]
     candidates.append(Path("/work/shared/data/real"))
     for c in candidates:
         if c and Path(c).is_dir():
