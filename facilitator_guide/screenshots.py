@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sales_rca.guide import STEP_LABELS  # noqa: E402
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY  # noqa: E402
-from tests.ui.conftest import (  # noqa: E402
+from tests.ui.workshop_browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     Guard,

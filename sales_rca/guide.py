@@ -13,15 +13,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from sales_rca.agenda import VERSIONS, checked, load_agenda
 from sales_rca.errors import SalesRcaError
 
-VERSIONS = ("full", "short")
 #: The label of each app step's button in the workshop header (``sales_rca.ui.steps``).
 STEP_LABELS = {
     "data": "1. Data check",
@@ -33,39 +29,6 @@ STEP_LABELS = {
     "summary": "7. Summary",
 }
 AGENDA_MD = Path(__file__).resolve().parents[1] / "facilitator_guide" / "agenda.md"
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One segment of the run of show (``step`` is ``None`` for segments without an app step)."""
-
-    id: str
-    step: str | None
-    title: str
-    full: int
-    short: int
-
-    def minutes(self, version: str) -> int:
-        return self.short if version == "short" else self.full
-
-
-def load_agenda() -> list[Segment]:
-    """The segments of ``resources/agenda.yaml``, in order."""
-    text = resources.files("sales_rca.resources").joinpath("agenda.yaml").read_text("utf-8")
-    return [Segment(**item) for item in yaml.safe_load(text)["steps"]]
-
-
-def total_minutes(version: str) -> int:
-    """Length of the ``full`` or ``short`` run, in minutes."""
-    return sum(s.minutes(_checked(version)) for s in load_agenda())
-
-
-def _checked(version: str) -> str:
-    if version not in VERSIONS:
-        raise SalesRcaError(
-            f"expected an agenda version among {', '.join(VERSIONS)}, found {version!r}."
-        )
-    return version
 
 
 def _clock(minutes: int) -> str:
@@ -81,7 +44,7 @@ def render_agenda_table(version: str) -> str:
         >>> print(render_agenda_table("short").splitlines()[0])
         | start | minutes | segment | app step |
     """
-    _checked(version)
+    checked(version)
     lines = ["| start | minutes | segment | app step |", "|---|---:|---|---|"]
     start = 0
     for s in load_agenda():

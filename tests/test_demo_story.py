@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import DEMO_DIR
+from suite_paths import DEMO_DIR
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sales_rca.guide import (
-    STEP_LABELS,
-    agenda_tables,
-    load_agenda,
-    render_agenda_table,
-    sync_agenda,
-    total_minutes,
-)
+from sales_rca.agenda import load_agenda, total_minutes
+from sales_rca.guide import STEP_LABELS, agenda_tables, render_agenda_table, sync_agenda
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "facilitator_guide"
@@ -120,7 +114,7 @@ def test_agenda_steps_are_app_steps_with_their_button_labels():
 
 
 def test_app_timers_read_the_same_durations():
-    from sales_rca.ui.app import step_minutes
+    from sales_rca.agenda import step_minutes
 
     for segment in load_agenda():
         if segment.step:

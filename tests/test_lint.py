@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT
+from suite_paths import ROOT
 
 PATHS = ["sales_rca", "tests", "benchmarks", "facilitator_guide"]
 

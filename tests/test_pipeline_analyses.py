@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_DATA
 from pipeline_fixtures import NEG, N, P, Q, make_crm, story_crm
+from suite_paths import REAL_DATA
 
 from sales_rca.pipeline import analyse_accounts, analyse_drivers, existing_account_deals, xray
 

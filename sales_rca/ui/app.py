@@ -7,43 +7,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import ipywidgets as w
-import yaml
 
+from sales_rca.agenda import step_minutes
 from sales_rca.ui import components as c
 from sales_rca.ui.context import Settings, guarded, log, report_error
 from sales_rca.ui.steps import STEPS, StepView
 from sales_rca.ui.workbench import Workbench
 
 POLL_SECONDS = 1.5
-
-
-@dataclass(frozen=True)
-class AgendaItem:
-    id: str
-    step: str | None
-    title: str
-    full: int
-    short: int
-
-    def minutes(self, version: str) -> int:
-        return self.short if version == "short" else self.full
-
-
-@cache
-def agenda() -> tuple[AgendaItem, ...]:
-    """The run of show from ``resources/agenda.yaml`` (the guide's agenda reads the same file)."""
-    text = resources.files("sales_rca.resources").joinpath("agenda.yaml").read_text("utf-8")
-    return tuple(AgendaItem(**item) for item in yaml.safe_load(text)["steps"])
-
-
-def step_minutes(step: str, version: str = "full") -> int:
-    return sum(a.minutes(version) for a in agenda() if a.step == step)
 
 
 class Timer:

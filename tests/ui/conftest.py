@@ -1,128 +1,18 @@
-"""Browser-test fixtures: a real `sales-rca workshop` server on loopback and Playwright pages
-driving Debian's chromium, with every request that would leave loopback aborted and recorded."""
+"""Browser-test fixtures (see workshop_browser.py for the server and page helpers)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY, build_server
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOOPBACK = ("http://127.0.0.1", "ws://127.0.0.1", "http://localhost", "ws://localhost")
+from workshop_browser import CHROMIUM, CHROMIUM_ARGS, Guard, Server, _server, guarded_context
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/tests/ui/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A running workshop server."""
-
-    url: str
-    join_url: str | None
-    join_code: str | None
-    session: Path
-    port: int
-    process: subprocess.Popen | None = None
-    log: Path | None = None
-    options: dict = field(default_factory=dict)
-
-    def start(self) -> None:
-        server = build_server(port=self.port, **self.options)
-        self.url, self.join_url, self.join_code = server.url, server.join_url, server.join_code
-        if self.options.get("participants"):
-            # Keep the same join code across restarts of this test server.
-            server.env["SALES_RCA_JOIN_CODE"] = self.join_code = self.options.setdefault(
-                "_code", server.join_code
-            )
-        assert self.log is not None
-        with self.log.open("ab") as fh:  # the child keeps its own copy of the handle
-            self.process = subprocess.Popen(
-                server.command,
-                env=server.env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"voila exited: {self.log.read_text()[-2000:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("voila did not start in 60 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-        self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def server_log(self) -> str:
-        return self.log.read_text(errors="replace") if self.log else ""
-
-
-def _server(tmp_path: Path, **options) -> Iterator[Server]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    opts = {
-        "data": DEMO_DATA,
-        "history": DEMO_HISTORY,
-        "session": tmp_path / "workshop.session",
-        "title": "Browser test workshop",
-        **options,
-    }
-    srv = Server(
-        url="",
-        join_url=None,
-        join_code=None,
-        session=opts["session"],
-        port=free_port(),
-        log=tmp_path / "voila.log",
-        options=opts,
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -165,35 +55,6 @@ def browser():
         b.close()
 
 
-@dataclass
-class Guard:
-    """Requests that tried to leave loopback and dialogs (alert/confirm) that fired."""
-
-    blocked: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
-def guarded_context(browser, guard: Guard, **kwargs):
-    """A browser context that aborts every non-loopback request and records it and any dialog."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **kwargs)
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(LOOPBACK) or url.startswith(("data:", "blob:", "about:")):
-            r.continue_()
-        else:
-            guard.blocked.append(url)
-            r.abort()
-
-    context.route("**/*", route)
-
-    def on_page(page):
-        page.on("dialog", lambda d: (guard.dialogs.append(d.message), d.dismiss()))
-
-    context.on("page", on_page)
-    return context
-
-
 @pytest.fixture
 def guard() -> Guard:
     return Guard()
@@ -204,17 +65,3 @@ def context(browser, guard):
     ctx = guarded_context(browser, guard)
     yield ctx
     ctx.close()
-
-
-def open_app(context, url: str, ready: str = "button:has-text('1. Data check')"):
-    """Open the app and wait until it is interactive."""
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector(ready, timeout=90_000)
-    return page
-
-
-def go_to_step(page, label: str) -> None:
-    """Click a step button by (part of) its label, e.g. '4. Five whys'."""
-    page.click(f".srca-nav button:has-text('{label}')")
-    page.wait_for_selector(f".srca-nav button.mod-primary:has-text('{label}')", timeout=30_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from conftest import go_to_step, open_app
+from workshop_browser import go_to_step, open_app
 
 from sales_rca.session import Session
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import go_to_step, open_app
 from playwright.sync_api import expect
+from workshop_browser import go_to_step, open_app
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import go_to_step, open_app
 from playwright.sync_api import expect
+from workshop_browser import go_to_step, open_app
 
 from sales_rca.session import Session, open_or_create
 

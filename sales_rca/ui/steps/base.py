@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import ipywidgets as w
 
+from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
 
@@ -57,4 +58,46 @@ class StepView:
         return w.HTML(
             '<div class="srca-error">No CRM export is loaded yet. Open step 1 (Data) and '
             "choose or upload one.</div>"
+        )
+
+
+class ProblemButtons:
+    """Findings listed with a "Make this a problem" button each (x-ray and loss-coding steps).
+
+    A click starts a five-whys tree with the finding as its root and its numbers as evidence;
+    findings already turned into a problem show "Already a problem".
+    """
+
+    def __init__(self, view: StepView) -> None:
+        self.view = view
+        self.box = w.VBox()
+        self._rows: dict[str, w.Button] = {}
+
+    def draw(self, findings: list[Finding]) -> None:
+        from sales_rca.ui import components as c
+
+        self._rows = {}
+        rows = []
+        for f in findings:
+            b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
+            b.on_click(self.view.guard(lambda _, f=f: self._make_problem(f)))
+            self._rows[f.key] = b
+            rows.append(w.HBox([b, w.Label(f.title)], layout=w.Layout(align_items="center")))
+        self.box.children = rows
+        self.mark_used()
+
+    def clear(self) -> None:
+        self._rows = {}
+        self.box.children = []
+
+    def mark_used(self) -> None:
+        used = {f.key for p in self.view.session.state().problems for f in p.findings}
+        for key, b in self._rows.items():
+            b.disabled = key in used
+            b.description = "Already a problem" if key in used else "Make this a problem"
+
+    def _make_problem(self, finding: Finding) -> None:
+        self.view.session.add_problem(finding.title, finding=finding)
+        self.view.ok(
+            f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it."
         )

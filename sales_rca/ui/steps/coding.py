@@ -25,9 +25,8 @@ from sales_rca.coding import (
     top_codes,
 )
 from sales_rca.coding.agreement import GOOD, MINIMUM, rating
-from sales_rca.findings import Finding
 from sales_rca.ui import components as c
-from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.base import ProblemButtons, StepView
 from sales_rca.ui.steps.data import save_upload
 
 PAGE_SIZE = 8
@@ -93,7 +92,7 @@ class CodingView(StepView):
 
     def build(self) -> None:
         self.headline = w.HTML()
-        self.findings_box = w.VBox()
+        self.problem_buttons = ProblemButtons(self)
         self.figures = w.Tab()
         self.queue_pick = w.ToggleButtons(
             options=[(label, key) for key, label in QUEUES],
@@ -150,7 +149,7 @@ class CodingView(StepView):
             self.headline,
             self.figures,
             w.HTML("<h3>Findings: make one a problem to dig into</h3>"),
-            self.findings_box,
+            self.problem_buttons.box,
             self.sections,
         ]
         self.page = 0
@@ -172,7 +171,7 @@ class CodingView(StepView):
         if coded is None:
             self.headline.value = self.no_data().value
             self.figures.children = []
-            self.findings_box.children = []
+            self.problem_buttons.clear()
             self.queue_rows.children = []
             return
         state = self.session.state()
@@ -182,11 +181,11 @@ class CodingView(StepView):
             self._drawn_key = key
             self._draw_headline(coded, len(state.code_overrides))
             self._draw_figures(coded)
-            self._draw_findings(coded)
+            self.problem_buttons.draw(self.bench.coding_findings()[:12])
             if first:
                 self._show_page(0)
         self._update_rows(coded)
-        self._mark_used_findings()
+        self.problem_buttons.mark_used()
         self._draw_agreement(coded)
 
     def _draw_headline(self, coded: CodingResult, reviewed: int) -> None:
@@ -260,32 +259,6 @@ class CodingView(StepView):
             self.figures.selected_index = selected
 
     # ------------------------------------------------------------------ findings
-    def _draw_findings(self, coded: CodingResult) -> None:
-        from sales_rca.coding import coding_findings
-
-        self._finding_rows: dict[str, tuple[w.Button, Finding]] = {}
-        rows = []
-        for f in coding_findings(coded)[:12]:
-            b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
-            b.on_click(self.guard(lambda _, f=f: self._make_problem(f)))
-            self._finding_rows[f.key] = (b, f)
-            rows.append(w.HBox([b, w.Label(f.title)], layout=w.Layout(align_items="center")))
-        self.findings_box.children = rows
-
-    def _mark_used_findings(self) -> None:
-        used = {
-            ev.finding.key
-            for p in self.session.state().problems
-            for ev in p.evidence
-            if getattr(ev, "finding", None) is not None
-        }
-        for key, (b, _) in getattr(self, "_finding_rows", {}).items():
-            b.disabled = key in used
-            b.description = "Already a problem" if key in used else "Make this a problem"
-
-    def _make_problem(self, finding: Finding) -> None:
-        self.session.add_problem(finding.title, finding=finding)
-        self.ok(f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it.")
 
     # ------------------------------------------------------------------ review queue
     def _overridden(self) -> dict[str, Any]:

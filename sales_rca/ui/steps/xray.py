@@ -7,9 +7,8 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import charts
-from sales_rca.findings import Finding
 from sales_rca.ui import components as c
-from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.base import ProblemButtons, StepView
 
 
 class XRayView(StepView):
@@ -19,7 +18,7 @@ class XRayView(StepView):
     def build(self) -> None:
         self.headline = w.HTML()
         self.tabs = w.Tab()
-        self.findings_box = w.VBox()
+        self.problem_buttons = ProblemButtons(self)
         self.widget.children = [
             c.heading(
                 "2. Pipeline x-ray",
@@ -27,7 +26,7 @@ class XRayView(StepView):
             ),
             self.headline,
             w.HTML("<h3>Findings: make one a problem to dig into</h3>"),
-            self.findings_box,
+            self.problem_buttons.box,
             self.tabs,
         ]
         self._drawn_for: Any = None
@@ -36,11 +35,11 @@ class XRayView(StepView):
         x = self.bench.xray
         if x is None:
             self.headline.value = self.no_data().value
-            self.findings_box.children = []
+            self.problem_buttons.clear()
             self.tabs.children = []
             return
         if self._drawn_for is x:
-            self._mark_used_findings()
+            self.problem_buttons.mark_used()
             return
         self._drawn_for = x
         lo, hi = x.win_rate_ci
@@ -50,7 +49,7 @@ class XRayView(StepView):
             f"(95% {c.pct(lo)}–{c.pct(hi)})</span></p>"
             + "".join(f"<p class='srca-muted'>{c.esc(n)}</p>" for n in x.notes)
         )
-        self._draw_findings()
+        self.problem_buttons.draw(self.bench.findings()[:20])
         pages: list[tuple[str, w.Widget]] = []
         table = x.stage_table
         if not table.empty:
@@ -181,29 +180,3 @@ class XRayView(StepView):
         self.tabs.children = [p[1] for p in pages]
         for i, (label, _) in enumerate(pages):
             self.tabs.set_title(i, label)
-
-    def _draw_findings(self) -> None:
-        self._finding_rows: dict[str, tuple[w.Button, Finding]] = {}
-        rows = []
-        for f in self.bench.findings()[:20]:
-            b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
-            b.on_click(self.guard(lambda _, f=f: self._make_problem(f)))
-            self._finding_rows[f.key] = (b, f)
-            rows.append(w.HBox([b, w.Label(f.title)], layout=w.Layout(align_items="center")))
-        self.findings_box.children = rows
-        self._mark_used_findings()
-
-    def _mark_used_findings(self) -> None:
-        used = {
-            ev.finding.key
-            for p in self.session.state().problems
-            for ev in p.evidence
-            if getattr(ev, "finding", None) is not None
-        }
-        for key, (b, _) in getattr(self, "_finding_rows", {}).items():
-            b.disabled = key in used
-            b.description = "Already a problem" if key in used else "Make this a problem"
-
-    def _make_problem(self, finding: Finding) -> None:
-        self.session.add_problem(finding.title, finding=finding)
-        self.ok(f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it.")
