@@ -306,3 +306,25 @@ def test_cli_agreement_with_a_bad_file_exits_2_with_one_line(tmp_path: Path, cap
         main(["agreement", str(bad), str(bad)])
     assert exc.value.code == 2
     assert "expected columns opportunity_id" in capsys.readouterr().err
+
+
+def test_an_export_without_loss_reasons_says_there_is_nothing_to_code():
+    import pandas as pd
+
+    from sales_rca.coding import code_losses
+    from sales_rca.crm import CrmData, ImportReport
+
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["1", "2"],
+            "stage": ["Closed Lost", "Closed Won"],
+            "outcome": pd.Categorical(["lost", "won"], categories=["won", "lost", "open"]),
+            "loss_reason": pd.Series([None, None], dtype="string"),
+            "loss_detail": pd.Series([None, None], dtype="string"),
+        }
+    )
+    empty = pd.DataFrame(columns=["opportunity_id", "stage", "entered_at"])
+    crm = CrmData(opps, empty, pd.DataFrame(), ImportReport(source="generic", path="x.csv"))
+    result = code_losses(crm)
+    assert result.summary()["coverage"] == 0.0
+    assert "nothing to code" in result.summary()["notes"][0]

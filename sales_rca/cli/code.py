@@ -41,6 +41,7 @@ def format_coding(result: CodingResult) -> str:
     if s["uncoded_examples"]:
         lines.append("Uncoded (review queue), e.g.:")
         lines += [f"  - {t[:100]}" for t in s["uncoded_examples"]]
+    lines += [f"Note: {n}" for n in s["notes"]]
     return "\n".join(lines)
 
 

@@ -42,7 +42,7 @@ def format_xray(x: XRay) -> str:
     rate = _num(x.win_rate, "{:.0%}")
     lo, hi = (_num(v, "{:.0%}") for v in x.win_rate_ci)
     lines = [
-        f"Pipeline x-ray as of {x.as_of:%Y-%m-%d}",
+        f"Pipeline x-ray as of {x.as_of_text}",
         f"  Deals     : {x.won:,} won, {x.lost:,} lost, {x.open:,} open; "
         f"win rate {rate} (95% {lo}–{hi})",
         f"  Stages    : {' → '.join(x.stages) or '(none)'}  [{x.order.source}]",

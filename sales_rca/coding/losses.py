@@ -48,6 +48,23 @@ class CodingResult:
         return float(self.deals["coded"].mean()) if len(self.deals) else 0.0
 
     @property
+    def notes(self) -> list[str]:
+        """What the coding could not do with this export, in plain words."""
+        d = self.deals
+        blank = (
+            d[["loss_reason", "loss_detail"]]
+            .fillna("")
+            .astype(str)
+            .apply(lambda c: c.str.strip() == "")
+        )
+        if len(d) and blank.all().all():
+            return [
+                "The lost deals have no loss reason and no loss notes: nothing to code. Map the "
+                "columns that hold them (loss_reason, loss_detail) in a mapping file."
+            ]
+        return []
+
+    @property
     def uncoded(self) -> pd.DataFrame:
         """The review queue: lost deals no rule could code."""
         cols = ["opportunity_id", "loss_reason", "loss_detail"]
@@ -77,6 +94,7 @@ class CodingResult:
             "by_category": {c: int(by_cat.get(c, 0)) for c in CATEGORIES},
             "by_code": {str(k): int(v) for k, v in by_code.items()},
             "uncoded_examples": [t for t in texts.tolist() if t.strip()][:examples],
+            "notes": self.notes,
         }
 
     def to_frame(self) -> pd.DataFrame:

@@ -171,6 +171,10 @@ def _group_starts(codes: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(starts, np.arange(len(codes)), 0))
 
 
+#: The as-of date of an export with no date at all (nothing is measured in days then).
+NO_DATES = pd.Timestamp("1970-01-01")
+
+
 def default_as_of(crm: CrmData) -> pd.Timestamp:
     """The date the x-ray is taken at: the latest date something happened in the data (not
     today's date). An open deal's close date is a forecast, not something that happened."""
@@ -180,7 +184,7 @@ def default_as_of(crm: CrmData) -> pd.Timestamp:
     if crm.has_history:
         candidates.append(crm.stage_events["entered_at"].max())
     found = [c for c in candidates if pd.notna(c)]
-    return max(found) if found else pd.Timestamp("1970-01-01")
+    return max(found) if found else NO_DATES
 
 
 def build_visits(

@@ -16,6 +16,7 @@ from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts
 from sales_rca.pipeline.drivers import DriverAnalysis, _as_groups, analyse_drivers, wilson_interval
 from sales_rca.pipeline.paths import PathAnalysis, analyse_paths
 from sales_rca.pipeline.stages import (
+    NO_DATES,
     StageOrder,
     build_deals,
     build_visits,
@@ -77,11 +78,21 @@ class XRay:
         """Total amount of the stalled open deals (value at risk)."""
         return float(self.stalls["amount"].sum()) if not self.stalls.empty else 0.0
 
+    @property
+    def has_dates(self) -> bool:
+        """False when the export holds no date at all (the as-of date is then meaningless)."""
+        return self.as_of != NO_DATES
+
+    @property
+    def as_of_text(self) -> str:
+        """The as-of date for people: ``2026-09-30``, or a plain note when there are no dates."""
+        return f"{self.as_of:%Y-%m-%d}" if self.has_dates else "— (no dates in the data)"
+
     def to_dict(self, *, variants: int = 10) -> dict[str, Any]:
         """A JSON-ready summary (the shape ``sales-rca xray --json`` prints)."""
         v = self.velocity
         return {
-            "as_of": self.as_of.isoformat(),
+            "as_of": self.as_of.isoformat() if self.has_dates else None,
             "has_history": self.has_history,
             "stage_order": {"stages": list(self.stages), "source": self.order.source},
             "won": self.won,

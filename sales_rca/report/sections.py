@@ -123,7 +123,7 @@ def xray_overview(x: XRay, currency: str = "") -> Html:
     )
     parts: list[Any] = [
         headline,
-        note(f"Win rate 95% interval {share(lo)}–{share(hi)}; as of {x.as_of:%Y-%m-%d}."),
+        note(f"Win rate 95% interval {share(lo)}–{share(hi)}; as of {x.as_of_text}."),
         stages,
     ]
     parts += [note(n) for n in x.notes]

@@ -98,7 +98,7 @@ class Summary:
             client=client,
             period=period,
             currency=currency,
-            as_of=f"{xray.as_of:%Y-%m-%d}",
+            as_of=xray.as_of_text,
             deals={"won": xray.won, "lost": xray.lost, "open": xray.open},
             win_rate=win_rate,
             stages=stages,
