@@ -374,3 +374,15 @@ def test_field_history_adds_the_stage_a_deal_was_created_in(corpus):
     h1 = crm.stage_events[crm.stage_events["opportunity_id"] == "H-1"]
     assert h1["stage"].tolist() == ["Prospecting", "Needs Analysis", "Closed Lost"]
     assert h1["entered_at"].iloc[0] == pd.Timestamp("2025-01-01")  # the deal's created date
+
+
+def test_hubspot_date_entered_columns_are_a_stage_history(corpus):
+    crm = load_crm(corpus / "hubspot_with_stage_dates.csv")
+    assert crm.report.source == "hubspot"
+    assert crm.report.history["source"] == "stage date columns"
+    first = crm.stage_events[crm.stage_events["opportunity_id"] == "1"]
+    assert first["stage"].tolist() == ["Appointment Scheduled", "Qualified To Buy", "Closed Lost"]
+    opps = crm.opportunities.set_index("opportunity_id")
+    assert opps.loc["1", "loss_stage"] == "Qualified To Buy"
+    # The date columns are used as history, not kept as extra columns.
+    assert crm.report.extra_columns == ["extra_deal_name"]

@@ -8,6 +8,7 @@ the first entry.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,73 @@ REASON_MISSING_STAGE = "missing stage"
 REASON_BAD_DATE = "missing or unreadable date"
 REASON_UNKNOWN_OPP = "opportunity not in the export"
 STAGE_FIELDS = {"stagename", "stage", "opportunity stage", "stage name", "deal stage"}
+
+
+#: A column holding the date deals entered one stage, e.g. HubSpot's
+#: ``Date entered "Appointment Scheduled (Sales Pipeline)"``.
+STAGE_DATE_HEADER = re.compile(
+    r"^\s*date\s+entered\s*[:\-]?\s*[\"'“”‘’]?(.+?)[\"'“”‘’]?\s*$", re.IGNORECASE
+)
+PIPELINE_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def stage_date_columns(headers: list[str]) -> dict[str, str]:
+    """Header -> stage for columns that give the date deals entered a stage (two or more needed)."""
+    found = {}
+    for h in headers:
+        m = STAGE_DATE_HEADER.match(str(h))
+        if m:
+            stage = PIPELINE_SUFFIX.sub("", m.group(1)).strip()
+            if stage:
+                found[h] = stage
+    return found if len(found) >= 2 else {}
+
+
+def events_from_stage_dates(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    *,
+    opportunity_ids: pd.Series,
+    created: pd.Series,
+    dayfirst: bool | None = None,
+    dayfirst_default: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Stage events from "date entered <stage>" columns of the accepted rows (one row per deal,
+    aligned with ``opportunity_ids``). Returns ``(stage_events, report)``."""
+    parts = []
+    unreadable = 0
+    for header, stage in columns.items():
+        dates = parse_dates(frame[header], dayfirst=dayfirst, default_dayfirst=dayfirst_default)
+        unreadable += dates.unparseable
+        parts.append(
+            pd.DataFrame(
+                {
+                    "opportunity_id": opportunity_ids.astype(str).to_numpy(),
+                    "stage": stage,
+                    "from_stage": "",
+                    "entered_at": dates.values.to_numpy(),
+                }
+            )
+        )
+    long = pd.concat(parts, ignore_index=True).dropna(subset=["entered_at"])
+    long["_order"] = range(len(long))
+    events = _order_and_collapse(long, created)
+    report = {
+        "source": "stage date columns",
+        "path": None,
+        "columns": dict(columns),
+        "rows_in": len(frame),
+        "rows_accepted": len(frame),
+        "rows_quarantined": 0,
+        "rows_ignored": 0,
+        "unreadable_dates": unreadable,
+        "events": len(events),
+        "opportunities_with_history": int(events["opportunity_id"].nunique()),
+        "mapping": {},
+        "quarantine_reasons": {},
+        "footer_lines_removed": 0,
+    }
+    return events, report
 
 
 def empty_events() -> pd.DataFrame:

@@ -114,8 +114,21 @@ def load_crm(
         blank_rows_skipped=raw.blank_rows_skipped,
         mapping=dict(columns),
     )
-    opps, quarantine = _build_opportunities(raw, columns, user, report)
+    # HubSpot-style "Date entered <stage>" columns are a stage history inside the export.
+    stage_dates = {} if history is not None else history_mod.stage_date_columns(headers)
+    opps, quarantine, accepted = _build_opportunities(
+        raw, columns, user, report, consumed=set(stage_dates)
+    )
     events = history_mod.empty_events()
+    if stage_dates:
+        events, report.history = history_mod.events_from_stage_dates(
+            raw.frame[accepted].reset_index(drop=True),
+            stage_dates,
+            opportunity_ids=opps["opportunity_id"],
+            created=opps.set_index("opportunity_id")["created_date"],
+            dayfirst=user.dayfirst,
+            dayfirst_default=report.decimal == ",",
+        )
     if history is not None:
         events, hist_quarantine, report.history = history_mod.load_history(
             history,
@@ -169,8 +182,13 @@ def _snake(header: str) -> str:
 
 
 def _build_opportunities(
-    raw: RawTable, columns: dict[str, str], user: Mapping, report: ImportReport
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw: RawTable,
+    columns: dict[str, str],
+    user: Mapping,
+    report: ImportReport,
+    consumed: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Canonical opportunities, their quarantine, and which raw rows were accepted."""
     frame = raw.frame
     n = len(frame)
     out: dict[str, Any] = {}
@@ -289,7 +307,7 @@ def _build_opportunities(
 
     opps = pd.DataFrame({c: out[c] for c in OPPORTUNITY_COLUMNS}, index=frame.index)
     # Everything else is kept for driver analysis.
-    mapped = set(columns.values())
+    mapped = set(columns.values()) | set(consumed)
     extras: dict[str, pd.Series] = {}
     for header in frame.columns:
         if header in mapped:
@@ -312,7 +330,7 @@ def _build_opportunities(
     report.rows_accepted = len(opps)
     report.rows_quarantined = len(quarantine)
     report.quarantine_reasons = {k: int(v) for k, v in quarantine["reason"].value_counts().items()}
-    return opps, quarantine
+    return opps, quarantine, ~quarantined
 
 
 def _has_dates(col: pd.Series) -> bool:

@@ -141,6 +141,18 @@ def main() -> None:
         'a1b4,xyz,2025-03-01 10:00,Data lake,Tailspin,"$9,000.00",4/30/2025,Open,In Progress,3-Propose,Ida Fox,1/4/2025\n',
     )
 
+    w(
+        "hubspot_with_stage_dates.csv",
+        'Record ID,Deal Name,Deal Stage,Amount,Create Date,'
+        '"Date entered ""Appointment Scheduled (Sales Pipeline)""",'
+        '"Date entered ""Qualified To Buy (Sales Pipeline)""",'
+        '"Date entered ""Closed Lost (Sales Pipeline)""",'
+        '"Date entered ""Closed Won (Sales Pipeline)"""\n'
+        "1,Alpha,closedlost,100,2025-01-01,2025-01-01 10:00,2025-01-10 10:00,2025-02-01 10:00,\n"
+        "2,Beta,closedwon,200,2025-01-02,2025-01-02 10:00,2025-01-05 10:00,,2025-01-20 10:00\n"
+        "3,Gamma,Qualified To Buy,300,2025-01-03,2025-01-03 10:00,2025-01-08 10:00,,\n",
+    )
+
     # --- rows that go to quarantine or keep a warning --------------------------------------------
     w(
         "missing_ids.csv",
