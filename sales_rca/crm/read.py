@@ -115,30 +115,28 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
 
 
 def _sniff_delimiter(sample_lines: list[str]) -> str:
-    """The delimiter that splits the most lines into the same (largest) number of fields."""
+    """The delimiter of a CSV sample: the stdlib sniffer's answer when it splits the lines as
+    consistently as the best candidate, else the candidate that splits the most lines into the
+    same (largest) number of fields (the sniffer is easily fooled by commas inside text)."""
     sample = "\n".join(sample_lines)
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-        sniffed = dialect.delimiter
-    except csv.Error:
-        sniffed = None
-    best, best_score = ",", (-1, -1)
+    scores: dict[str, tuple[int, int]] = {}
     for delim in DELIMITERS:
         try:
             rows = list(csv.reader(io.StringIO(sample), delimiter=delim))
         except csv.Error:
             continue
         widths = Counter(len(r) for r in rows if any(c.strip() for c in r))
-        if not widths:
-            continue
-        width, count = max(widths.items(), key=lambda kv: (kv[1] * (kv[0] > 1), kv[0]))
-        score = (count if width > 1 else 0, width)
-        if score > best_score:
-            best, best_score = delim, score
-    if sniffed and sniffed != best:
-        # Trust the consistency count; the stdlib sniffer is easily fooled by commas in text.
+        if widths:
+            width, count = max(widths.items(), key=lambda kv: (kv[1] * (kv[0] > 1), kv[0]))
+            scores[delim] = (count if width > 1 else 0, width)
+    if not scores:
+        return ","
+    best = max(scores, key=lambda d: scores[d])
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
         return best
-    return best
+    return sniffed if scores.get(sniffed) == scores[best] else best
 
 
 def _check_quotes(text: str, path: Path, delimiter: str) -> None:
