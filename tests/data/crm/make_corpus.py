@@ -143,7 +143,7 @@ def main() -> None:
 
     w(
         "hubspot_with_stage_dates.csv",
-        'Record ID,Deal Name,Deal Stage,Amount,Create Date,'
+        "Record ID,Deal Name,Deal Stage,Amount,Create Date,"
         '"Date entered ""Appointment Scheduled (Sales Pipeline)""",'
         '"Date entered ""Qualified To Buy (Sales Pipeline)""",'
         '"Date entered ""Closed Lost (Sales Pipeline)""",'
