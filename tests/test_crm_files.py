@@ -188,7 +188,7 @@ def test_named_sheet_that_does_not_exist_lists_the_sheets(corpus):
 
 def test_forcing_an_unknown_source_is_an_error(corpus):
     with pytest.raises(CrmImportError, match="expected --source to be auto or one of"):
-        load_crm(corpus / "pipe_delimited.txt", source="zoho")
+        load_crm(corpus / "pipe_delimited.txt", source="sugarcrm")
 
 
 # --- rows: quarantine and warnings -------------------------------------------------------------
@@ -386,3 +386,32 @@ def test_hubspot_date_entered_columns_are_a_stage_history(corpus):
     assert opps.loc["1", "loss_stage"] == "Qualified To Buy"
     # The date columns are used as history, not kept as extra columns.
     assert crm.report.extra_columns == ["extra_deal_name"]
+
+
+def test_zoho_deals_export(corpus):
+    crm = load_crm(corpus / "zoho_deals.csv")
+    assert crm.report.source == "zoho"
+    opps = crm.opportunities.set_index("opportunity_id")
+    assert opps["outcome"].to_dict() == {"zcrm_1": "won", "zcrm_2": "lost", "zcrm_3": "open"}
+    # "Reason For Loss__s" is a custom field: the suffix does not hide it.
+    assert opps.loc["zcrm_2", "loss_reason"] == "Price"
+    assert opps.loc["zcrm_1", "created_date"] == pd.Timestamp("2025-01-01 10:00")
+
+
+def test_copper_status_abandoned_counts_as_lost(corpus):
+    crm = load_crm(corpus / "copper_opportunities.csv")
+    opps = crm.opportunities.set_index("opportunity_id")
+    assert opps["outcome"].to_dict() == {"1": "won", "2": "lost", "3": "lost", "4": "open"}
+    assert crm.report.mapping["created_date"] == "Created At"
+    assert opps.loc["3", "loss_stage"] == "Demo"
+
+
+def test_freshsales_deals_map_through_the_generic_aliases(corpus):
+    crm = load_crm(corpus / "freshsales_deals.csv")
+    m = crm.report.mapping
+    assert (m["owner"], m["created_date"], m["loss_reason"]) == (
+        "Sales owner",
+        "Created at",
+        "Lost reason",
+    )
+    assert crm.report.outcomes == {"won": 1, "lost": 1, "open": 1}

@@ -20,7 +20,8 @@ MappingOpt = Annotated[
 SourceOpt = Annotated[
     str,
     typer.Option(
-        "--source", help="Vendor shape: auto, salesforce, hubspot, pipedrive, dynamics, generic."
+        "--source",
+        help="Vendor shape: auto, salesforce, hubspot, pipedrive, dynamics, zoho, generic.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]

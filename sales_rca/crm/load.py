@@ -69,7 +69,7 @@ def load_crm(
         mapping: optional YAML file (or dict) mapping canonical names to source columns, with
             ``won_stages``, ``lost_stages``, ``stages``, ``dayfirst`` options.
         source: ``auto`` to detect the vendor from the headers, or one of
-            ``salesforce``, ``hubspot``, ``pipedrive``, ``dynamics``, ``generic``.
+            ``salesforce``, ``hubspot``, ``pipedrive``, ``dynamics``, ``zoho``, ``generic``.
     Returns:
         :class:`CrmData` with ``opportunities``, ``stage_events``, ``quarantine`` and ``report``.
     Raises:

@@ -296,7 +296,7 @@ _WON = re.compile(
     re.IGNORECASE,
 )
 _LOST = re.compile(
-    r"^(?:closed[\s_\-/]*)?(?:lost|loss|lose|losses|closedlost|dead|disqualified|out[\s-]*sold|cancell?ed|no[\s-]*decision)$"
+    r"^(?:closed[\s_\-/]*)?(?:lost|loss|lose|losses|closedlost|dead|disqualified|out[\s-]*sold|cancell?ed|abandoned|no[\s-]*decision)$"
     r"|\bclosed[\s_\-/]*lost\b|^lost\b|\blost$|^l$",
     re.IGNORECASE,
 )

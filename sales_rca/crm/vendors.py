@@ -34,6 +34,9 @@ MAPPING_OPTIONS = (
 )
 
 
+CUSTOM_SUFFIX = re.compile(r" (?:c|s)$")
+
+
 def normalise(header: str) -> str:
     """Lower case, every run of non-alphanumerics to one space: ``'Deal - ID'`` -> ``'deal id'``."""
     return re.sub(r"[^0-9a-z]+", " ", str(header).lower().replace("\ufeff", "")).strip()
@@ -78,6 +81,7 @@ def history_shapes() -> dict[str, Vendor]:
 def detect_vendor(headers: list[str]) -> Vendor:
     """The vendor whose signature headers appear most often; ``generic`` when none reaches its minimum."""
     found = {normalise(h) for h in headers}
+    found |= {CUSTOM_SUFFIX.sub("", f) for f in found}
     best: Vendor | None = None
     best_hits = 0
     for vendor in vendors().values():
@@ -101,6 +105,9 @@ def map_columns(
     by_norm: dict[str, str] = {}
     for h in headers:
         by_norm.setdefault(normalise(h), h)
+    for h in headers:
+        # Custom fields carry a suffix: Salesforce "Loss_Reason__c", Zoho "Reason For Loss__s".
+        by_norm.setdefault(CUSTOM_SUFFIX.sub("", normalise(h)), h)
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for canonical, source in user.items():

@@ -21,6 +21,11 @@ SF_FOOTER = (
 )
 
 
+ZOHO = 'Record Id,Deal Name,Account Name,Deal Owner,Stage,Amount,Closing Date,Created Time,Lead Source,Type,Reason For Loss__s,Description\nzcrm_1,Big deal,Acme,Ann,Closed Won,"1,000.00",2025-03-01,2025-01-01 10:00:00,Web,New Business,,\nzcrm_2,Small deal,Beta,Bob,Closed-Lost to Competition,500.00,2025-03-05,2025-01-05 10:00:00,Partner,New Business,Price,They chose a cheaper tool\nzcrm_3,Mid deal,Gamma,Ann,Negotiation/Review,750.00,2025-06-01,2025-02-01 10:00:00,Web,Existing Business,,\n'
+COPPER = "Opportunity ID,Name,Company,Owner,Pipeline,Pipeline Stage,Status,Value,Close Date,Loss Reason,Created At\n1,Deal A,Acme,Ann,Sales,Proposal,Won,1000,03/01/2025,,01/01/2025\n2,Deal B,Beta,Bob,Sales,Qualified,Lost,500,03/05/2025,Went with competitor,01/05/2025\n3,Deal C,Gamma,Ann,Sales,Demo,Abandoned,750,06/01/2025,,02/01/2025\n4,Deal D,Delta,Ann,Sales,Demo,Open,750,06/01/2025,,02/01/2025\n"
+FRESHSALES = "Id,Name,Deal value,Deal stage,Expected close date,Lost reason,Sales owner,Created at,Account name\n1,A,1000,Won,2025-03-01,,Ann,2025-01-01,Acme\n2,B,500,Lost,2025-03-05,Budget constraints,Bob,2025-01-05,Beta\n3,C,750,Negotiation,2025-06-01,,Ann,2025-02-01,Gamma\n"
+
+
 def w(name: str, text: str, encoding: str = "utf-8") -> None:
     (HERE / name).write_bytes(text.encode(encoding))
 
@@ -152,6 +157,11 @@ def main() -> None:
         "2,Beta,closedwon,200,2025-01-02,2025-01-02 10:00,2025-01-05 10:00,,2025-01-20 10:00\n"
         "3,Gamma,Qualified To Buy,300,2025-01-03,2025-01-03 10:00,2025-01-08 10:00,,\n",
     )
+
+    # Exports of CRMs without an entry of their own: the generic aliases map them.
+    w("zoho_deals.csv", ZOHO)
+    w("copper_opportunities.csv", COPPER)
+    w("freshsales_deals.csv", FRESHSALES)
 
     # --- rows that go to quarantine or keep a warning --------------------------------------------
     w(
