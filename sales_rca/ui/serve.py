@@ -35,6 +35,8 @@ class WorkshopServer:
     url: str
     join_url: str | None
     join_code: str | None
+    host: str = "127.0.0.1"
+    port: int = 8866
 
 
 def join_code(length: int = 6) -> str:
@@ -129,11 +131,26 @@ def build_server(
         "--MappingKernelManager.cull_idle_timeout=0",
         "--MappingKernelManager.cull_connected=False",
     ]
-    return WorkshopServer(command=command, env=env, url=url, join_url=join_url, join_code=code)
+    return WorkshopServer(
+        command=command, env=env, url=url, join_url=join_url, join_code=code, host=host, port=port
+    )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise a one-line error when ``host:port`` is taken (e.g. a workshop already running)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise SalesRcaError(
+                f"expected port {port} on {host} to be free, found it in use (is a workshop "
+                "already running?); stop it or choose another with --port."
+            ) from None
 
 
 def run(server: WorkshopServer) -> int:
     """Start Voila in the foreground and return its exit code (Ctrl+C stops it)."""
+    check_port_free(server.host, server.port)
     print(f"sales-rca workshop: open {server.url}", flush=True)
     if server.join_url:
         print(f"participants join at {server.join_url} with code {server.join_code}", flush=True)

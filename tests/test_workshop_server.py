@@ -1,0 +1,66 @@
+"""`sales-rca workshop`: the Voila command it builds, and the one-line errors it gives."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from sales_rca.errors import SalesRcaError
+from sales_rca.ui.serve import DEMO_DATA, build_server, check_port_free
+
+
+def test_demo_server_is_offline_code_free_and_never_culls(tmp_path):
+    server = build_server(data=None, demo=True, session=tmp_path / "s.session", port=8899)
+    cmd = " ".join(server.command)
+    assert "--VoilaConfiguration.strip_sources=True" in cmd
+    assert "--VoilaConfiguration.show_tracebacks=False" in cmd
+    assert "--MappingKernelManager.cull_idle_timeout=0" in cmd
+    assert "--template=sales_rca" in cmd
+    assert "--Voila.ip=127.0.0.1" in cmd  # loopback unless asked otherwise
+    assert server.url == "http://127.0.0.1:8899/voila/render/workshop.ipynb"
+    assert server.env["SALES_RCA_DATA"] == str(DEMO_DATA.resolve())
+    assert server.env["SALES_RCA_SESSION"] == str((tmp_path / "s.session").resolve())
+    assert server.join_code is None and server.env["SALES_RCA_JOIN_CODE"] == ""
+
+
+def test_participants_get_a_join_url_and_an_unambiguous_code(tmp_path):
+    server = build_server(data=DEMO_DATA, participants=True, session=tmp_path / "s.session")
+    assert server.join_url.endswith("/voila/render/participant.ipynb")
+    assert len(server.join_code) == 6
+    assert not set(server.join_code) & set("0O1IL")
+    assert server.env["SALES_RCA_JOIN_CODE"] == server.join_code
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"data": None}, "expected --data PATH (a CRM export) or --demo"),
+        ({"data": "missing.csv"}, "expected --data to be a file, found nothing at missing.csv"),
+        ({"data": DEMO_DATA, "agenda": "long"}, "expected --agenda full or short, found 'long'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(tmp_path, options, message):
+    with pytest.raises(SalesRcaError) as err:
+        build_server(session=tmp_path / "s.session", **options)
+    assert message in str(err.value)
+
+
+def test_a_port_in_use_is_reported_before_anything_starts():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SalesRcaError, match=f"expected port {port} on 127.0.0.1 to be free"):
+            check_port_free("127.0.0.1", port)
+        result = subprocess.run(
+            [sys.executable, "-m", "sales_rca.cli", "workshop", "--demo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "choose another with --port" in result.stderr
