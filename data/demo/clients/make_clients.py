@@ -2,7 +2,7 @@
 
 ``python data/demo/clients/make_clients.py`` regenerates, byte for byte:
 
-- ``hubspot_deals.xlsx``: a HubSpot deals export (no stage history), seed 11, 400 deals;
+- ``hubspot_deals.xlsx``: a HubSpot deals export with its "Date entered <stage>" columns, seed 11, 400 deals;
 - ``european_opportunities.csv`` + ``european_mapping.yaml``: a European CSV (``;`` separated,
   decimal comma, ``d.m.Y`` dates, custom German headers and stage names) with a loss-stage column
   and the mapping file that tells sales-rca how to read it, seed 23, 500 deals.
@@ -63,11 +63,31 @@ def _us_date(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
 
 
+def _date_entered(demo, stages: dict[str, str]) -> pd.DataFrame:
+    """HubSpot's 'Date entered "<stage> (Sales Pipeline)"' properties: when each deal first
+    entered each HubSpot stage (several Salesforce stages map to one HubSpot stage)."""
+    h = demo.history
+    entered = pd.to_datetime(h["Edit Date"], format="%m/%d/%Y %I:%M %p")
+    first = (
+        pd.DataFrame({"id": h["Opportunity ID"], "stage": h["To Stage"].map(stages), "at": entered})
+        .dropna(subset=["stage"])
+        .groupby(["id", "stage"], sort=False)["at"]
+        .min()
+        .unstack()
+    )
+    order = list(dict.fromkeys(stages.values()))
+    first = first.reindex(columns=order)
+    first.columns = [f'Date entered "{s} (Sales Pipeline)"' for s in order]
+    return first.reindex(demo.opportunities["Opportunity ID"]).reset_index(drop=True)
+
+
 def hubspot_deals(seed: int = 11, n: int = 400) -> pd.DataFrame:
-    """A HubSpot "Deals" export: HubSpot's column names, stage names and numeric amounts."""
-    o = generate(n, seed=seed).opportunities
+    """A HubSpot "Deals" export: HubSpot's column names, stage names and numeric amounts, with the
+    "Date entered <stage>" properties that give sales-rca the stage history."""
+    demo = generate(n, seed=seed)
+    o = demo.opportunities
     created = _us_date(o["Created Date"])
-    return pd.DataFrame(
+    deals = pd.DataFrame(
         {
             "Record ID": [f"{9_100_000_000 + i}" for i in range(len(o))],
             "Deal Name": o["Opportunity Name"],
@@ -89,6 +109,7 @@ def hubspot_deals(seed: int = 11, n: int = 400) -> pd.DataFrame:
             "Buying Group Size": o["Buying Group Size"],
         }
     )
+    return pd.concat([deals, _date_entered(demo, HUBSPOT_STAGES)], axis=1)
 
 
 def european_opportunities(seed: int = 23, n: int = 500) -> pd.DataFrame:
