@@ -1,1 +1,67 @@
-"""sales-rca."""
+"""sales-rca: find the root causes of lost and stalled deals from a team's own CRM export.
+
+The few names an analyst needs in JupyterLab::
+
+    import sales_rca as rca
+
+    crm = rca.load_crm("export.csv", history="stage_history.csv")   # canonical tables
+    x = rca.xray(crm)                                                 # where deals stall and die
+    losses = rca.code_losses(crm)                                     # why they were lost
+    session = rca.Session.open("acme.session")                       # what the team decided
+
+They are imported on first use, so ``import sales_rca`` (and the ``sales-rca`` command) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "load_crm": "sales_rca.crm",
+    "CrmData": "sales_rca.crm",
+    "CrmImportError": "sales_rca.errors",
+    "SalesRcaError": "sales_rca.errors",
+    "xray": "sales_rca.pipeline",
+    "findings": "sales_rca.pipeline",
+    "code_losses": "sales_rca.coding",
+    "coding_findings": "sales_rca.coding",
+    "Finding": "sales_rca.findings",
+    "Session": "sales_rca.session",
+    "load_playbook": "sales_rca.rootcause",
+}
+
+__all__ = [
+    "CrmData",
+    "CrmImportError",
+    "Finding",
+    "SalesRcaError",
+    "Session",
+    "__version__",
+    "code_losses",
+    "coding_findings",
+    "findings",
+    "load_crm",
+    "load_playbook",
+    "xray",
+]
+
+if TYPE_CHECKING:
+    from sales_rca.coding import code_losses, coding_findings
+    from sales_rca.crm import CrmData, load_crm
+    from sales_rca.errors import CrmImportError, SalesRcaError
+    from sales_rca.findings import Finding
+    from sales_rca.pipeline import findings, xray
+    from sales_rca.rootcause import load_playbook
+    from sales_rca.session import Session
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sales_rca' has no attribute {name!r}")

@@ -75,3 +75,22 @@ def test_bad_mapping_gives_one_line_and_exit_2(corpus):
     assert result.returncode == 2
     assert "no such column" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_library_exposes_its_main_names_lazily():
+    code = (
+        "import sys, sales_rca as rca; assert 'sales_rca.pipeline' not in sys.modules; "
+        "from sales_rca import load_crm, xray, code_losses, Session; "
+        "assert rca.load_crm is load_crm; print(rca.__version__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0.1.0"
+
+
+def test_every_lazy_export_is_listed():
+    import sales_rca
+
+    assert sorted(sales_rca._EXPORTS) == sorted(n for n in sales_rca.__all__ if n != "__version__")
