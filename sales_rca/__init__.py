@@ -26,7 +26,9 @@ _EXPORTS = {
     "CrmImportError": "sales_rca.errors",
     "SalesRcaError": "sales_rca.errors",
     "xray": "sales_rca.pipeline",
-    "findings": "sales_rca.pipeline",
+    # ``sales_rca.findings`` is the module of the Finding class, so the x-ray's function is
+    # exported under a name of its own.
+    "xray_findings": "sales_rca.pipeline:findings",
     "code_losses": "sales_rca.coding",
     "coding_findings": "sales_rca.coding",
     "Finding": "sales_rca.findings",
@@ -43,10 +45,10 @@ __all__ = [
     "__version__",
     "code_losses",
     "coding_findings",
-    "findings",
     "load_crm",
     "load_playbook",
     "xray",
+    "xray_findings",
 ]
 
 if TYPE_CHECKING:
@@ -54,14 +56,16 @@ if TYPE_CHECKING:
     from sales_rca.crm import CrmData, load_crm
     from sales_rca.errors import CrmImportError, SalesRcaError
     from sales_rca.findings import Finding
-    from sales_rca.pipeline import findings, xray
+    from sales_rca.pipeline import findings as xray_findings
+    from sales_rca.pipeline import xray
     from sales_rca.rootcause import load_playbook
     from sales_rca.session import Session
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
+        module, _, attr = _EXPORTS[name].partition(":")
+        value = getattr(import_module(module), attr or name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'sales_rca' has no attribute {name!r}")
