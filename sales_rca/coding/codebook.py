@@ -32,29 +32,12 @@ from typing import Any
 
 import yaml
 
+from sales_rca.categories import CATEGORY_IDS
+from sales_rca.categories import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
 from sales_rca.errors import CodebookError
 
-#: Fishbone category ids (stable; see DESIGN.md), in display order.
-CATEGORIES: tuple[str, ...] = (
-    "buyer",
-    "price",
-    "competition",
-    "offer",
-    "process",
-    "people",
-    "coaching",
-    "enablement",
-)
-CATEGORY_LABELS: dict[str, str] = {
-    "buyer": "Buyer & buying group",
-    "price": "Price & commercials",
-    "competition": "Competition & status quo",
-    "offer": "Product & offer fit",
-    "process": "Sales process & qualification",
-    "people": "People & skills",
-    "coaching": "Management & coaching",
-    "enablement": "Tools, data & enablement",
-}
+#: Fishbone category ids and labels (one source: resources/fishbone.yaml).
+CATEGORIES: tuple[str, ...] = CATEGORY_IDS
 
 #: One word as the tokeniser sees it (apostrophes and ``&`` stay inside: "didn't", "t&cs").
 WORD = r"[a-z0-9]+(?:['&][a-z0-9]+)*"

@@ -9,20 +9,9 @@ from typing import Any
 
 import yaml
 
+from sales_rca.categories import CATEGORY_IDS as CATEGORY_IDS  # re-exported
 from sales_rca.errors import ModelError
 from sales_rca.rootcause import _validate as check
-
-#: The category ids every default fishbone has (DESIGN.md); loss codes and plays refer to them.
-CATEGORY_IDS: tuple[str, ...] = (
-    "buyer",
-    "price",
-    "competition",
-    "offer",
-    "process",
-    "people",
-    "coaching",
-    "enablement",
-)
 
 
 @dataclass(frozen=True)
