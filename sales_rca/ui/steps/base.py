@@ -38,6 +38,15 @@ class StepView:
     def refresh(self) -> None:
         """Redraw from the current session state (default: nothing to redraw)."""
 
+    def draw_until_current(self, draw: Callable[[Any], None], *, rounds: int = 3) -> None:
+        """Call ``draw(state)`` until no change arrived meanwhile (drawing a figure can take a
+        moment while participants keep voting), at most ``rounds`` times."""
+        for _ in range(rounds):
+            state = self.session.state()
+            draw(state)
+            if self.session.event_count == state.event_count:
+                break
+
     def guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap a callback: errors become a friendly message, and the view redraws after it."""
 

@@ -178,11 +178,7 @@ class FishboneView(StepView):
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         with self._lock:
-            for _ in range(3):  # drawing a figure can take seconds: catch up with what came in
-                state = self.session.state()
-                self._draw(state)
-                if self.session.event_count == state.event_count:
-                    break
+            self.draw_until_current(self._draw)
 
     def _draw(self, state: WorkshopState) -> None:
         result = state.results()

@@ -248,11 +248,7 @@ class WhysView(StepView):
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         with self._lock:
-            for _ in range(3):  # drawing a figure can take seconds: catch up with what came in
-                state = self.session.state()
-                self._draw(state)
-                if self.session.event_count == state.event_count:
-                    break
+            self.draw_until_current(self._draw)
 
     def _draw(self, state: WorkshopState) -> None:
         problems = [(shorten(p.text, 90), p.id) for p in state.problems]
