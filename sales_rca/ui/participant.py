@@ -24,7 +24,7 @@ from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.session import Session
 from sales_rca.ui import components as c
 from sales_rca.ui.context import Settings, guarded, log
-from sales_rca.ui.inputs import on_enter, set_options
+from sales_rca.ui.inputs import on_enter, set_options, shorten
 from sales_rca.ui.steps.fishbone import results_html
 
 POLL_SECONDS = 1.5
@@ -245,11 +245,29 @@ class ParticipantApp:
         on_enter(self.cause_text, self.guard(self._add_cause))
         self.add_button = c.button("Add cause", width="100%")
         self.add_button.on_click(self.guard(self._add_cause))
+        # Ranking is the other silent ballot: the top three, best first (the rest tie below).
+        self.rank_boxes = [
+            w.Dropdown(description=place, layout=w.Layout(width="100%"))
+            for place in ("1st", "2nd", "3rd")
+        ]
+        self.rank_button = c.button("Save my ranking", width="100%")
+        self.rank_button.on_click(self.guard(self._rank))
+        self.rank_status = w.HTML()
+        self._ranking_drawn: list[str] | None = None
+        self.ranking_card = w.VBox(
+            [
+                w.HTML("<h3>Or rank your top three</h3>"),
+                *self.rank_boxes,
+                self.rank_button,
+                self.rank_status,
+            ]
+        ).add_class("srca-card")
         self.body.children = [
             self.header,
             self.status,
             self.results,
             self.causes,
+            self.ranking_card,
             w.VBox(
                 [
                     w.HTML("<h3>Add a cause</h3>"),
@@ -295,6 +313,29 @@ class ParticipantApp:
             self._draw_causes(state)
             for cid, row in self._rows.items():
                 row.show(mine.get(cid, 0), open_ballot)
+            self._draw_ranking(state, open_ballot)
+
+    def _draw_ranking(self, state: WorkshopState, open_ballot: bool) -> None:
+        mine = next((r for r in state.rankings if r.participant == self.participant), None)
+        choices = [("—", "")] + [(shorten(k.text, 60), k.id) for k in state.causes]
+        saved = list(mine.cause_ids) if mine else []
+        # Show the saved ranking once; later redraws keep what the person is choosing now.
+        fresh = saved != self._ranking_drawn
+        self._ranking_drawn = saved
+        for i, box in enumerate(self.rank_boxes):
+            set_options(box, choices, saved[i] if fresh and i < len(saved) else None)
+            box.disabled = not open_ballot
+        self.rank_button.disabled = not open_ballot or len(state.causes) < 2
+        if mine:
+            texts = {k.id: k.text for k in state.causes}
+            order = " · ".join(
+                f"{n}. {c.esc(texts.get(cid, cid))}" for n, cid in enumerate(mine.cause_ids, 1)
+            )
+            self.rank_status.value = (
+                f'<p class="srca-muted" data-testid="my-ranking">Your ranking is saved: {order}</p>'
+            )
+        else:
+            self.rank_status.value = ""
 
     def _draw_causes(self, state: WorkshopState) -> None:
         if state.causes == self._rows_for:
@@ -340,6 +381,19 @@ class ParticipantApp:
             )
             return
         self.session.vote(cause_id, dots)
+        self.refresh()
+
+    def _rank(self, _: Any = None) -> None:
+        assert self.session is not None
+        picked = [box.value for box in self.rank_boxes if box.value]
+        if not picked:
+            self.show_message("Pick at least your first choice.")
+            return
+        if len(set(picked)) != len(picked):
+            self.show_message("Pick a different cause for each place.")
+            return
+        self.session.rank(picked)
+        self.show_message("Your ranking is saved. Nobody sees it before the reveal.", "ok")
         self.refresh()
 
     def _add_cause(self, _: Any = None) -> None:

@@ -104,7 +104,7 @@ def test_a_wrong_join_code_is_refused_and_typed_html_shows_as_text_after_a_reloa
     phone.click("button:has-text('Join')")
     me = phone.locator("[data-testid=me]")
     expect(me).to_contain_text(f"You are {XSS[0]}", timeout=WAIT)
-    phone.select_option("select", label="Buyer & buying group")
+    phone.select_option(".srca-card:has-text('Add a cause') select", label="Buyer & buying group")
     box = phone.locator("input[placeholder^='A cause you see']")
     box.fill(XSS[1])
     box.press("Enter")
@@ -122,5 +122,37 @@ def test_a_wrong_join_code_is_refused_and_typed_html_shows_as_text_after_a_reloa
         state = s.state(include_hidden=True)
         assert len(state.participants) == 1
         assert [c.text for c in state.causes][-1] == XSS[1]
+    assert guard.dialogs == []
+    assert guard.blocked == []
+
+
+def test_a_participant_can_rank_the_top_three_silently_instead_of_placing_dots(
+    participant_server, context, guard
+):
+    with open_or_create(participant_server.session, "Browser test workshop") as s:
+        ids = [
+            s.add_cause("Managers do not coach discovery", "coaching"),
+            s.add_cause("ROI never quantified", "price"),
+            s.add_cause(XSS[0], "buyer"),
+        ]
+    phone = open_phone(
+        context, f"{participant_server.join_url}?code={participant_server.join_code}"
+    )
+    join(phone)
+    card = phone.locator(".srca-card", has_text="Or rank your top three")
+    selects = card.locator("select")
+    expect(selects).to_have_count(3, timeout=WAIT)
+    # Options: "—" first, then the causes in the order they were placed.
+    for place, cause in enumerate([1, 2, 0]):
+        selects.nth(place).select_option(index=cause + 1)
+    card.locator("button:has-text('Save my ranking')").click()
+    status = phone.locator("[data-testid=my-ranking]")
+    expect(status).to_contain_text("1. ROI never quantified", timeout=WAIT)
+    expect(status).to_contain_text(f"2. {XSS[0]}")
+    assert phone.locator("img[src='x']").count() == 0
+    with Session.open(participant_server.session) as s:
+        state = s.state(include_hidden=True)
+        assert [list(r.cause_ids) for r in state.rankings] == [[ids[1], ids[2], ids[0]]]
+        assert len(state.voters) == 1
     assert guard.dialogs == []
     assert guard.blocked == []
