@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sales_rca.errors import ModelError
 
@@ -116,3 +120,23 @@ def flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ModelError(f"expected {name} to be true or false, found {_shown(value)}")
     return value
+
+
+def load_yaml(path: str | Path | None, default: str, what: str) -> tuple[Any, str]:
+    """``(data, source)`` from the YAML file at ``path``, or the packaged resource ``default``.
+
+    Raises ModelError naming the file when it cannot be read or is not YAML.
+    """
+    if path is None:
+        source = f"the packaged {default}"
+        raw = resources.files("sales_rca.resources").joinpath(default).read_text("utf-8")
+    else:
+        source = str(path)
+        try:
+            raw = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ModelError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(raw), source
+    except yaml.YAMLError as exc:
+        raise ModelError(f"expected {source} to be YAML, found a syntax error: {exc}") from None

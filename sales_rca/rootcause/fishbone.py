@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from sales_rca.categories import CATEGORY_IDS as CATEGORY_IDS  # re-exported
 from sales_rca.errors import ModelError
@@ -87,19 +84,7 @@ def load_categories(path: str | Path | None = None) -> tuple[Category, ...]:
         >>> [c.id for c in load_categories()][:3]
         ['buyer', 'price', 'competition']
     """
-    if path is None:
-        source = "the packaged fishbone.yaml"
-        raw = resources.files("sales_rca.resources").joinpath("fishbone.yaml").read_text("utf-8")
-    else:
-        source = str(path)
-        try:
-            raw = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ModelError(f"cannot read fishbone file {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ModelError(f"expected {source} to be YAML, found a syntax error: {exc}") from None
+    data, source = check.load_yaml(path, "fishbone.yaml", "fishbone file")
     return categories_from_data(data, source=source)
 
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from sales_rca.errors import ModelError
 from sales_rca.rootcause import _validate as check
@@ -199,19 +196,7 @@ def load_playbook(
         >>> len(load_playbook()) >= 25
         True
     """
-    if path is None:
-        source = "the packaged playbook.yaml"
-        raw = resources.files("sales_rca.resources").joinpath("playbook.yaml").read_text("utf-8")
-    else:
-        source = str(path)
-        try:
-            raw = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ModelError(f"cannot read playbook {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ModelError(f"expected {source} to be YAML, found a syntax error: {exc}") from None
+    data, source = check.load_yaml(path, "playbook.yaml", "playbook")
     return plays_from_data(data, categories=categories, source=source)
 
 
