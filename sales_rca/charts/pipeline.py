@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sales_rca.charts.theme import COLORS, SEQUENCE, apply_theme
+from sales_rca.display import money
 
 __all__ = [
     "funnel_figure",
@@ -26,15 +27,6 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
-
-
-def _short(value: float) -> str:
-    if pd.isna(value):
-        return ""
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.1f}{suffix}"
-    return f"{value:.0f}"
 
 
 def funnel_figure(
@@ -54,7 +46,7 @@ def funnel_figure(
     ]
     lost = stage_table["lost_here"].fillna(0).astype(int)
     lost_text = [
-        f"{n}  ·  {_short(v)}" if v else f"{n}"
+        f"{n}  ·  {money(v)}" if v else f"{n}"
         for n, v in zip(lost, stage_table["value_lost"], strict=True)
     ]
     fig = make_subplots(
@@ -264,7 +256,7 @@ def stall_figure(
             orientation="h",
             marker_color=COLORS["highlight"],
             text=[
-                f"{d:.0f} d · {_short(a)}" if pd.notna(a) else f"{d:.0f} d"
+                f"{d:.0f} d · {money(a)}" if pd.notna(a) else f"{d:.0f} d"
                 for d, a in zip(s["days_in_stage"], s["amount"], strict=True)
             ],
             textposition="auto",

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sales_rca.crm.data import CrmData
+from sales_rca.display import money, share
 from sales_rca.errors import PipelineError
 from sales_rca.findings import Finding
 from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts
@@ -474,18 +475,12 @@ def _deals(n: int, noun: str = "deal") -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _pct(share: float) -> str:
-    return "n/a" if share is None or pd.isna(share) else f"{share:.0%}"
+def _pct(value: float) -> str:
+    return share(value, blank="n/a")
 
 
 def _money(value: float) -> str:
-    """Short amount for a title: 4.1M, 350k, 900."""
-    if pd.isna(value):
-        return "value unknown"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.1f}{suffix}"
-    return f"{value:.0f}"
+    return money(value, blank="value unknown")
 
 
 def _clean(value: Any) -> Any:

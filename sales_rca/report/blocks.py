@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sales_rca import display
+
 
 class Markup(str):
     """Text that is already safe HTML (built here from escaped parts); :func:`esc` leaves it as is.
@@ -55,37 +57,19 @@ class Html:
 # --- numbers ---------------------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(math.isnan(float(value)))
-    except (TypeError, ValueError):
-        return False
-
-
 def share(value: Any, digits: int = 0) -> str:
-    """``0.4213`` -> ``"42%"``; missing -> ``"–"``."""
-    return "–" if _missing(value) else f"{float(value):.{digits}%}"
+    """``0.4431`` -> ``44%`` (a dash when missing)."""
+    return display.share(value, digits, blank="–")
 
 
 def number(value: Any, digits: int = 0) -> str:
-    """``12345.6`` -> ``"12,346"``; missing -> ``"–"``."""
-    return "–" if _missing(value) else f"{float(value):,.{digits}f}"
+    """``12500`` -> ``12,500`` (a dash when missing)."""
+    return display.number(value, digits, blank="–")
 
 
 def money(value: Any, currency: str = "") -> str:
-    """``4_100_000`` -> ``"USD 4.1M"``: short enough for a headline; missing -> ``"–"``."""
-    if _missing(value):
-        return "–"
-    v = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
-            text = f"{v / size:.1f}{suffix}"
-            break
-    else:
-        text = f"{v:,.0f}"
-    return f"{currency} {text}".strip()
+    """``36229000`` -> ``USD 36.2M`` (a dash when missing)."""
+    return display.money(value, currency, blank="–")
 
 
 def metric_value(value: Any, unit: str, currency: str = "") -> str:
@@ -98,7 +82,7 @@ def metric_value(value: Any, unit: str, currency: str = "") -> str:
         return f"{number(value)} days"
     if unit == "deals":
         return f"{number(value)} deals"
-    return number(value, 2 if not _missing(value) and abs(float(value)) < 10 else 0)
+    return number(value, 2 if not display.missing(value) and abs(float(value)) < 10 else 0)
 
 
 # --- building blocks -------------------------------------------------------------------------------
@@ -135,7 +119,7 @@ def table(
 
 def bar(fraction: Any, label: str = "") -> Markup:
     """A horizontal bar (CSS, no script) for a share, with its label."""
-    f = 0.0 if _missing(fraction) else max(0.0, min(1.0, float(fraction)))
+    f = 0.0 if display.missing(fraction) else max(0.0, min(1.0, float(fraction)))
     return Markup(
         f'<span class="bar"><span class="bar-fill" style="width:{f * 100:.1f}%"></span></span>'
         f'<span class="bar-label">{esc(label)}</span>'

@@ -15,6 +15,8 @@ import pandas as pd
 from IPython.display import display
 
 from sales_rca.charts import apply_theme
+from sales_rca.display import missing, number, share
+from sales_rca.display import money as money  # re-exported for the views
 
 
 def esc(value: Any) -> str:
@@ -44,7 +46,7 @@ def html_table(
         cells = []
         for c in frame.columns:
             value = row[c]
-            text = formats[c](value) if c in formats and not _missing(value) else value
+            text = formats[c](value) if c in formats and not missing(value) else value
             cells.append(f'<td class="{"num" if c in numeric else ""}">{esc(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
@@ -55,29 +57,11 @@ def html_table(
     return f'<div style="overflow-x:auto">{table}</div>{more}'
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def pct(value: Any) -> str:
-    return "" if _missing(value) else f"{float(value):.0%}"
+    return share(value)
 
 
-def num(value: Any, digits: int = 0) -> str:
-    return "" if _missing(value) else f"{float(value):,.{digits}f}"
-
-
-def money(value: Any) -> str:
-    if _missing(value):
-        return ""
-    v = float(value)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:,.1f}{suffix}"
-    return f"{v:,.0f}"
+num = number  # the tables' names for the shared formatters
 
 
 def figure(fig: Any, *, height: int | None = None) -> w.Output:
