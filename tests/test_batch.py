@@ -15,9 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_rca.batch import (
+    ClientJob,
     Parameter,
     load_batch,
+    notebook_parameters,
     run_batch,
+    run_client,
     slugify,
     typed_value,
     unique_slugs,
@@ -28,6 +31,19 @@ from sales_rca.errors import BatchError
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 EXPORT = str(DEMO / "salesforce_opportunities.csv")
+HISTORY = str(DEMO / "salesforce_opportunity_history.csv")
+HUBSPOT = str(DEMO / "clients" / "hubspot_deals.xlsx")
+#: What the diagnostic gives a client that sets nothing but its export (its neutral defaults).
+NEUTRAL = {
+    "history_path": "",
+    "mapping_path": "",
+    "codebook_path": "",
+    "official_stages": [],
+    "currency": "USD",
+    "period": "",
+    "session_path": "",
+    "baseline": "",
+}
 
 
 def clients_file(tmp_path: Path, clients: list[dict], **top: object) -> Path:
@@ -172,6 +188,87 @@ def test_paths_are_resolved_against_the_clients_file(tmp_path: Path) -> None:
     assert job.problem is None
 
 
+def test_the_notebook_defaults_name_no_client_data() -> None:
+    declared = notebook_parameters(NOTEBOOK)
+    for name in ("client", "export_path", "history_path", "mapping_path", "session_path"):
+        assert declared[name].default == '""', f"{name} defaults to {declared[name].default}"
+    assert {n: declared[n].default for n in NEUTRAL} == {
+        n: json.dumps(v) for n, v in NEUTRAL.items()
+    }
+
+
+def test_a_client_inherits_only_the_defaults_never_another_clients_values(tmp_path: Path) -> None:
+    session = tmp_path / "a.session"
+    session.write_bytes(b"")
+    first = {
+        "export_path": EXPORT,
+        "history_path": HISTORY,
+        "mapping_path": str(DEMO / "clients" / "european_mapping.yaml"),
+        "official_stages": ["Qualify", "Demo"],
+        "session_path": str(session),
+        "currency": "GBP",
+    }
+    path = clients_file(
+        tmp_path,
+        [
+            {"name": "A", "parameters": first},
+            {"name": "B", "parameters": {"export_path": HUBSPOT}},
+        ],
+        defaults={"period": "FY2026 H2"},
+    )
+    a, b = load_batch(path).jobs(tmp_path / "out")
+    assert a.parameters == {"client": "A", **NEUTRAL, **first, "period": "FY2026 H2"}
+    assert b.parameters == {
+        "client": "B",
+        **NEUTRAL,
+        "export_path": HUBSPOT,
+        "period": "FY2026 H2",
+    }
+    assert list(b.parameters) == list(notebook_parameters(NOTEBOOK))  # every one, explicitly
+    assert b.inputs == {"export_path": HUBSPOT}
+
+
+def test_a_client_without_an_export_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    path = clients_file(
+        tmp_path,
+        [
+            {"name": "A", "parameters": {"export_path": EXPORT}},
+            {"name": "Globex", "parameters": {"history_path": HISTORY}},
+        ],
+    )
+    out = tmp_path / "out"
+    with pytest.raises(BatchError, match=r"client 2 \(Globex\): expected export_path") as info:
+        run_batch(path, out, progress=False)
+    assert "found nothing" in str(info.value)
+    assert not out.exists()
+
+
+@pytest.mark.notebook
+def test_the_notebook_without_an_export_stops_with_one_clear_line(tmp_path: Path) -> None:
+    job = ClientJob("X", "x", str(NOTEBOOK), str(tmp_path / "x"), parameters={"client": "X"})
+    result = run_client(job)
+    assert not result.ok
+    assert re.fullmatch(
+        r"cell \d+: CrmImportError: expected export_path to name a CRM export, found nothing; "
+        r"set it in the clients file or with -p export_path PATH",
+        result.error or "",
+    ), result.error
+
+
+def test_a_baseline_is_recorded_by_the_results_file_read_from_it(tmp_path: Path) -> None:
+    (tmp_path / "before").mkdir()
+    (tmp_path / "before" / "results.json").write_text("{}")
+    params = {"export_path": EXPORT, "baseline": "before"}
+    (job,) = load_batch(clients_file(tmp_path, [{"name": "A", "parameters": params}])).jobs(
+        tmp_path / "out"
+    )
+    assert job.parameters["baseline"] == str(tmp_path / "before")
+    assert job.inputs == {
+        "export_path": EXPORT,
+        "baseline": str(tmp_path / "before" / "results.json"),
+    }
+
+
 def test_a_missing_input_file_fails_only_that_client(tmp_path: Path) -> None:
     path = clients_file(
         tmp_path, [{"name": "A", "parameters": {"export_path": str(tmp_path / "nope.csv")}}]
@@ -229,6 +326,92 @@ def test_the_manifest_records_status_error_timings_hashes_and_outputs() -> None:
         assert (run.out / north["outputs"][key]).is_file()
     broken = run.client("broken-export-ltd")
     assert broken["error"].startswith("cell ") and "CrmImportError" in broken["error"]
+
+
+def test_manifest_lists_input_hashes() -> None:
+    run = demo_batch()
+    m = run.manifest
+    assert m["notebook_sha256"] == hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
+    assert m["clients_file_sha256"] == hashlib.sha256(run.clients_file.read_bytes()).hexdigest()
+    declared = list(notebook_parameters(NOTEBOOK))
+    for client in m["clients"]:
+        params = client["parameters"]
+        assert list(params) == declared  # the parameters used, after defaults
+        named = {k: v for k, v in params.items() if k.endswith("_path") and v}
+        assert {k: e["path"] for k, e in client["inputs"].items()} == named
+        for entry in client["inputs"].values():
+            assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    contoso = run.client("contoso-analytics")["parameters"]
+    assert (contoso["client"], contoso["currency"]) == ("Contoso Analytics", "USD")
+    assert contoso["official_stages"][0] == "Appointment Scheduled"
+
+
+def data_check(folder: Path) -> str:
+    """The visible text of the summary's data check section."""
+    page = (folder / "summary.html").read_text("utf-8")
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    start = text.index("Data check")
+    return text[start : text.index("Columns used", start)]
+
+
+def injected(folder: Path) -> str:
+    nb = json.loads((folder / "diagnostic.ipynb").read_text("utf-8"))
+    (cell,) = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    return "".join(cell["source"])
+
+
+def test_client_without_history_gets_no_history() -> None:
+    from sales_rca.crm import load_crm
+
+    run = demo_batch()
+    for slug in ("contoso-analytics", "fabrikam-maschinenbau-gmbh"):
+        client = run.client(slug)
+        assert client["parameters"]["history_path"] == ""
+        assert "history_path" not in client["inputs"]
+        assert 'history_path = ""' in injected(run.out / slug)
+    # HubSpot's own "Date entered <stage>" columns are Contoso's stage history, not drivers.
+    crm = load_crm(HUBSPOT)
+    assert crm.report.history["source"] == "stage date columns"
+    assert not [c for c in crm.opportunities.columns if c.startswith("extra_date_entered")]
+    check = data_check(run.out / "contoso-analytics")
+    assert f"Stage history {crm.report.history['events']:,} stage entries" in check
+    results = json.loads((run.out / "contoso-analytics" / "results.json").read_text("utf-8"))
+    assert any(s.get("conversion") is not None for s in results["stages"])
+    assert not [f["key"] for f in results["findings"] if "date_entered" in f["key"]]  # no leak
+    assert "Stage history none given" in data_check(run.out / "fabrikam-maschinenbau-gmbh")
+
+
+def test_a_client_with_its_own_history_uses_its_own() -> None:
+    run = demo_batch()
+    north = run.client("northwind-demo-co")
+    assert north["parameters"]["history_path"] == HISTORY
+    assert north["inputs"]["history_path"]["path"] == HISTORY
+    assert 'history_path = "' + HISTORY + '"' in injected(run.out / "northwind-demo-co")
+
+
+def test_the_summary_quarantine_figure_is_what_the_import_reports() -> None:
+    from sales_rca.crm import load_crm
+
+    run = demo_batch()
+    for client in run.manifest["clients"]:
+        if client["status"] != "ok":
+            continue
+        p = client["parameters"]
+        crm = load_crm(
+            p["export_path"], history=p["history_path"] or None, mapping=p["mapping_path"] or None
+        )
+        r = crm.report
+        assert r.rows_in == r.rows_accepted + r.rows_quarantined
+        # every quarantined row (the history's too) is in the figure the summary shows
+        assert len(crm.quarantine) == r.rows_quarantined, client["slug"]
+        check = data_check(run.out / client["slug"])
+        assert (
+            f"{r.rows_in:,} in, {r.rows_accepted:,} accepted, {len(crm.quarantine):,} quarantined"
+            in check
+        )
+        events = f"{r.history['events']:,} stage entries" if r.history else "none given"
+        assert f"Stage history {events}" in check
 
 
 def test_the_index_links_every_summary_and_compares_clients() -> None:

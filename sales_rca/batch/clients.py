@@ -2,8 +2,8 @@
 
 Everything a user can get wrong is found here, before any notebook runs: unknown keys, parameter
 names the notebook does not declare (papermill writes names into code unquoted, so only declared
-identifiers pass), values of the wrong type, duplicate slugs. Problems that belong to one client
-only (a missing export file) do not stop the batch: they fail that client.
+identifiers pass), values of the wrong type, duplicate slugs, a client without an export. Problems
+that belong to one client only (a missing export file) do not stop the batch: they fail that client.
 
 Format::
 
@@ -15,10 +15,15 @@ Format::
         slug: northwind                       # optional; default from the name
         parameters:
           export_path: demo/salesforce_opportunities.csv   # relative to this file
+
+A client's parameters are the notebook's own defaults, then ``defaults:``, then the client's own
+``parameters``; nothing comes from another client. Every parameter is passed to the notebook
+explicitly, so the executed notebook and the manifest show exactly what a summary was made from.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import keyword
@@ -40,6 +45,8 @@ PATH_SUFFIX = "_path"
 FOLDER_PARAMETERS = frozenset({"baseline"})
 #: The parameter that receives a client's ``name``.
 NAME_PARAMETER = "client"
+#: The parameter every client must set (when the notebook declares it): its default names nothing.
+EXPORT_PARAMETER = "export_path"
 SLUG_MAX = 48
 _SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
 #: Folder names Windows cannot create (a batch folder may be copied there).
@@ -62,7 +69,11 @@ class Parameter:
 
 @dataclass(frozen=True)
 class ClientJob:
-    """Everything one client's run needs; plain data, so it can be sent to another process."""
+    """Everything one client's run needs; plain data, so it can be sent to another process.
+
+    ``parameters`` are every parameter the notebook gets (its defaults filled in); ``inputs`` the
+    files they name, by parameter (a ``baseline`` folder by the results file read from it).
+    """
 
     name: str
     slug: str
@@ -164,6 +175,21 @@ def notebook_parameters(notebook: Path) -> dict[str, Parameter]:
     }
 
 
+def notebook_defaults(notebook: Path, declared: Mapping[str, Parameter]) -> dict[str, Any]:
+    """The values of the notebook's own defaults; a path is resolved against the notebook's folder
+    (where its kernel runs). A default that is not a plain literal is left to the notebook."""
+    out: dict[str, Any] = {}
+    for name, parameter in declared.items():
+        try:
+            value = ast.literal_eval(parameter.default)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if _is_path(name) and isinstance(value, str) and value:
+            value = str((notebook.parent / value).resolve())
+        out[name] = value
+    return out
+
+
 def load_batch(path: str | Path) -> BatchSpec:
     """Read and check a clients file; raise :class:`BatchError` on the first problem found."""
     path = Path(path)
@@ -188,6 +214,7 @@ def load_batch(path: str | Path) -> BatchSpec:
     base = path.resolve().parent
     notebook = _notebook(data.get("notebook"), base, path)
     declared = notebook_parameters(notebook)
+    neutral = notebook_defaults(notebook, declared)
     defaults = _parameters(
         data.get("defaults") or {}, declared, base, f"{path}: defaults", notebook
     )
@@ -220,11 +247,17 @@ def load_batch(path: str | Path) -> BatchSpec:
             )
         if slug in _RESERVED:
             raise BatchError(f"{where} ({name}): slug {slug!r} is a reserved device name.")
-        params = dict(defaults)
+        # The notebook's (neutral) defaults, the file's defaults, the client's own: nothing else.
+        params = {**neutral, **defaults}
         own = raw.get("parameters") or {}
         params.update(_parameters(own, declared, base, f"{where} ({name})", notebook))
         if NAME_PARAMETER in declared and NAME_PARAMETER not in own:
             params[NAME_PARAMETER] = name.strip()
+        if EXPORT_PARAMETER in declared and not params.get(EXPORT_PARAMETER):
+            raise BatchError(
+                f"{where} ({name}): expected {EXPORT_PARAMETER} to name a CRM export, found "
+                "nothing; set it under the client's 'parameters'."
+            )
         clients.append({"name": name.strip(), "slug": slug, "parameters": params})
     given = [c["slug"] for c in clients]
     dupes = sorted({s for s in given if s and given.count(s) > 1})
@@ -328,7 +361,13 @@ def _is_path(name: str) -> bool:
 
 
 def _inputs(parameters: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
-    """The input files of a client (for hashing) and the first missing one, if any."""
+    """The input files of a client (for hashing) and the first missing one, if any.
+
+    Every parameter naming a file is one; a ``baseline`` folder is its ``results.json`` (when it has
+    none, the notebook says so).
+    """
+    from sales_rca.report.summary import RESULTS_FILE  # what the notebook reads from a baseline
+
     inputs: dict[str, str] = {}
     for name, value in parameters.items():
         if not _is_path(name) or not value:
@@ -337,6 +376,8 @@ def _inputs(parameters: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
         if name in FOLDER_PARAMETERS:
             if not p.is_dir():
                 return inputs, f"{name}: folder {p} not found"
+            if (p / RESULTS_FILE).is_file():
+                inputs[name] = str(p / RESULTS_FILE)
             continue
         if not p.is_file():
             return inputs, f"{name}: file {p} not found"

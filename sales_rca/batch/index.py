@@ -1,7 +1,9 @@
 """``manifest.json`` and ``index.html`` of a batch output folder.
 
-The manifest is for machines and audits: per client its status, error, timings, input file hashes
-and output paths. The index is for the consultant: a link to every summary and a cross-client table
+The manifest is for machines and audits, the proof of which data produced which summary: the
+clients file and notebook with their SHA-256 and, per client, its status, error, timings, the
+parameters the notebook was given (after defaults), every input file they name with its SHA-256, and
+output paths. The index is for the consultant: a link to every summary and a cross-client table
 (win rate, conversion at each stage, top root-cause categories). Anonymised, it names no client and
 links nothing, so it can be shared as a benchmark.
 """

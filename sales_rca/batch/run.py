@@ -21,6 +21,7 @@ from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
+from sales_rca import __version__
 from sales_rca.batch.clients import ClientJob, file_sha256, load_batch
 from sales_rca.batch.index import write_index, write_manifest
 from sales_rca.errors import BatchError
@@ -32,13 +33,18 @@ RESULTS_FILE = "results.json"
 
 @dataclass
 class ClientResult:
-    """What happened to one client (a row of the manifest)."""
+    """What happened to one client (a row of the manifest).
+
+    ``parameters`` are every parameter the notebook was given (after defaults); ``inputs`` every
+    file they name, by parameter: ``{"path": ..., "sha256": ...}``.
+    """
 
     name: str
     slug: str
     status: str  # "ok" or "failed"
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, dict[str, str]] = field(default_factory=dict)
     outputs: dict[str, str | None] = field(default_factory=dict)
     results: dict[str, Any] | None = None
@@ -90,7 +96,7 @@ def run_client(
     from sales_rca.report.summary import results_from_notebook
 
     out = Path(job.out_dir)
-    result = ClientResult(job.name, job.slug, "failed")
+    result = ClientResult(job.name, job.slug, "failed", parameters=dict(job.parameters))
     result.inputs = {name: {"path": path, "sha256": ""} for name, path in job.inputs.items()}
     start = time.perf_counter()
     try:
@@ -227,7 +233,8 @@ def run_batch(
     """Run the diagnostic for every client of ``clients_file`` into ``out``.
 
     Writes ``out/<slug>/diagnostic.ipynb`` (kept when it fails), ``out/<slug>/summary.html`` and
-    ``results.json`` (only when it succeeds), ``out/manifest.json`` and ``out/index.html``.
+    ``results.json`` (only when it succeeds), ``out/manifest.json`` (per client: the parameters used
+    and the SHA-256 of every input file) and ``out/index.html``.
 
     Raises:
         BatchError: the clients file or its parameters are invalid (before anything runs).
@@ -258,7 +265,10 @@ def run_batch(
     results = [by_slug[j.slug] for j in planned if j.slug in by_slug]
     meta = {
         "clients_file": str(Path(clients_file).resolve()),
+        "clients_file_sha256": file_sha256(clients_file),
         "notebook": str(spec.notebook),
+        "notebook_sha256": file_sha256(spec.notebook),
+        "sales_rca_version": __version__,
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t0, 3),
         "jobs": jobs,

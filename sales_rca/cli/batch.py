@@ -31,7 +31,11 @@ def batch(
 ) -> None:
     """Run the diagnostic notebook for every client; write summaries, manifest.json and index.html.
 
-    Exit code 1 if any client failed (its notebook is kept for debugging), 2 for a bad clients file.
+    Each client gets the file's 'defaults:' and its own 'parameters' only, never another client's
+    (without history_path: no history file; an export's own "Date entered" columns are used).
+    manifest.json lists, per client, the parameters used and the SHA-256 of every input file.
+    Exit code 1 if any client failed (its notebook is kept for debugging), 2 for a bad clients
+    file (e.g. a client without export_path).
     """
     from sales_rca.batch import failure_table, run_batch
 
