@@ -39,7 +39,12 @@ def test_check_json_has_the_documented_fields(corpus):
     ):
         assert key in data
     assert data["rows_in"] == 4
-    assert data["quarantine_reasons"] == {"duplicate opportunity id": 2}
+    assert data["quarantine_reasons"] == {
+        "exact repeat of an earlier row": 1,
+        "duplicate opportunity id with different content": 1,
+    }
+    assert data["duplicates"]["exact_rows"] == 1
+    assert data["duplicates"]["conflicting_ids"] == 1
     assert data["outcomes"] == {"won": 1, "lost": 1, "open": 0}
     assert data["mapping"]["opportunity_id"] == "Opportunity ID"
 
@@ -53,6 +58,29 @@ def test_check_text_report_and_quarantine_file(corpus, tmp_path):
     rejected = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert rejected["source_row"].tolist() == ["3", "4"]
     assert rejected["reason"].tolist() == ["missing opportunity id"] * 2
+
+
+def test_check_text_tells_exact_repeats_from_reused_ids(corpus):
+    result = run("check", str(corpus / "duplicate_ids.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "exact repeat of an earlier row: 1" in result.stdout
+    assert "duplicate opportunity id with different content: 1" in result.stdout
+    assert (
+        "Duplicates     : exact repeats of an earlier row: 1, quarantined; "
+        "ids reused with other content: 1" in result.stdout
+    )
+
+
+def test_check_text_says_how_extra_columns_were_read(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Opportunity ID,Stage,Seats,Signed,Plan\n"
+        + "".join(f"O-{i},Closed Won,{i},2025-01-0{i},Gold\n" for i in range(1, 5)),
+        encoding="utf-8",
+    )
+    result = run("check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Kept as extra  : 3 columns (1 numbers, 1 dates, 1 text)" in result.stdout
 
 
 def test_unusable_file_gives_one_line_and_exit_2(corpus):

@@ -203,12 +203,55 @@ def test_missing_ids_are_quarantined_with_row_numbers(corpus):
     assert_invariant(crm)
 
 
-def test_duplicate_ids_after_the_first_are_quarantined(corpus):
+def test_repeated_rows_and_conflicting_ids_are_quarantined_for_different_reasons(corpus):
+    # D-1 appears three times: first kept, then repeated exactly, then with other content.
     crm = load_crm(corpus / "duplicate_ids.csv")
     assert crm.opportunities["opportunity_id"].tolist() == ["D-1", "D-2"]
     assert crm.opportunities["amount"].tolist() == [10.0, 20.0]
     assert crm.quarantine["source_row"].tolist() == [4, 5]
-    assert crm.report.quarantine_reasons == {"duplicate opportunity id": 2}
+    assert crm.quarantine["reason"].tolist() == [
+        "exact repeat of an earlier row",
+        "duplicate opportunity id with different content",
+    ]
+    assert crm.report.duplicates == {
+        "exact_rows": 1,
+        "exact_rows_kept": 0,
+        "conflicting_rows": 1,
+        "conflicting_ids": 1,
+    }
+    assert_invariant(crm)
+
+
+def test_identical_rows_in_a_file_without_ids_are_kept_and_counted(tmp_path):
+    path = tmp_path / "no_ids.csv"
+    path.write_text(
+        "Stage,Product\nClosed Won,A\nClosed Won,A\nClosed Lost,B\nClosed Won,A\nClosed Lost,C\n",
+        encoding="utf-8",
+    )
+    crm = load_crm(path)
+    assert crm.report.rows_accepted == 5  # two identical deals cannot be told from one copied
+    assert crm.quarantine.empty
+    assert crm.report.duplicates == {
+        "exact_rows": 2,
+        "exact_rows_kept": 2,
+        "conflicting_rows": 0,
+        "conflicting_ids": 0,
+    }
+    assert any(
+        w.startswith("2 rows repeat an earlier row exactly (40.0%)") and "kept" in w
+        for w in crm.report.warnings
+    )
+
+
+def test_a_row_set_aside_for_another_reason_does_not_make_its_id_a_duplicate(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Opportunity ID,Stage,Amount\nX-1,,10\nX-1,Closed Won,10\nX-2,Closed Lost,5\n",
+        encoding="utf-8",
+    )
+    crm = load_crm(path)
+    assert crm.opportunities["opportunity_id"].tolist() == ["X-1", "X-2"]
+    assert crm.report.quarantine_reasons == {"missing stage and outcome": 1}
     assert_invariant(crm)
 
 

@@ -26,7 +26,10 @@ def test_demo_import_is_clean_but_not_perfect(demo_xray):
     r = crm.report
     assert r.source == "salesforce"
     assert r.rows_in == r.rows_accepted + r.rows_quarantined
-    assert r.quarantine_reasons == {"duplicate opportunity id": 1, "missing opportunity id": 1}
+    assert r.quarantine_reasons == {
+        "duplicate opportunity id with different content": 1,
+        "missing opportunity id": 1,
+    }
     assert r.footer_lines_removed == 4
     assert r.history["rows_quarantined"] == 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,10 +62,19 @@ def format_check(crm: CrmData) -> str:
     if r.quarantine_reasons:
         lines.append("  Quarantined because:")
         lines += [f"    - {reason}: {n:,}" for reason, n in r.quarantine_reasons.items()]
+    duplicates = _duplicates_line(r.duplicates)
+    if duplicates:
+        lines.append(f"  Duplicates     : {duplicates}")
     lines.append("  Columns used:")
     lines += [f"    {canonical:<15} <- {source}" for canonical, source in r.mapping.items()]
     if r.extra_columns:
-        lines.append(f"  Kept as extra  : {len(r.extra_columns)} columns")
+        kinds = Counter(r.extra_types.get(c, "text") for c in r.extra_columns)
+        read_as = ", ".join(
+            f"{kinds[k]} {label}"
+            for k, label in (("number", "numbers"), ("date", "dates"), ("text", "text"))
+            if kinds[k]
+        )
+        lines.append(f"  Kept as extra  : {len(r.extra_columns)} columns ({read_as})")
     if r.history:
         h = r.history
         lines.append(
@@ -76,6 +86,23 @@ def format_check(crm: CrmData) -> str:
     for note in r.notes:
         lines.append(f"  Note: {note}")
     return "\n".join(lines)
+
+
+def _duplicates_line(d: dict[str, int]) -> str:
+    """``ImportReport.duplicates`` in words; empty when nothing repeats."""
+    parts = []
+    exact, kept = d.get("exact_rows", 0), d.get("exact_rows_kept", 0)
+    if exact:
+        parts.append(
+            f"exact repeats of an earlier row: {exact:,}, "
+            + ("kept (no id column to tell them apart)" if kept else "quarantined")
+        )
+    if d.get("conflicting_rows", 0):
+        parts.append(
+            f"ids reused with other content: {d.get('conflicting_ids', 0):,} "
+            f"({d['conflicting_rows']:,} rows quarantined, the first row of each id kept)"
+        )
+    return "; ".join(parts)
 
 
 def check(

@@ -47,6 +47,14 @@ class ImportReport:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    #: Repeated rows: ``exact_rows`` identical in every column to an earlier row (quarantined,
+    #: or all kept, ``exact_rows_kept``, when the file has no id column); ``conflicting_rows``
+    #: reuse an earlier row's id with other content (quarantined), over ``conflicting_ids`` ids.
+    duplicates: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("exact_rows", "exact_rows_kept", "conflicting_rows", "conflicting_ids"), 0
+        )
+    )
     mapping: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     amount_missing: int = 0
@@ -62,6 +70,8 @@ class ImportReport:
     decimal: str | None = None
     date_formats: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    #: How each extra column was read: ``number`` (float64), ``date`` (datetime64) or ``text``.
+    extra_types: dict[str, str] = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)
     loss_stage_from: str | None = None
     history: dict[str, Any] | None = None
@@ -76,6 +86,9 @@ class CrmData:
 
     - ``opportunities``: one row per opportunity, columns :data:`OPPORTUNITY_COLUMNS` then ``extra_*``.
       ``outcome`` is a category of won / lost / open; dates are ``datetime64[ns]``; ``amount`` float.
+      Each ``extra_*`` column is ``float64`` when it holds numbers (percentages as fractions,
+      35% -> 0.35), ``datetime64[ns]`` when it holds dates, else ``string`` (codes such as ZIP or
+      account numbers stay text); ``report.extra_types`` says which.
     - ``stage_events``: ``opportunity_id, stage, entered_at``, one row per entry into a stage,
       ordered by opportunity then time (empty when no history was given).
     - ``quarantine``: ``table, source_row, reason`` then the raw values of every rejected row.

@@ -1,8 +1,9 @@
 """``load_crm``: from an export file (and optional stage history) to :class:`CrmData`.
 
 Steps: read the file (:mod:`.read`), recognise the vendor and map columns (:mod:`.vendors`),
-parse values (:mod:`.values`), quarantine rows that cannot be used, read the stage history
-(:mod:`.history`) and derive the stage each lost deal died in. Invariant, per file:
+parse values and type the unmapped ``extra_*`` columns (:mod:`.values`), quarantine rows that
+cannot be used (exact repeats and reused ids apart), read the stage history (:mod:`.history`) and
+derive the stage each lost deal died in. Invariant, per file:
 ``rows_in == rows_accepted + rows_quarantined``.
 """
 
@@ -27,12 +28,12 @@ from sales_rca.crm.data import (
 from sales_rca.crm.read import RawTable, read_table
 from sales_rca.crm.values import (
     closed_outcome_from_stage,
-    distinct,
     outcome_from_text,
     parse_amounts,
     parse_dates,
     parse_flags,
-    spread,
+    parse_text,
+    type_column,
 )
 from sales_rca.crm.vendors import (
     Mapping,
@@ -44,11 +45,13 @@ from sales_rca.crm.vendors import (
     resolve_user_columns,
     vendors,
 )
+from sales_rca.display import number, share
 from sales_rca.errors import CrmImportError
 
 # Reasons a row is quarantined, as the data check shows them.
 REASON_MISSING_ID = "missing opportunity id"
-REASON_DUPLICATE_ID = "duplicate opportunity id"
+REASON_EXACT_REPEAT = "exact repeat of an earlier row"
+REASON_CONFLICTING_ID = "duplicate opportunity id with different content"
 REASON_NO_STAGE = "missing stage and outcome"
 REASON_BAD_OUTCOME = "outcome not recognised and no stage"
 REASON_OVERLONG = "more fields than the header"
@@ -170,13 +173,6 @@ def _choose_vendor(source: str, headers: list[str], path: Path):
     return known[source]
 
 
-def _text(raw: pd.Series) -> pd.Series:
-    """Stripped text, missing where empty."""
-    codes, texts = distinct(raw)
-    texts = texts.astype(object).where(texts != "", None)
-    return spread(texts, codes, raw.index).astype("string")
-
-
 def _snake(header: str) -> str:
     return normalise(header).replace(" ", "_") or "column"
 
@@ -196,7 +192,7 @@ def _build_opportunities(
 
     # Identity.
     if "opportunity_id" in columns:
-        ids = _text(frame[columns["opportunity_id"]])
+        ids = parse_text(frame[columns["opportunity_id"]])
         reasons[ids.isna().to_numpy()] = REASON_MISSING_ID
     else:
         ids = pd.Series("R" + raw.source_rows.astype(str), index=frame.index, dtype="string")
@@ -208,14 +204,14 @@ def _build_opportunities(
 
     # Stage and outcome.
     stage = (
-        _text(frame[columns["stage"]])
+        parse_text(frame[columns["stage"]])
         if "stage" in columns
         else pd.Series(pd.NA, index=frame.index, dtype="string")
     )
     out["stage"] = stage
     outcome = pd.Series(None, index=frame.index, dtype=object)
     if "outcome" in columns:
-        outcome_raw = _text(frame[columns["outcome"]])
+        outcome_raw = parse_text(frame[columns["outcome"]])
         outcome = outcome_from_text(outcome_raw.fillna("")).where(outcome_raw.notna(), None)
         unknown = outcome_raw.notna() & outcome.isna() & stage.notna()
         if unknown.any():
@@ -240,22 +236,18 @@ def _build_opportunities(
     outcome = outcome.where(outcome.notna() | stage.isna(), "open")
     no_stage = outcome.isna() & stage.isna()
     if "outcome" in columns:
-        bad_outcome = no_stage & _text(frame[columns["outcome"]]).notna()
+        bad_outcome = no_stage & parse_text(frame[columns["outcome"]]).notna()
         reasons[(bad_outcome & reasons.isna()).to_numpy()] = REASON_BAD_OUTCOME
     reasons[(no_stage & reasons.isna()).to_numpy()] = REASON_NO_STAGE
     out["outcome"] = outcome
 
-    # Duplicates: every occurrence after the first among otherwise usable rows.
-    usable = reasons.isna()
-    dup = ids.duplicated(keep="first") & usable & ids.notna()
-    reasons[dup.to_numpy()] = REASON_DUPLICATE_ID
+    # Repeated rows and repeated ids, among otherwise usable rows.
+    _mark_duplicates(frame, ids, reasons, report, rows_in=n + len(raw.overlong))
 
     # Amounts.
+    decimal_hint = user.decimal or ("," if raw.delimiter == "semicolon" else None)
     if "amount" in columns:
-        amounts = parse_amounts(
-            frame[columns["amount"]],
-            decimal_hint=user.decimal or ("," if raw.delimiter == "semicolon" else None),
-        )
+        amounts = parse_amounts(frame[columns["amount"]], decimal_hint=decimal_hint)
         out["amount"] = amounts.values
         report.decimal = amounts.decimal
         if amounts.unparseable:
@@ -300,23 +292,23 @@ def _build_opportunities(
         if col in ("opportunity_id", "stage"):
             continue
         out[col] = (
-            _text(frame[columns[col]])
+            parse_text(frame[columns[col]])
             if col in columns
             else pd.Series(pd.NA, index=frame.index, dtype="string")
         )
 
     opps = pd.DataFrame({c: out[c] for c in OPPORTUNITY_COLUMNS}, index=frame.index)
-    # Everything else is kept for driver analysis.
+    # Everything else is kept for driver analysis, as numbers, dates or text.
     mapped = set(columns.values()) | set(consumed)
-    extras: dict[str, pd.Series] = {}
-    for header in frame.columns:
-        if header in mapped:
-            continue
-        name = f"extra_{_snake(header)}"
-        while name in extras or name in opps.columns:
-            name += "_"
-        col = frame[header]
-        extras[name] = _text(col) if col.dtype == object and not _has_dates(col) else col
+    extras = _extra_columns(
+        frame,
+        [h for h in frame.columns if h not in mapped],
+        taken=set(opps.columns),
+        report=report,
+        decimal_hint=report.decimal if "amount" in columns else decimal_hint,
+        dayfirst=user.dayfirst,
+        default_dayfirst=_file_dayfirst(report, default_dayfirst),
+    )
     if extras:
         opps = pd.concat([opps, pd.DataFrame(extras, index=frame.index)], axis=1)
     report.extra_columns = list(extras)
@@ -333,9 +325,103 @@ def _build_opportunities(
     return opps, quarantine, ~quarantined
 
 
-def _has_dates(col: pd.Series) -> bool:
-    sample = col.head(50)
-    return bool(sample.map(lambda v: hasattr(v, "isoformat")).any())
+def _mark_duplicates(
+    frame: pd.DataFrame, ids: pd.Series, reasons: pd.Series, report: ImportReport, rows_in: int
+) -> None:
+    """Quarantine repeated rows among otherwise usable ones, and count them in the report.
+
+    A row identical in every column to an earlier one is an exact repeat; a repeated id with
+    other content conflicts (the first occurrence is kept). Without an id column (ids made from
+    row numbers) identical rows may be separate identical deals: they are kept and counted.
+    """
+    usable = reasons.isna().to_numpy()
+    if report.ids_generated:
+        kept = int(frame[usable].duplicated(keep="first").sum())
+        report.duplicates.update(exact_rows=kept, exact_rows_kept=kept)
+        if kept:
+            report.warnings.append(
+                f"{number(kept)} rows repeat an earlier row exactly ({share(kept / rows_in, 1)}); "
+                "with no opportunity id column they cannot be told apart from separate identical "
+                "deals, so they are kept. Map an id column (or remove the repeats) if they are "
+                "copies of one deal."
+            )
+        return
+    if not ids.duplicated().any():  # the usual case, decided in one pass
+        return
+    candidates = usable & ids.notna().to_numpy()
+    repeated = ids[candidates].duplicated(keep="first")
+    if not repeated.any():
+        return
+    # Only rows sharing an id can repeat each other exactly: compare those rows alone.
+    shared = ids[candidates].duplicated(keep=False).to_numpy()
+    exact = frame[candidates][shared].duplicated(keep="first")
+    exact = exact.reindex(repeated.index, fill_value=False)
+    conflicting = repeated & ~exact
+    reasons[exact[exact].index] = REASON_EXACT_REPEAT
+    reasons[conflicting[conflicting].index] = REASON_CONFLICTING_ID
+    report.duplicates.update(
+        exact_rows=int(exact.sum()),
+        conflicting_rows=int(conflicting.sum()),
+        conflicting_ids=int(ids[conflicting[conflicting].index].nunique()),
+    )
+
+
+def _file_dayfirst(report: ImportReport, default: bool) -> bool:
+    """Day-first as the file's own date columns decided it (data, mapping), else ``default``."""
+    for decided in report.date_formats.values():
+        if (
+            decided["decided_by"] in ("data", "mapping", "format")
+            and decided["dayfirst"] is not None
+        ):
+            return bool(decided["dayfirst"])
+    return default
+
+
+def _extra_columns(
+    frame: pd.DataFrame,
+    headers: list[str],
+    *,
+    taken: set[str],
+    report: ImportReport,
+    decimal_hint: str | None,
+    dayfirst: bool | None,
+    default_dayfirst: bool,
+) -> dict[str, pd.Series]:
+    """``extra_<snake name>`` columns typed by :func:`type_column`; what did not fit is reported."""
+    extras: dict[str, pd.Series] = {}
+    for header in headers:
+        name = f"extra_{_snake(header)}"
+        while name in extras or name in taken:
+            name += "_"
+        typed = type_column(
+            frame[header],
+            name=header,
+            decimal_hint=decimal_hint,
+            dayfirst=dayfirst,
+            default_dayfirst=default_dayfirst,
+        )
+        extras[name] = typed.values
+        report.extra_types[name] = typed.kind
+        label = f"{name} ({header})"
+        if typed.unparseable:
+            kind = "numbers" if typed.kind == "number" else "dates"
+            report.warnings.append(
+                f"{label}: read as {kind}, but {number(typed.unparseable)} values are not "
+                f"{kind} (e.g. {', '.join(map(repr, typed.examples))}); left empty here, the "
+                "file still holds them."
+            )
+        if typed.percent:
+            report.notes.append(
+                f"{label}: {number(typed.percent)} percentages read as fractions (35% -> 0.35)."
+            )
+        if typed.dates is not None and typed.dates.decided_by == "default":
+            order = "day-first" if typed.dates.dayfirst else "month-first"
+            report.warnings.append(
+                f"{label}: every date is ambiguous (day and month both 12 or less); read as "
+                f"{order} like the file's other dates. Set `dayfirst:` in a mapping file if "
+                "that is wrong."
+            )
+    return extras
 
 
 def _quarantine_rows(raw: RawTable, reasons: pd.Series, mask: np.ndarray) -> pd.DataFrame:

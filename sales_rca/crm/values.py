@@ -1,4 +1,5 @@
-"""Turn text cells into typed values: amounts, dates, outcomes and yes/no flags.
+"""Turn text cells into typed values: numbers and amounts, dates, outcomes, yes/no flags, and the
+type of a column nobody mapped (:func:`type_column`).
 
 Every parser works column-wise (decisions such as decimal comma or day-first are taken once per
 column, from all its values) and on distinct values only, so a million rows cost little more than
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,18 @@ def spread(
     return pd.Series(out, index=index)
 
 
+def _text_of(codes: np.ndarray, texts: pd.Series, index: pd.Index) -> pd.Series:
+    """Per-row text from :func:`distinct` output, missing where empty."""
+    texts = texts.astype(object).where(texts != "", None)
+    return spread(texts, codes, index).astype("string")
+
+
+def parse_text(raw: pd.Series) -> pd.Series:
+    """Stripped text, missing where empty."""
+    codes, texts = distinct(raw)
+    return _text_of(codes, texts, raw.index)
+
+
 def _cells_where(raw: pd.Series, test) -> pd.Series:
     """``test`` per cell, skipped (all False) when every cell is text, as in any CSV."""
     if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
@@ -48,22 +61,56 @@ def _cells_where(raw: pd.Series, test) -> pd.Series:
     return raw.map(test).astype(bool)
 
 
-# --- amounts -----------------------------------------------------------------------------------
+# --- numbers and amounts -------------------------------------------------------------------
 
-_CURRENCY_OR_SPACE = (
+_CURRENCY = (
     r"[$€£¥₹₽₩₺₪₫₱฿¤]|\b(?:USD|EUR|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL"
-    r"|MXN|ZAR|SGD|HKD|RUB|TRY|AED|usd|eur|gbp|chf)\b|\b(?:US|AU|CA|NZ|HK|S)\$|[\s'"
-    "\u00a0\u202f]"
+    r"|MXN|ZAR|SGD|HKD|RUB|TRY|AED|usd|eur|gbp|chf)\b|\b(?:US|AU|CA|NZ|HK|S)\$"
 )
+#: Thousands separators other than ``,`` and ``.``: spaces (plain, no-break, narrow) and apostrophes.
+_GROUP_SPACE = "[ \t\u00a0\u202f'\u2019]+"
 _NUMBER = r"(?:\d[\d.,]*)?\d(?:[.,]\d*)?|[.,]\d+"
+# A whole number, for each decimal mark: plain digits, or digits in groups of three separated by
+# one kind of separator (Indian lakh grouping too, with a decimal point). "1.5.0" or "15.01.2024"
+# are not numbers.
+_INTEGER = {
+    ".": r"\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d{1,2}(?:,\d{2})+,\d{3}",
+    ",": r"\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+",
+}
+_VALID = {
+    # Scientific notation as programs write it, with a signed exponent (1e-05, 1.5E+20): "2E10"
+    # without a sign is more likely a part number.
+    ".": rf"(?:{_INTEGER['.']})(?:\.\d*)?|\.\d+|(?:\d+\.?\d*|\.\d+)[eE][+-]\d+",
+    ",": rf"(?:{_INTEGER[',']})(?:,\d*)?|,\d+",
+}
+#: Magnitude suffixes, read only next to a currency ("$3k", "€1.2M"): alone "5m" may be minutes.
+_SUFFIX = r"(\d)\s*(k|K|m|M|mn|MM|bn|Bn|BN|B)$"
+_HAS_SUFFIX = r"\d\s*(?:k|K|m|M|mn|MM|bn|Bn|BN|B)$"
+_MINUS = "^[-\u2212]|[-\u2212]$"  # ASCII hyphen or the Unicode minus sign
+_NEGATIVE = r"^\(.*\)$|" + _MINUS
+_SUFFIX_EXPONENT = {"k": "e3", "m": "e6", "mn": "e6", "mm": "e6", "b": "e9", "bn": "e9"}
+#: Cells that say "no value" in a number column; they are read as missing (and counted).
+MISSING_MARKERS = frozenset({"n/a", "na", "#n/a", "null", "none", "nan", "-", "--", "—", "–", "?"})
 
 
 @dataclass
-class AmountResult:
+class NumberResult:
+    """Numbers parsed from a column, with what could not be read.
+
+    ``unparseable`` counts non-blank rows that are not numbers (``missing_marked`` of them hold a
+    marker such as ``n/a``); ``percent`` counts rows written as percentages (read as fractions).
+    """
+
     values: pd.Series
     unparseable: int
     examples: list[str]
     decimal: str
+    missing_marked: int = 0
+    percent: int = 0
+
+
+#: The name :func:`parse_amounts` has always returned.
+AmountResult = NumberResult
 
 
 def _decimal_separator(cleaned: pd.Series, hint: str | None) -> str:
@@ -80,43 +127,124 @@ def _decimal_separator(cleaned: pd.Series, hint: str | None) -> str:
     return hint or "."
 
 
-def parse_amounts(raw: pd.Series, *, decimal_hint: str | None = None) -> AmountResult:
-    """Parse money text: currency symbols or codes, thousands separators, decimal comma,
-    negatives in parentheses or with a trailing minus.
+@dataclass
+class _Parsed:
+    """Per distinct text: the number (NaN when not one), and why not."""
 
-    >>> parse_amounts(pd.Series(["12.500,00 €", "(1,000)", ""])).values.tolist()
-    [12500.0, -1000.0, nan]
+    numbers: np.ndarray
+    valid: np.ndarray
+    blank: np.ndarray
+    marker: np.ndarray
+    percent: np.ndarray
+    decimal: str
+
+
+def _bool(s: pd.Series) -> np.ndarray:
+    return s.fillna(False).astype(bool).to_numpy()
+
+
+def _parse_texts(stripped: pd.Series, decimal_hint: str | None, percent: bool) -> _Parsed:
+    """Numbers of distinct stripped texts (Arrow strings); the work behind :func:`parse_numbers`."""
+    t = stripped.str.replace(_CURRENCY, " ", regex=True)
+    has_currency = _bool(t != stripped)
+    if has_currency.any():
+        t = t.str.strip()
+    negative = _bool(t.str.contains(_NEGATIVE, regex=True))
+    if negative.any():
+        t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True).str.replace(_MINUS, "", regex=True)
+        t = t.str.strip()
+    if t.str.startswith("+").any():
+        t = t.str.replace(r"^\+", "", regex=True)
+    exponent = pd.Series("", index=t.index, dtype="string[pyarrow]")
+    is_percent = np.zeros(len(t), dtype=bool)
+    if percent:
+        is_percent = _bool(t.str.contains(r"\d\s*%$", regex=True))
+        if is_percent.any():
+            t = t.str.replace(r"\s*%$", "", regex=True)
+            exponent = exponent.mask(is_percent, "e-2")
+    if has_currency.any():
+        with_suffix = has_currency & _bool(t.str.contains(_HAS_SUFFIX, regex=True))
+        if with_suffix.any():
+            suffix = t.str.extract(_SUFFIX, expand=True)[1].str.lower().map(_SUFFIX_EXPONENT)
+            exponent = exponent.mask(with_suffix, suffix.astype("string[pyarrow]"))
+            t = t.mask(with_suffix, t.str.replace(_SUFFIX, r"\1", regex=True))
+    t = t.str.replace(_GROUP_SPACE, " ", regex=True)
+    voters = t.str.replace(" ", "", regex=False)
+    decimal = _decimal_separator(voters[voters.str.fullmatch(_NUMBER)], decimal_hint)
+    valid = _bool(t.str.fullmatch(_VALID[decimal]))
+    scaled = _bool(exponent != "")
+    if scaled.any():  # "1e5%" or "$1e3k": not numbers anyone writes
+        valid &= ~(scaled & _bool(t.str.contains("[eE]", regex=True)))
+    if decimal == ",":
+        normal = voters.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        normal = voters.str.replace(",", "", regex=False)
+    if negative.any():
+        normal = normal.mask(negative, "-" + normal)
+    if scaled.any():
+        normal = normal + exponent
+    # Arrow's cast is correctly rounded ("0.1" -> 0.1 exactly as Python reads it); to_numeric is not.
+    numbers = normal.where(valid).astype(float).to_numpy() if len(t) else np.empty(0)
+    blank = _bool(stripped == "")
+    marker = np.zeros(len(t), dtype=bool)
+    if not valid.all():
+        marker[~valid] = _bool(stripped[~valid].str.lower().isin(MISSING_MARKERS))
+    return _Parsed(
+        numbers=numbers,
+        valid=valid,
+        blank=blank,
+        marker=marker,
+        percent=is_percent & valid,
+        decimal=decimal,
+    )
+
+
+def _row_counts(codes: np.ndarray, n_texts: int) -> np.ndarray:
+    """How many rows hold each distinct text."""
+    return np.bincount(codes[codes >= 0], minlength=n_texts)
+
+
+def parse_numbers(
+    raw: pd.Series, *, decimal_hint: str | None = None, percent: bool = True
+) -> NumberResult:
+    """Parse a column of numbers written as people write them.
+
+    Accepts currency symbols or codes (``USD 48,500.00``, ``€1.200,50``; ``$3k`` and ``€1.2M``
+    only next to a currency), thousands separators in groups of three (``1,500``, ``1.500`` when
+    the decimal mark is a comma, ``1 500``, ``1'500``), a decimal comma (decided once for the
+    column from all its values, else ``decimal_hint``), negatives (``-5``, ``(5)``, ``5-``),
+    scientific notation with a signed exponent (``1e-05``) and, with ``percent``, percentages
+    as fractions (``35%`` -> 0.35). Blank cells and anything else are NaN: never 0.
+
+    >>> parse_numbers(pd.Series(["USD 48,500.00", "(1,000)", "35%", ""])).values.tolist()
+    [48500.0, -1000.0, 0.35, nan]
     """
     raw = raw.astype(object)
     is_num = _cells_where(raw, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-    text = raw.where(~is_num, "")
-    codes, stripped = distinct(text)
-    bare = stripped.str.replace(_CURRENCY_OR_SPACE, "", regex=True)
-    negative = bare.str.contains(r"^\(.*\)$|^-|-$", regex=True)
-    cleaned = bare
-    if negative.any():
-        cleaned = bare.str.replace(r"^\((.*)\)$", r"\1", regex=True).str.replace(
-            r"^-|-$", "", regex=True
-        )
-    cleaned = cleaned.str.lstrip("+")
-    decimal = _decimal_separator(cleaned[cleaned.str.fullmatch(_NUMBER)], decimal_hint)
-    if decimal == ",":
-        normal = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        normal = cleaned.str.replace(",", "", regex=False)
-    valid = normal.str.fullmatch(r"\d*\.?\d+|\d+\.").fillna(False).astype(bool)
-    numbers = pd.to_numeric(normal.where(valid).astype(object), errors="coerce").astype(float)
-    numbers = numbers.where(~negative.fillna(False).astype(bool), -numbers)
-    values = spread(numbers.to_numpy(), codes, raw.index, fill=np.nan).astype(float)
-    values[is_num.to_numpy()] = raw[is_num].astype(float)
-    bad = (stripped != "").fillna(False).astype(bool) & ~valid
-    bad_rows = bad.to_numpy()[codes[codes >= 0]].sum() if len(bad) else 0
-    return AmountResult(
+    codes, stripped = distinct(raw.where(~is_num, ""))
+    parsed = _parse_texts(stripped, decimal_hint, percent)
+    values = spread(parsed.numbers, codes, raw.index, fill=np.nan).astype(float)
+    if is_num.any():
+        values[is_num.to_numpy()] = raw[is_num].astype(float)
+    rows = _row_counts(codes, len(stripped))
+    bad = ~parsed.valid & ~parsed.blank
+    return NumberResult(
         values=values,
-        unparseable=int(bad_rows),
+        unparseable=int(rows[bad].sum()),
         examples=[str(v) for v in stripped[bad].head(3)],
-        decimal=decimal,
+        decimal=parsed.decimal,
+        missing_marked=int(rows[bad & parsed.marker].sum()),
+        percent=int(rows[parsed.percent].sum()),
     )
+
+
+def parse_amounts(raw: pd.Series, *, decimal_hint: str | None = None) -> NumberResult:
+    """Money: :func:`parse_numbers` without percentages (``35%`` is not an amount).
+
+    >>> parse_amounts(pd.Series(["12.500,00 €", "(1.000)", "€3k", ""])).values.tolist()
+    [12500.0, -1000.0, 3000.0, nan]
+    """
+    return parse_numbers(raw, decimal_hint=decimal_hint, percent=False)
 
 
 # --- dates -------------------------------------------------------------------------------------
@@ -288,6 +416,129 @@ def parse_dates(
     )
 
 
+# --- column types ------------------------------------------------------------------------------
+
+#: A column is read as numbers (or dates) when at least this share of its non-blank cells are...
+TYPED_SHARE = 0.95
+#: ...and at least this many cells are.
+TYPED_MIN_VALUES = 3
+# Loose shapes of the dates parse_dates reads, to skip the date parser on columns of names.
+_DATE_LIKE = (
+    r"^\d{1,4}[-/. ](?:\d{1,2}|[A-Za-z]{3,9})[-/. ,]+\d{2,4}|^[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
+    r"|^\d{4}-\d{2}-\d{2}"
+)
+_CODE_WORDS = frozenset(
+    {"id", "ids", "code", "codes", "zip", "zipcode", "postcode", "postal", "plz", "phone"}
+    | {"telephone", "tel", "fax", "sku", "ean", "upc", "isbn", "iban"}
+)
+_CODE_LAST_WORDS = frozenset({"number", "no", "nr", "num"})
+
+
+@dataclass
+class TypedColumn:
+    """A column read as ``number`` (float64), ``date`` (datetime64[ns]) or ``text`` (string).
+
+    ``unparseable`` and ``examples`` are the non-blank cells that did not fit the type (empty
+    in ``values``; markers such as ``n/a`` are not counted); ``percent`` counts cells written as
+    percentages (read as fractions, 35% -> 0.35); ``dates`` is the date parser's result.
+    """
+
+    kind: str
+    values: pd.Series
+    unparseable: int = 0
+    examples: list[str] = field(default_factory=list)
+    percent: int = 0
+    dates: DateResult | None = None
+
+
+def looks_like_code(numbers: pd.Series, name: str = "") -> bool:
+    """True when number-shaped texts are identifiers or codes, to be kept as text.
+
+    A code: a column named like one (``Account ID``, ``ZIP``, ``Phone``, ``PO Number``), a value
+    written with leading zeros (``00123``), more digits than a float keeps (16+) or an
+    international phone number (``+4930...``), or 20+ distinct values all plain digits of one
+    width of 5 or more (ZIP codes, account numbers).
+    """
+    words = re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower())
+    if _CODE_WORDS.intersection(words) or (words and words[-1] in _CODE_LAST_WORDS):
+        return True
+    if numbers.empty:
+        return False
+    if _bool(numbers.str.contains(r"^[+-]?0\d|^\+?\d{16,}$|^\+\d{8,}$", regex=True)).any():
+        return True
+    digits = _bool(numbers.str.fullmatch(r"\d+"))
+    if len(numbers) >= 20 and digits.all():
+        widths = numbers.str.len().unique()
+        return len(widths) == 1 and int(widths[0]) >= 5
+    return False
+
+
+def _sample(texts: pd.Series, n: int) -> pd.Series:
+    """Up to ``n`` of ``texts``, spread over the column."""
+    return _spread_sample(texts.reset_index(drop=True), n)
+
+
+def type_column(
+    raw: pd.Series,
+    *,
+    name: str = "",
+    decimal_hint: str | None = None,
+    dayfirst: bool | None = None,
+    default_dayfirst: bool = False,
+) -> TypedColumn:
+    """Read a column nobody mapped as numbers, dates or text, whatever the file format.
+
+    Numbers when (nearly) every non-blank cell is one (:data:`TYPED_SHARE`, at least
+    :data:`TYPED_MIN_VALUES` cells) and the column is not a code (:func:`looks_like_code`); then
+    dates, read by :func:`parse_dates` with ``dayfirst`` / ``default_dayfirst``; else text.
+    Yes/No and True/False stay text. Each distinct value is parsed once.
+
+    >>> type_column(pd.Series(["1,500", "2,250.5", "n/a", "7"])).values.tolist()
+    [1500.0, 2250.5, nan, 7.0]
+    """
+    codes, texts = distinct(raw)
+    rows = _row_counts(codes, len(texts))
+    filled = ~_bool(texts == "")
+    marker = _bool(texts.str.lower().isin(MISSING_MARKERS))
+    considered = int(rows[filled & ~marker].sum())
+    if considered < TYPED_MIN_VALUES:
+        return TypedColumn("text", _text_of(codes, texts, raw.index))
+    candidates = texts[filled & ~marker]
+    # A cheap look at a sample first: most columns of names fail here.
+    if _parse_texts(_sample(candidates, 1000), decimal_hint, True).valid.mean() >= 0.8:
+        parsed = _parse_texts(texts, decimal_hint, True)
+        numeric = int(rows[parsed.valid].sum())
+        if numeric >= max(TYPED_MIN_VALUES, TYPED_SHARE * considered):
+            if looks_like_code(texts[parsed.valid], name):
+                return TypedColumn("text", _text_of(codes, texts, raw.index))
+            bad = filled & ~marker & ~parsed.valid
+            return TypedColumn(
+                "number",
+                spread(parsed.numbers, codes, raw.index, fill=np.nan).astype(float),
+                unparseable=int(rows[bad].sum()),
+                examples=[str(v) for v in texts[bad].head(3)],
+                percent=int(rows[parsed.percent].sum()),
+            )
+        if numeric * 2 >= considered:  # mostly numbers: never read those as Excel serial dates
+            return TypedColumn("text", _text_of(codes, texts, raw.index))
+    sample = _sample(candidates, 500)
+    if _bool(sample.str.contains(_DATE_LIKE, regex=True)).mean() >= 0.8:
+        probe = parse_dates(sample, dayfirst=dayfirst, default_dayfirst=default_dayfirst)
+        if probe.unparseable <= 0.2 * len(sample):
+            dates = parse_dates(raw, dayfirst=dayfirst, default_dayfirst=default_dayfirst)
+            bad_dates = max(dates.unparseable - int(rows[marker].sum()), 0)
+            if considered - bad_dates >= TYPED_SHARE * considered:
+                bad_examples = [e for e in dates.examples if e.lower() not in MISSING_MARKERS]
+                return TypedColumn(
+                    "date",
+                    dates.values,
+                    unparseable=bad_dates,
+                    examples=bad_examples,
+                    dates=dates,
+                )
+    return TypedColumn("text", _text_of(codes, texts, raw.index))
+
+
 # --- outcomes and flags ------------------------------------------------------------------------
 
 _WON = re.compile(
@@ -360,12 +611,21 @@ def parse_flags(values: pd.Series) -> pd.Series:
 
 
 __all__ = [
+    "MISSING_MARKERS",
+    "TYPED_MIN_VALUES",
+    "TYPED_SHARE",
     "AmountResult",
     "DateResult",
+    "NumberResult",
+    "TypedColumn",
     "closed_outcome_from_stage",
     "is_closed_stage_name",
+    "looks_like_code",
     "outcome_from_text",
     "parse_amounts",
     "parse_dates",
     "parse_flags",
+    "parse_numbers",
+    "parse_text",
+    "type_column",
 ]

@@ -42,7 +42,7 @@ def test_data_step_shows_the_import_report_and_quarantine(workshop_server, conte
     text = page.inner_text("body")
     assert "3,000" in text
     assert "recognised as salesforce" in text
-    assert "duplicate opportunity id: 1" in text
+    assert "duplicate opportunity id with different content: 1" in text
     assert "missing opportunity id: 1" in text
 
 
