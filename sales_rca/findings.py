@@ -26,6 +26,12 @@ class Finding:
             ``"column=value"`` text such as ``"region=EMEA"``).
         opportunity_ids: the deals behind the number, so a team can open them.
         details: any other figures worth showing next to it (JSON-serialisable).
+        kind: what sort of fact it is (``stage``, ``stall``, ``hygiene``, ``driver``, ``trend``,
+            ``path``, ``overall``, ``coding`` ...).
+        strength: ``strong`` (the evidence holds up), ``caution`` (a lead: too few deals or
+            units to prove it) or ``context`` (background, not a problem in itself).
+        deals: how many deals the number rests on (None when not a count of deals).
+        value_at_stake: the money the fact puts at stake, None when the export has no amounts.
     """
 
     key: str
@@ -39,6 +45,10 @@ class Finding:
     segment: str | None = None
     opportunity_ids: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    strength: str = "strong"
+    deals: int | None = None
+    value_at_stake: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,9 +16,13 @@ from sales_rca.pipeline import analyse_accounts, analyse_drivers, existing_accou
 SALVIRT = REAL_DATA / "Salvirt_B2B_ML_dataset_HF.csv"
 
 
+#: The story has two won deals: stall thresholds from any number of them, one for all segments.
+SMALL = {"stall_min_won": 1, "stall_segment": None}
+
+
 @pytest.fixture(scope="module")
 def story():
-    return xray(story_crm())
+    return xray(story_crm(), **SMALL)
 
 
 # --- stalls and survival --------------------------------------------------------------------
@@ -37,12 +41,14 @@ def test_open_deals_past_the_threshold_are_stalled_longest_over_first(story):
     assert s["stage"].tolist() == [P, N]
     assert s["days_in_stage"].tolist() == [15.0, 19.625]
     assert s["days_over"].tolist() == [13.0, 10.875]
-    assert story.stalled_value == 900.0
+    # O1 sits more than 3x its stage's threshold: dead, not at risk; O2 is slow
+    assert s["status"].tolist() == ["dead", "slow"]
+    assert story.stalled_value == 500.0
     assert s["owner"].tolist() == ["Alice", "Bob"]
 
 
 def test_stall_percentile_is_configurable():
-    x = xray(story_crm(), stall_percentile=0.99)
+    x = xray(story_crm(), stall_percentile=0.99, **SMALL)
     # Needs Analysis p99 of 5 and 10 is 9.95: O2 (19.6 days) is still stalled; O1 too
     assert x.stall_thresholds[N] == pytest.approx(9.95)
     assert sorted(x.stalls["opportunity_id"]) == ["O1", "O2"]
@@ -176,11 +182,11 @@ def test_an_attribute_with_one_value_is_not_a_driver():
     assert analyse_drivers(opps).ranking.empty
 
 
-def test_many_valued_numbers_are_cut_into_quartiles():
+def test_many_valued_numbers_are_cut_into_at_most_five_bands():
     opps = _deals({"a": (20, 20)})
     opps["extra_employees"] = np.arange(40, dtype=float)
     groups = analyse_drivers(opps).groups
-    assert (groups["attribute"] == "extra_employees").sum() == 4
+    assert (groups["attribute"] == "extra_employees").sum() == 5
 
 
 @pytest.mark.real_data
@@ -196,9 +202,10 @@ def test_on_salvirt_a_clear_needs_definition_goes_with_winning():
     ranking = x.drivers.ranking.set_index("attribute")
     needs = ranking.loc["extra_needs_def"]
     assert bool(needs["significant"])
-    # 219 of 420 deals with a clear needs definition won; 8 of the 28 without one
+    # 219 of 420 deals with a clear needs definition won; 8 of the 28 without one (pooled: no
+    # other answer has 20 deals of its own)
     assert needs["best_group"] == "Yes" and needs["best_win_rate"] == pytest.approx(219 / 420)
-    assert needs["worst_win_rate"] == pytest.approx(8 / 28)
+    assert needs["groups"] == 2
     # the strongest signals in this data: up-sale to a current client, no competitors
     assert list(ranking.index[:3]) == ["extra_up_sale", "extra_client", "extra_competitors"]
     assert not ranking.loc["extra_growth", "significant"]

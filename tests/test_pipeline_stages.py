@@ -55,17 +55,26 @@ def test_conversion_is_advanced_over_advanced_plus_lost_here(table):
 
 
 def test_days_in_stage_run_from_the_last_entry_to_the_next_entry_or_the_close(table):
-    # Qualify visits: W1 2, W2 4, L1 4 (to its close), L2 1, O1 1, O2 0 (tied time), L3 1
+    # Kaplan-Meier quantiles (definition changed from completed visits only, so that deals still
+    # sitting in a stage count): the p-quantile is the first day with S(t) <= 1 - p.
+    # Qualify: O2 0; L2, O1, L3 1 (O3 censored at 1); W1 2; W2 and L1 4 (L1 to its close).
+    # S(0) = 7/8, S(1) = 7/8 * 4/7 = 1/2, S(2) = 1/2 * 2/3 = 1/3, S(4) = 0
     assert table.loc[Q, "completed_visits"] == 7
+    assert table.loc[Q, "censored_visits"] == 1
+    assert table.loc[Q, "p10_days"] == 0.0
     assert table.loc[Q, "median_days"] == 1.0
-    assert table.loc[Q, "p75_days"] == 3.0  # between 2 and 4
+    assert table.loc[Q, "p75_days"] == 4.0
     assert table.loc[Q, "p90_days"] == 4.0
-    # Needs Analysis: W1 5, W2 10, L2 10 (second visit, to Closed Lost), O1 6, L3 9
+    # Needs Analysis: W1 5, O1 6, L3 9, W2 and L2 10 (second visit, to Closed Lost); O2 still
+    # there after 19.625 days: S(9) = 1/2, S(10) = 1/6 and never below, so no p90
     assert table.loc[N, "median_days"] == 9.0
-    # Proposal: W1 2, L2 3; O1 is still there and is not a completed visit
+    assert table.loc[N, "p75_days"] == 10.0
+    assert math.isnan(table.loc[N, "p90_days"])
+    # Proposal: W1 2, L2 3; O1 still there (15 days, censored): S(2) = 2/3, S(3) = 1/3
     assert table.loc[P, "completed_visits"] == 2
-    assert table.loc[P, "median_days"] == 2.5
-    assert table.loc[P, "p90_days"] == pytest.approx(2.9)
+    assert table.loc[P, "censored_visits"] == 1
+    assert table.loc[P, "median_days"] == 3.0
+    assert math.isnan(table.loc[P, "p90_days"])
 
 
 def test_tied_timestamps_give_a_zero_day_visit_in_input_order():

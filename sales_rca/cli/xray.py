@@ -35,10 +35,15 @@ def _num(value: object, fmt: str = "{:,.0f}") -> str:
     return fmt.format(value)
 
 
-def format_xray(x: XRay) -> str:
-    """A readable x-ray for a terminal: outcomes, stage table, stalls, drivers, velocity, notes."""
-    from sales_rca.pipeline import findings
+def _range(low: object, high: object) -> str:
+    if _num(low) == "–" or _num(high) == "–":
+        return ""
+    return f" ({_num(low, '{:.0%}')}-{_num(high, '{:.0%}')})"
 
+
+def format_xray(x: XRay) -> str:
+    """A readable x-ray for a terminal: outcomes, ranked findings, stages, hygiene, drivers,
+    time, velocity and notes. Unknown figures print as "–"."""
     rate = _num(x.win_rate, "{:.0%}")
     lo, hi = (_num(v, "{:.0%}") for v in x.win_rate_ci)
     lines = [
@@ -46,15 +51,26 @@ def format_xray(x: XRay) -> str:
         f"  Deals     : {x.won:,} won, {x.lost:,} lost, {x.open:,} open; "
         f"win rate {rate} (95% {lo}–{hi})",
         f"  Stages    : {' → '.join(x.stages) or '(none)'}  [{x.order.source}]",
+    ]
+    ranked = [f for f in x.findings() if f.strength != "context"]
+    if ranked:
+        lines += ["", "  Findings (strongest evidence and most at stake first):"]
+        for f in ranked[:TOP]:
+            mark = "  (a lead, not proof)" if f.strength == "caution" else ""
+            lines.append(f"    - {f.title}{mark}")
+    lines += [
         "",
         f"  {'stage':<22}{'entered':>9}{'advanced':>10}{'lost here':>11}{'open':>7}"
-        f"{'conv.':>7}{'median d':>10}{'value lost':>13}",
+        f"{'conversion (95%)':>19}{'median d':>10}{'p75 d':>8}{'value lost':>13}",
     ]
     for r in x.stage_table.to_dict(orient="records"):
+        conv = _num(r["conversion"], "{:.0%}") + _range(
+            r.get("conversion_ci_low"), r.get("conversion_ci_high")
+        )
         lines.append(
             f"  {str(r['stage'])[:21]:<22}{_num(r['entered']):>9}{_num(r['advanced']):>10}"
-            f"{_num(r['lost_here']):>11}{_num(r['open_here']):>7}"
-            f"{_num(r['conversion'], '{:.0%}'):>7}{_num(r['median_days'], '{:.1f}'):>10}"
+            f"{_num(r['lost_here']):>11}{_num(r['open_here']):>7}{conv:>19}"
+            f"{_num(r['median_days'], '{:.1f}'):>10}{_num(r.get('p75_days'), '{:.0f}'):>8}"
             f"{_num(r['value_lost']):>13}"
         )
     if x.has_history:
@@ -66,26 +82,43 @@ def format_xray(x: XRay) -> str:
             f"{p.deals_with_skips:,} deal(s) skipped a stage, "
             f"{p.deals_with_backward_moves:,} moved backwards",
         ]
-        lines.append(
-            f"  Stalled   : {len(x.stalls):,} open deal(s) past the p{x.stall_percentile * 100:.0f} "
-            f"of won deals, {_num(x.stalled_value)} at risk"
-        )
-        for r in x.stalls.head(TOP).to_dict(orient="records"):
+    h = x.hygiene
+    if h is not None:
+        lines += [
+            "",
+            f"  Hygiene   : {h.open_deals:,} open deals worth {_num(h.open_value)}; "
+            f"{_num(h.slow_deals)} slow ({_num(h.slow_value)} at risk, "
+            f"{_num(h.at_risk_share, '{:.0%}')} of the open pipeline), "
+            f"{_num(h.dead_deals)} dead, {_num(h.past_due_deals)} past their close date",
+            f"              Rule: {h.rule}",
+        ]
+        slow = x.stalls[x.stalls["status"] == "slow"] if "status" in x.stalls else x.stalls
+        for r in slow.head(TOP).to_dict(orient="records"):
             lines.append(
                 f"    {r['opportunity_id']!s:<14} {str(r['stage'])[:20]:<21}"
                 f"{r['days_in_stage']:>6.0f} days (normal ≤{r['threshold_days']:.0f})"
                 f"{_num(r['amount']):>12}"
             )
-    ranking = x.drivers.ranking
-    if not ranking.empty:
-        lines += ["", "  Drivers (groups that differ most; * = significant):"]
-        for r in ranking.head(TOP).to_dict(orient="records"):
-            star = "*" if r["significant"] else " "
+    d = x.drivers
+    if not d.ranking.empty:
+        lines += ["", "  Drivers (strongest honest evidence first):"]
+        for r in d.ranking.head(TOP).to_dict(orient="records"):
             lines.append(
-                f"   {star}{str(r['attribute']).removeprefix('extra_'):<20} "
-                f"best {r['best_group']} {r['best_win_rate']:.0%}, "
-                f"worst {r['worst_group']} {r['worst_win_rate']:.0%} "
-                f"(p={r['p_adjusted']:.2g}, V={r['cramers_v']:.2f})"
+                f"    {str(r['label'])[:28]:<29} worst {r['worst_group']} "
+                f"{_num(r['worst_win_rate'], '{:.0%}')}, best {r['best_group']} "
+                f"{_num(r['best_win_rate'], '{:.0%}')}  [{_strength(r, d)}]"
+            )
+    if not d.excluded.empty:
+        lines += ["", "  Left out of the drivers:"]
+        lines += [f"    - {reason}" for reason in d.excluded["reason"].head(TOP)]
+    q = x.trend.by_created_quarter
+    if not q.empty:
+        lines += ["", "  By created quarter (win rate of closed deals):"]
+        for r in q.tail(8).to_dict(orient="records"):
+            young = "" if r["mature"] else "  too early to read: many deals still open"
+            lines.append(
+                f"    {r['period']:<8}{r['created']:>7,} created  win rate "
+                f"{_num(r['win_rate'], '{:.0%}'):>4}{_range(r['ci_low'], r['ci_high'])}{young}"
             )
     v = x.velocity
     lines += [
@@ -94,12 +127,23 @@ def format_xray(x: XRay) -> str:
         f"{_num(v.win_rate, '{:.0%}')} × {_num(v.avg_won_amount)} / "
         f"{_num(v.avg_cycle_days, '{:.0f}')} days",
     ]
-    top = [f for f in findings(x) if f.metric in ("lost_here", "conversion", "median_days")]
-    if top:
-        lines += ["", "  Findings:"] + [f"    - {f.title}" for f in top]
-    if x.notes:
-        lines += [""] + [f"  Note: {n}" for n in x.notes]
+    notes = list(x.notes) + list(x.trend.notes)
+    if notes:
+        lines += [""] + [f"  Note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def _strength(r: dict, d: object) -> str:
+    """The evidence of a driver in words, not p-values."""
+    from sales_rca.pipeline.leakage import attribute_name
+
+    if r["explained_by"] is not None:
+        return f"explained by {attribute_name(r['explained_by'])}"
+    if "few_clusters" in r["flags"]:
+        return f"only {r['units']:.0f} {attribute_name(str(r['unit']))}s: too few to tell"
+    if "small_sample" in r["flags"]:
+        return "too few deals to tell"
+    return "clear" if r["significant"] else "no clear difference"
 
 
 def xray_command(

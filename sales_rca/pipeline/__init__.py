@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts, existing_account_deals
 from sales_rca.pipeline.drivers import DriverAnalysis, analyse_drivers, wilson_interval
+from sales_rca.pipeline.evidence import findings
 from sales_rca.pipeline.paths import PathAnalysis, analyse_paths
 from sales_rca.pipeline.stages import (
     StageOrder,
@@ -23,30 +24,45 @@ from sales_rca.pipeline.stages import (
     official_order,
     stage_table,
 )
-from sales_rca.pipeline.stalls import stall_thresholds, stalls, survival_curves
+from sales_rca.pipeline.stalls import (
+    Hygiene,
+    analyse_stalls,
+    hygiene,
+    past_due_deals,
+    stall_thresholds,
+    stalls,
+    survival_curves,
+)
+from sales_rca.pipeline.trend import Trend, trend
 from sales_rca.pipeline.velocity import Velocity, velocity
-from sales_rca.pipeline.xray import XRay, findings, xray
+from sales_rca.pipeline.xray import XRay, xray
 
 __all__ = [
     "AccountAnalysis",
     "DriverAnalysis",
+    "Hygiene",
     "PathAnalysis",
     "StageOrder",
+    "Trend",
     "Velocity",
     "XRay",
     "analyse_accounts",
     "analyse_drivers",
     "analyse_paths",
+    "analyse_stalls",
     "build_deals",
     "build_visits",
     "existing_account_deals",
     "findings",
+    "hygiene",
     "is_closed_stage",
     "official_order",
+    "past_due_deals",
     "stage_table",
     "stall_thresholds",
     "stalls",
     "survival_curves",
+    "trend",
     "velocity",
     "wilson_interval",
     "xray",

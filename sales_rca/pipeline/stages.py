@@ -7,9 +7,17 @@ Definitions (an opportunity counts once per stage; its last visit to the stage d
   that were won.
 - ``lost_here``: lost opportunities whose last official stage before the loss is this one.
 - ``open_here``: open opportunities currently in the stage.
-- ``conversion``: ``advanced / (advanced + lost_here)``.
-- ``median_days`` / ``p75_days`` / ``p90_days``: days from the last entry into the stage to the next
-  entry (any stage) or to the close, over visits that have ended.
+- ``conversion``: ``advanced / (advanced + lost_here)``, with a 95% Wilson interval
+  (``conversion_ci_low`` / ``conversion_ci_high``); NaN when unknown.
+- ``p10_days`` ... ``p90_days`` (``median_days`` is p50): Kaplan-Meier quantiles of the days from
+  the last entry into the stage to the next entry (any stage) or the close. A visit that ended is
+  an event (``completed_visits``); an open deal still in the stage is censored at the as-of date
+  (``censored_visits``), so slow deals still sitting there count. The p-quantile is the first day
+  by which the curve says a share p of deals had left; NaN when the curve never gets there (too
+  many deals still in the stage to know). Durations are measured to the hour.
+- ``value_lost`` / ``value_open``: amounts of the lost-here / open-here deals; NaN when none of
+  those deals has an amount, 0 for a stage without such deals (NaN everywhere when the export
+  has no amount at all).
 """
 
 from __future__ import annotations
@@ -22,10 +30,13 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import yaml
+from lifelines import KaplanMeierFitter
+from lifelines.utils import qth_survival_time
 
 from sales_rca.crm.data import CrmData
 from sales_rca.crm.values import is_closed_stage_name
 from sales_rca.errors import PipelineError
+from sales_rca.pipeline.drivers import wilson_interval
 
 DAY = np.timedelta64(1, "D")
 #: Quantiles reported for time in stage (p10 and p25 feed the box plot).
@@ -37,6 +48,14 @@ DAY_QUANTILES: dict[str, float] = {
     "p90_days": 0.90,
 }
 _NUMBER_PREFIX = re.compile(r"^\s*(\d+(?:\.\d+)?)")
+#: Time in stage is measured to the hour; finer differences do not change a figure in days, and
+#: identical (duration, event) pairs collapse into weights (same estimate, far less work).
+RESOLUTION_DAYS = 1 / 24
+#: A product-limit estimate that is exactly at a quantile (3/6 = 0.5) comes out of floating
+#: point a hair above it; a quantile is read with this tolerance.
+_KM_TOLERANCE = 1e-9
+#: Durations are counted with one ``np.bincount`` up to this many bins (else sorted).
+_BINCOUNT_MAX = 8_000_000
 
 STAGE_TABLE_COLUMNS: tuple[str, ...] = (
     "stage",
@@ -45,8 +64,11 @@ STAGE_TABLE_COLUMNS: tuple[str, ...] = (
     "lost_here",
     "open_here",
     "conversion",
+    "conversion_ci_low",
+    "conversion_ci_high",
     *DAY_QUANTILES,
     "completed_visits",
+    "censored_visits",
     "value_lost",
     "value_open",
 )
@@ -375,53 +397,191 @@ def build_deals(crm: CrmData, visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.D
     return deals
 
 
+def stage_durations(visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Time-to-leave data per official stage, grouped: ``stage, stage_index, days, event, n``.
+
+    One definition for the time in stage (stage table quantiles and survival curves): each deal's
+    last visit to the stage; a visit that ended is an event after ``days``; an open deal's current
+    visit is censored at ``as_of`` (``event`` False, ``days = as_of - entered_at``). Visits without
+    a usable duration (no close date, dates out of order, entered after ``as_of``) are left out.
+    Durations are rounded to the hour and identical ``(stage, days, event)`` rows counted in
+    ``n``; rows are sorted by stage index, event, days.
+    """
+    stage_index = visits["stage_index"].to_numpy()
+    last = visits["last_visit"].to_numpy(dtype=bool) & (stage_index >= 0)
+    stage_index = stage_index[last]
+    current = visits["current"].to_numpy(dtype=bool)[last]
+    entered = visits["entered_at"].to_numpy(dtype="datetime64[ns]")[last]
+    censored_days = (np.datetime64(as_of, "ns") - entered) / DAY
+    days = np.where(current, censored_days, visits["days"].to_numpy(dtype=float)[last])
+    ok = np.isfinite(days) & (days >= 0)
+    per_day = round(1 / RESOLUTION_DAYS)
+    steps = np.round(days[ok] * per_day).astype(np.int64)
+    event = (~current[ok]).astype(np.int64)
+    span = int(steps.max()) + 1 if len(steps) else 1
+    # one integer key per (stage, event, duration): counting keys is the grouping
+    keys = (stage_index[ok] * 2 + event) * span + steps
+    size = (int(stage_index.max()) + 1) * 2 * span if len(keys) else 0
+    if size <= _BINCOUNT_MAX:
+        counts = np.bincount(keys, minlength=size)
+        key = np.flatnonzero(counts)
+        n = counts[key]
+    else:
+        key, n = np.unique(keys, return_counts=True)
+    code = key // span
+    first = np.unique(stage_index, return_index=True)
+    names = pd.Series(
+        visits["stage"].to_numpy(dtype=object)[np.flatnonzero(last)[first[1]]], index=first[0]
+    )
+    return pd.DataFrame(
+        {
+            "stage": names.reindex(code // 2).to_numpy(dtype=object),
+            "stage_index": code // 2,
+            "days": (key % span) / per_day,
+            "event": (code % 2).astype(bool),
+            "n": n,
+        }
+    )
+
+
+def km_fit(durations: pd.DataFrame, timeline: np.ndarray | None = None) -> KaplanMeierFitter:
+    """The Kaplan-Meier fit of grouped ``days, event, n`` rows (one stage of
+    :func:`stage_durations`), optionally read on ``timeline``."""
+    kmf = KaplanMeierFitter()
+    return kmf.fit(
+        durations["days"],
+        durations["event"],
+        weights=durations["n"],
+        timeline=timeline,
+        label="still_in_stage",
+    )
+
+
+def km_quantiles(kmf: KaplanMeierFitter, probs: list[float]) -> list[float]:
+    """For each share ``p`` in ``probs``: the first time by which the curve says a share ``p`` had
+    left (the first ``t`` with ``S(t) <= 1 - p``). NaN when the curve never gets that low."""
+    curve = kmf.survival_function_.iloc[:, 0]
+    out = []
+    for p in probs:
+        t = qth_survival_time(min(1.0, 1.0 - p + _KM_TOLERANCE), curve)
+        out.append(float(t) if np.isfinite(t) else float("nan"))
+    return out
+
+
+def _latest_date(visits: pd.DataFrame) -> pd.Timestamp:
+    """The latest entry or exit in the visits (the as-of date when none is given)."""
+    found = [visits["entered_at"].max(), visits["left_at"].max()]
+    found = [t for t in found if pd.notna(t)]
+    return max(found) if found else NO_DATES
+
+
+def _per_stage(labels: np.ndarray, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Stage codes of ``labels`` in ``index`` (-1 outside it) and the count per stage."""
+    code = index.get_indexer(pd.Index(labels, dtype=object))
+    return code, np.bincount(code[code >= 0], minlength=len(index))
+
+
+def _stage_value(code: np.ndarray, amount: np.ndarray, k: int, *, any_amount: bool) -> np.ndarray:
+    """Sum of ``amount`` per stage code: NaN where the stage's deals have no amount at all, 0 for a
+    stage without deals (NaN too when the export has no amount at all)."""
+    inside = code >= 0
+    known = inside & ~np.isnan(amount)
+    deals_n = np.bincount(code[inside], minlength=k)
+    known_n = np.bincount(code[known], minlength=k)
+    total = np.bincount(code[known], weights=amount[known], minlength=k)
+    value = np.where(known_n > 0, total, np.nan)
+    return np.where(deals_n == 0, 0.0 if any_amount else np.nan, value)
+
+
 def stage_table(
-    visits: pd.DataFrame, deals: pd.DataFrame, order: list[str], *, has_history: bool
+    visits: pd.DataFrame,
+    deals: pd.DataFrame,
+    order: list[str],
+    *,
+    has_history: bool,
+    as_of: pd.Timestamp | None = None,
+    durations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The per-stage table in official order (see the module docstring for the definitions).
 
-    Without history, ``entered``, ``advanced``, ``conversion`` and the day columns are missing
-    (``<NA>`` / NaN); ``lost_here`` and ``open_here`` come from the loss-stage and stage columns.
+    ``as_of`` is the date open deals are censored at (the x-ray's as-of date); when not given it
+    is the latest entry or exit in the visits. ``durations`` is :func:`stage_durations` of the
+    same visits and as-of date, when the caller has it already (the survival curves use it too). Without history, ``entered``, ``advanced``,
+    ``conversion`` and the day columns are missing (``<NA>`` / NaN); ``lost_here`` and
+    ``open_here`` come from the loss-stage and stage columns.
     """
     index = pd.Index(order, name="stage")
-    lost = deals[deals["outcome"] == "lost"]
-    open_ = deals[deals["outcome"] == "open"]
+    k = len(index)
     table = pd.DataFrame(index=index)
-    last = visits[visits["last_visit"] & (visits["stage_index"] >= 0)]
+    outcome = deals["outcome"].to_numpy()
+    lost, open_ = outcome == "lost", outcome == "open"
+    amount = deals["amount"].to_numpy(dtype=float)
+    lost_code, lost_n = _per_stage(deals["loss_stage"].to_numpy()[lost], index)
+    open_code, open_n = _per_stage(deals["current_stage"].to_numpy()[open_], index)
     if has_history:
-        table["entered"] = last.groupby("stage").size().reindex(index, fill_value=0)
-        table["advanced"] = last.groupby("stage")["advanced"].sum().reindex(index, fill_value=0)
+        last = visits["last_visit"].to_numpy() & (visits["stage_index"].to_numpy() >= 0)
+        code = visits["stage_index"].to_numpy()[last]
+        table["entered"] = np.bincount(code, minlength=k)[:k]
+        table["advanced"] = np.bincount(
+            code, weights=visits["advanced"].to_numpy()[last], minlength=k
+        )[:k].astype(np.int64)
     else:
         table["entered"] = pd.NA
         table["advanced"] = pd.NA
-    table["lost_here"] = lost.groupby("loss_stage").size().reindex(index, fill_value=0)
-    table["open_here"] = open_.groupby("current_stage").size().reindex(index, fill_value=0)
+    table["lost_here"] = lost_n
+    table["open_here"] = open_n
     for col in ("entered", "advanced", "lost_here", "open_here"):
         table[col] = table[col].astype("Int64")
     decided = table["advanced"] + table["lost_here"]
     table["conversion"] = (table["advanced"] / decided.where(decided > 0)).astype("Float64")
     table["conversion"] = table["conversion"].astype(float)
-    done = last.dropna(subset=["days"])
-    if has_history and not done.empty:
-        q = done.groupby("stage")["days"].quantile(list(DAY_QUANTILES.values())).unstack()
-        q.columns = list(DAY_QUANTILES)
-        table = table.join(q.reindex(index))
-    else:
-        for col in DAY_QUANTILES:
-            table[col] = np.nan
-    if has_history:
-        table["completed_visits"] = (
-            done.groupby("stage").size().reindex(index, fill_value=0).astype("Int64")
-        )
-    else:
-        table["completed_visits"] = pd.Series(pd.NA, index=index, dtype="Int64")
-    table["value_lost"] = lost.groupby("loss_stage")["amount"].sum().reindex(index, fill_value=0.0)
-    table["value_open"] = (
-        open_.groupby("current_stage")["amount"].sum().reindex(index, fill_value=0.0)
-    )
-    if len(lost) and lost["loss_stage"].isna().all():
+    lost_unknown = bool(lost.any()) and deals.loc[lost, "loss_stage"].isna().all()
+    if lost_unknown:
         # Nobody knows where these deals died: unknown, not zero.
         table["lost_here"] = pd.Series(pd.NA, index=index, dtype="Int64")
-        table["value_lost"] = np.nan
         table["conversion"] = np.nan
+    known = table["conversion"].notna().to_numpy()
+    ci_low, ci_high = wilson_interval(
+        np.where(known, table["advanced"].fillna(0).to_numpy(dtype=float), 0.0),
+        np.where(known, decided.fillna(0).to_numpy(dtype=float), 0.0),
+    )
+    table["conversion_ci_low"], table["conversion_ci_high"] = ci_low, ci_high
+    _time_in_stage(table, visits, has_history, as_of, durations)
+    any_amount = bool(np.isfinite(amount).any())
+    table["value_lost"] = _stage_value(lost_code, amount[lost], k, any_amount=any_amount)
+    table["value_open"] = _stage_value(open_code, amount[open_], k, any_amount=any_amount)
+    if lost_unknown:
+        table["value_lost"] = np.nan
     return table.reset_index()[list(STAGE_TABLE_COLUMNS)]
+
+
+def _time_in_stage(
+    table: pd.DataFrame,
+    visits: pd.DataFrame,
+    has_history: bool,
+    as_of: pd.Timestamp | None,
+    durations: pd.DataFrame | None,
+) -> None:
+    """Fill the Kaplan-Meier day quantiles and the completed / censored visit counts."""
+    for col in DAY_QUANTILES:
+        table[col] = np.nan
+    if not has_history:
+        table["completed_visits"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+        table["censored_visits"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+        return
+    k = len(table)
+    if durations is None:
+        durations = stage_durations(visits, _latest_date(visits) if as_of is None else as_of)
+    code = durations["stage_index"].to_numpy()
+    n = durations["n"].to_numpy()
+    event = durations["event"].to_numpy(dtype=bool)
+    table["completed_visits"] = np.bincount(code[event], weights=n[event], minlength=k)[:k]
+    table["censored_visits"] = np.bincount(code[~event], weights=n[~event], minlength=k)[:k]
+    for col in ("completed_visits", "censored_visits"):
+        table[col] = table[col].astype(np.int64).astype("Int64")
+    probs = list(DAY_QUANTILES.values())
+    for i, g in durations.groupby("stage_index", sort=True):
+        if 0 <= i < k and g["event"].any():
+            table.iloc[i, [table.columns.get_loc(c) for c in DAY_QUANTILES]] = km_quantiles(
+                km_fit(g), probs
+            )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +9,10 @@ import numpy as np
 import pandas as pd
 
 from sales_rca.crm.data import CrmData
-from sales_rca.display import money, share
 from sales_rca.errors import PipelineError
-from sales_rca.findings import Finding
+from sales_rca.jsonsafe import json_value, records
 from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts
-from sales_rca.pipeline.drivers import DriverAnalysis, _as_groups, analyse_drivers, wilson_interval
+from sales_rca.pipeline.drivers import DriverAnalysis, analyse_drivers, wilson_interval
 from sales_rca.pipeline.paths import PathAnalysis, analyse_paths
 from sales_rca.pipeline.stages import (
     NO_DATES,
@@ -23,12 +21,18 @@ from sales_rca.pipeline.stages import (
     build_visits,
     default_as_of,
     official_order,
+    stage_durations,
     stage_table,
 )
-from sales_rca.pipeline.stalls import stall_thresholds, stalls, survival_curves
+from sales_rca.pipeline.stalls import Hygiene, analyse_stalls, survival_curves
+from sales_rca.pipeline.trend import Trend, trend
 from sales_rca.pipeline.velocity import Velocity, velocity
 
 _STALL_EXTRA = ("owner", "account")
+_STALL_JSON = (
+    "opportunity_id", "stage", "segment", "days_in_stage", "threshold_days", "threshold_source",
+    "status", "past_due", "amount",
+)  # fmt: skip
 
 
 @dataclass
@@ -43,7 +47,7 @@ class XRay:
         deals: per opportunity: current stage, days in it, loss stage.
         visits: per stage visit (empty without history).
         stall_thresholds: days per stage after which an open deal counts as stalled.
-        stalls, survival, paths, drivers, velocity, accounts: the other analyses.
+        stalls, survival, paths, drivers, velocity, accounts, trend: the other analyses.
         notes: what could not be computed, and why, in sentences a facilitator can read out.
     """
 
@@ -66,7 +70,11 @@ class XRay:
     drivers: DriverAnalysis
     velocity: Velocity
     accounts: AccountAnalysis
+    trend: Trend
     notes: list[str] = field(default_factory=list)
+    stall_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    past_due: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hygiene: Hygiene | None = None
     opportunities: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
@@ -76,8 +84,10 @@ class XRay:
 
     @property
     def stalled_value(self) -> float:
-        """Total amount of the stalled open deals (value at risk)."""
-        return float(self.stalls["amount"].sum()) if not self.stalls.empty else 0.0
+        """The value at risk: amounts of the slow open deals (NaN when no amount is known)."""
+        if self.hygiene is not None:
+            return float(self.hygiene.at_risk_value)
+        return float(self.stalls["amount"].sum(min_count=1)) if not self.stalls.empty else 0.0
 
     @property
     def has_dates(self) -> bool:
@@ -99,30 +109,31 @@ class XRay:
             "won": self.won,
             "lost": self.lost,
             "open": self.open,
-            "win_rate": _clean(self.win_rate),
-            "win_rate_ci": [_clean(x) for x in self.win_rate_ci],
+            "win_rate": json_value(self.win_rate),
+            "win_rate_ci": [json_value(x) for x in self.win_rate_ci],
             "stages": records(self.stage_table),
             "stall_percentile": self.stall_percentile,
-            "stalled_value": self.stalled_value,
-            "stalled": records(
-                self.stalls[
-                    ["opportunity_id", "stage", "days_in_stage", "threshold_days", "amount"]
-                ]
-            ),
-            "drivers": records(self.drivers.ranking),
+            "stalled_value": json_value(self.stalled_value),
+            "hygiene": self.hygiene.to_dict() if self.hygiene is not None else None,
+            "stall_thresholds": records(self.stall_table),
+            "past_due": records(self.past_due.head(variants * 10)),
+            "stalled": records(self.stalls[[c for c in _STALL_JSON if c in self.stalls]]),
+            "drivers": self.drivers.to_dict(),
             "velocity": {
                 "open_deals": v.open_deals,
-                "win_rate": _clean(v.win_rate),
-                "avg_won_amount": _clean(v.avg_won_amount),
-                "avg_cycle_days": _clean(v.avg_cycle_days),
-                "per_day": _clean(v.per_day),
+                "win_rate": json_value(v.win_rate),
+                "avg_won_amount": json_value(v.avg_won_amount),
+                "avg_cycle_days": json_value(v.avg_cycle_days),
+                "per_day": json_value(v.per_day),
+                "closed_deals": v.closed_deals,
+                "caution": v.caution,
                 "by": v.by,
                 "groups": records(v.by_group),
             },
             "paths": {
                 "official_path": self.paths.official_path,
                 "deals": self.paths.deals,
-                "won_on_official_path": _clean(self.paths.won_on_official_path),
+                "won_on_official_path": json_value(self.paths.won_on_official_path),
                 "deals_with_skips": self.paths.deals_with_skips,
                 "deals_with_backward_moves": self.paths.deals_with_backward_moves,
                 "variants": records(self.paths.variants.head(variants)),
@@ -130,9 +141,33 @@ class XRay:
             "accounts": {
                 "by_kind": records(self.accounts.by_kind),
                 "lost_by_stage": records(self.accounts.lost_by_stage),
+                "comparison": json_value(self.accounts.comparison),
             },
+            "trend": self.trend.to_dict(),
+            "findings": [
+                {
+                    "key": f.key,
+                    "title": f.title,
+                    "kind": f.kind,
+                    "strength": f.strength,
+                    "metric": f.metric,
+                    "value": json_value(f.value),
+                    "unit": f.unit,
+                    "deals": f.deals,
+                    "value_at_stake": json_value(f.value_at_stake),
+                    "stage": f.stage,
+                    "segment": f.segment,
+                }
+                for f in self.findings()
+            ],
             "notes": list(self.notes),
         }
+
+    def findings(self) -> list:
+        """The ranked findings (:func:`sales_rca.pipeline.evidence.findings`)."""
+        from sales_rca.pipeline.evidence import findings
+
+        return findings(self)
 
 
 def xray(
@@ -145,6 +180,8 @@ def xray(
     alpha: float = 0.05,
     velocity_by: str | None = "segment",
     period: str = "Q",
+    stall_segment: str | None = "segment",
+    stall_min_won: int = 20,
 ) -> XRay:
     """Take the pipeline x-ray of a CRM export.
 
@@ -190,22 +227,31 @@ def xray(
     notes += visit_notes
     has_history = not visits.empty
     deals = build_deals(crm, visits, as_of)
-    table = stage_table(visits, deals, order.stages, has_history=has_history)
+    durations = stage_durations(visits, as_of)
+    table = stage_table(
+        visits, deals, order.stages, has_history=has_history, as_of=as_of, durations=durations
+    )
     outcome = deals["outcome"]
     won, lost, open_ = (int((outcome == o).sum()) for o in ("won", "lost", "open"))
     low, high = wilson_interval(np.array([won]), np.array([won + lost]))
-    thresholds = stall_thresholds(visits, order.stages, stall_percentile)
     extra = opps[[c for c in _STALL_EXTRA if c in opps]].reset_index(drop=True)
-    stalled = stalls(deals, thresholds, extra=extra)
-    survival = survival_curves(visits, order.stages, as_of)
-    if has_history:
-        no_threshold = [s for s, t in thresholds.items() if pd.isna(t)]
-        if no_threshold:
-            notes.append(
-                "No won deal has left these stages, so their deals cannot be called stalled: "
-                f"{', '.join(no_threshold)}."
-            )
-    else:
+    stall = analyse_stalls(
+        visits,
+        deals,
+        opps,
+        order.stages,
+        as_of,
+        stall_percentile,
+        segment=stall_segment,
+        min_won=stall_min_won,
+        extra=extra,
+    )
+    stage_rows = stall.thresholds[stall.thresholds["segment"].isna()]
+    thresholds = stage_rows.set_index("stage")["threshold_days"]
+    stalled = stall.stalls
+    survival = survival_curves(visits, order.stages, as_of, durations=durations)
+    notes += stall.notes
+    if not has_history:
         notes.append(
             "No stage history: entered, advanced, conversion, time in stage, stalls, survival "
             "curves and paths need the dates deals entered each stage, and were not computed."
@@ -226,7 +272,8 @@ def xray(
     accounts = analyse_accounts(
         opps, pd.Series(deals["loss_stage"].to_numpy(), index=opps.index), period=period
     )
-    notes += vel.notes + accounts.notes
+    time_view = trend(opps, visits, as_of=as_of)
+    notes += drivers.notes + vel.notes + accounts.notes
     return XRay(
         order=order,
         as_of=as_of,
@@ -242,263 +289,15 @@ def xray(
         stall_thresholds=thresholds,
         stall_percentile=stall_percentile,
         stalls=stalled,
+        stall_table=stall.thresholds,
+        past_due=stall.past_due,
+        hygiene=stall.hygiene,
         survival=survival,
         paths=paths,
         drivers=drivers,
         velocity=vel,
         accounts=accounts,
+        trend=time_view,
         notes=notes,
         opportunities=opps,
     )
-
-
-def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 3) -> list[Finding]:
-    """The x-ray's key numbers as findings a root cause can cite.
-
-    Lost-here per stage (with value lost), the lowest conversion, the longest median time in
-    stage, stalled value at risk (overall and per stage), the worst and best group of the
-    ``top_drivers`` significant attributes, the share of won deals on the official path, and
-    existing-account vs new win rates. At most ``max_ids`` opportunity ids are attached to a
-    finding (``details["deals"]`` holds the full count).
-    """
-    out: list[Finding] = []
-    ids = x.deals["opportunity_id"].astype(str)
-
-    def cite(mask: pd.Series | np.ndarray) -> tuple[tuple[str, ...], dict[str, Any]]:
-        chosen = ids[np.asarray(mask, dtype=bool)]
-        return tuple(chosen.head(max_ids)), {"deals": len(chosen)}
-
-    if x.won + x.lost:
-        out.append(
-            Finding(
-                key="win_rate:overall",
-                title=f"Win rate {_pct(x.win_rate)} ({x.won} won, {x.lost} lost)",
-                metric="win_rate",
-                value=x.win_rate,
-                unit="share",
-                details={
-                    "ci_low": x.win_rate_ci[0],
-                    "ci_high": x.win_rate_ci[1],
-                    "won": x.won,
-                    "lost": x.lost,
-                    "open": x.open,
-                },
-            )
-        )
-    table = x.stage_table.set_index("stage")
-    lost_deals = x.deals["outcome"] == "lost"
-    for stage, row in table.iterrows():
-        if pd.isna(row["lost_here"]) or int(row["lost_here"]) == 0:
-            continue  # unknown (no loss stage anywhere) or nothing lost here
-        n = int(row["lost_here"])
-        chosen, details = cite(lost_deals & (x.deals["loss_stage"] == stage))
-        value = float(row["value_lost"])
-        out.append(
-            Finding(
-                key=f"lost_here:{stage}",
-                title=f"{_deals(n)} lost at {stage} ({_money(value)})",
-                metric="lost_here",
-                value=n,
-                unit="deals",
-                stage=str(stage),
-                opportunity_ids=chosen,
-                details={
-                    **details,
-                    "value_lost": value,
-                    "share_of_lost": n / x.lost if x.lost else None,
-                },
-            )
-        )
-    conv = table["conversion"].dropna()
-    if not conv.empty:
-        stage = conv.idxmin()
-        row = table.loc[stage]
-        chosen, details = cite(lost_deals & (x.deals["loss_stage"] == stage))
-        out.append(
-            Finding(
-                key=f"conversion:{stage}",
-                title=(
-                    f"Lowest conversion at {stage}: {_pct(row['conversion'])} "
-                    f"({int(row['advanced'])} moved on, {int(row['lost_here'])} lost there)"
-                ),
-                metric="conversion",
-                value=float(row["conversion"]),
-                unit="share",
-                stage=str(stage),
-                opportunity_ids=chosen,
-                details={
-                    **details,
-                    "advanced": int(row["advanced"]),
-                    "lost_here": int(row["lost_here"]),
-                },
-            )
-        )
-    med = table["median_days"].dropna()
-    if not med.empty:
-        stage = med.idxmax()
-        row = table.loc[stage]
-        out.append(
-            Finding(
-                key=f"median_days:{stage}",
-                title=f"Deals sit longest at {stage}: median {row['median_days']:.0f} days",
-                metric="median_days",
-                value=float(row["median_days"]),
-                unit="days",
-                stage=str(stage),
-                details={
-                    "p75_days": _clean(row["p75_days"]),
-                    "p90_days": _clean(row["p90_days"]),
-                    "completed_visits": int(row["completed_visits"]),
-                },
-            )
-        )
-    if not x.stalls.empty:
-        stalled_ids = x.stalls["opportunity_id"].astype(str)
-        out.append(
-            Finding(
-                key="stalled_value",
-                title=f"{_deals(len(x.stalls), 'open deal')} stalled, {_money(x.stalled_value)} at risk",
-                metric="stalled_value",
-                value=x.stalled_value,
-                unit="currency",
-                opportunity_ids=tuple(stalled_ids.head(max_ids)),
-                details={"deals": len(x.stalls), "percentile": x.stall_percentile},
-            )
-        )
-        for stage, g in x.stalls.groupby("stage", sort=False):
-            value = float(g["amount"].sum())
-            out.append(
-                Finding(
-                    key=f"stalled:{stage}",
-                    title=(
-                        f"{_deals(len(g))} stalled at {stage} beyond "
-                        f"{float(g['threshold_days'].iloc[0]):.0f} days ({_money(value)})"
-                    ),
-                    metric="stalled_value",
-                    value=value,
-                    unit="currency",
-                    stage=str(stage),
-                    opportunity_ids=tuple(g["opportunity_id"].astype(str).head(max_ids)),
-                    details={"deals": len(g), "threshold_days": float(g["threshold_days"].iloc[0])},
-                )
-            )
-    out += _driver_findings(x, cite, top_drivers)
-    if x.has_history and not math.isnan(x.paths.won_on_official_path):
-        share = x.paths.won_on_official_path
-        out.append(
-            Finding(
-                key="paths:won_on_official_path",
-                title=f"{_pct(share)} of won deals followed the official path",
-                metric="path_share",
-                value=share,
-                unit="share",
-                details={
-                    "official_path": x.paths.official_path,
-                    "deals_with_skips": x.paths.deals_with_skips,
-                    "deals_with_backward_moves": x.paths.deals_with_backward_moves,
-                },
-            )
-        )
-    kinds = x.accounts.by_kind.set_index("kind")
-    if kinds["win_rate"].notna().all() and (kinds["deals"] > 0).all():
-        existing = kinds.loc["existing"]
-        out.append(
-            Finding(
-                key="win_rate:existing_accounts",
-                title=(
-                    f"Win rate on existing accounts {_pct(existing['win_rate'])} vs "
-                    f"{_pct(kinds.loc['new', 'win_rate'])} on new business"
-                ),
-                metric="win_rate",
-                value=float(existing["win_rate"]),
-                unit="share",
-                segment="account=existing",
-                details={
-                    "new_win_rate": float(kinds.loc["new", "win_rate"]),
-                    "existing_deals": int(existing["deals"]),
-                    "ci_low": float(existing["ci_low"]),
-                    "ci_high": float(existing["ci_high"]),
-                },
-            )
-        )
-    return out
-
-
-def _driver_findings(x: XRay, cite: Any, top: int) -> list[Finding]:
-    out = []
-    ranking = x.drivers.ranking
-    groups = x.drivers.groups
-    for _, r in ranking[ranking["significant"]].head(top).iterrows():
-        attr = r["attribute"]
-        label = attr.removeprefix("extra_")
-        labels = _as_groups(x.opportunities[attr], 10).to_numpy()
-        closed = (x.deals["outcome"] != "open").to_numpy()
-        for which in ("worst", "best"):
-            group = r[f"{which}_group"]
-            info = groups[(groups["attribute"] == attr) & (groups["group"] == group)]
-            chosen, details = cite(closed & (labels == group))
-            rate = float(r[f"{which}_win_rate"])
-            extra = {}
-            if not info.empty:
-                i = info.iloc[0]
-                extra = {
-                    "ci_low": _clean(i["ci_low"]),
-                    "ci_high": _clean(i["ci_high"]),
-                    "won": int(i["won"]),
-                    "lost": int(i["lost"]),
-                }
-            out.append(
-                Finding(
-                    key=f"win_rate:{attr}={group}",
-                    title=(
-                        f"Win rate {_pct(rate)} where {label} is {group} "
-                        f"(overall {_pct(x.drivers.overall_win_rate)})"
-                    ),
-                    metric="win_rate",
-                    value=rate,
-                    unit="share",
-                    segment=f"{attr}={group}",
-                    opportunity_ids=chosen,
-                    details={
-                        **details,
-                        **extra,
-                        "rank": which,
-                        "p_adjusted": float(r["p_adjusted"]),
-                        "cramers_v": float(r["cramers_v"]),
-                    },
-                )
-            )
-    return out
-
-
-def _deals(n: int, noun: str = "deal") -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _pct(value: float) -> str:
-    return share(value, blank="n/a")
-
-
-def _money(value: float) -> str:
-    return money(value, blank="value unknown")
-
-
-def _clean(value: Any) -> Any:
-    """A JSON-safe scalar: NaN/NA become None, numpy and pandas scalars become Python ones."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as JSON-safe dicts."""
-    return [
-        {str(k): _clean(v) for k, v in row.items()}
-        for row in frame.astype(object).to_dict(orient="records")
-    ]

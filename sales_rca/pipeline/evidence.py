@@ -1,0 +1,575 @@
+"""The x-ray's findings: one per fact, in plain words, ranked by what is at stake and how sure we are.
+
+Every finding is a :class:`~sales_rca.findings.Finding` with a ``kind``:
+
+- ``stage``: where deals die and wait, one finding per stage holding its three numbers (lost
+  there, conversion with its interval, median days in it);
+- ``stall`` / ``hygiene``: open deals sitting too long; dead deals and past-due close dates;
+- ``driver``: an attribute whose groups win differently, stated as its worst group against its
+  best (only attributes that pass the tests of :mod:`.drivers`; a lead resting on too few managers
+  or territories is stated as such, with a caution);
+- ``trend``: what changed over time;
+- ``path``: how won deals moved through the official process;
+- ``overall``: the win rate, for context.
+
+Ranking: first the strength of the evidence (``strong`` before ``caution``; context last), then
+the value at stake (money when the export has amounts, else deals). Two attributes that are
+largely the same deals (bias-corrected Cramér's V between them at least :data:`SAME_FACT_V`)
+give one finding, not two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sales_rca.display import money, share
+from sales_rca.findings import Finding
+from sales_rca.pipeline.accounts import existing_account_deals
+from sales_rca.pipeline.leakage import attribute_name
+from sales_rca.pipeline.stats import cramers_v, two_by_two_p
+
+if TYPE_CHECKING:
+    from sales_rca.pipeline.xray import XRay
+
+#: Two attributes this associated (bias-corrected V over closed deals) are one fact.
+SAME_FACT_V = 0.5
+_TIERS = {"strong": 0, "caution": 1, "context": 2}
+
+
+def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 5) -> list[Finding]:
+    """The x-ray's findings, ranked (see the module docstring).
+
+    At most ``max_ids`` opportunity ids are attached to a finding (``deals`` holds the full
+    count); at most ``top_drivers`` driver findings are given.
+    """
+    ids = x.deals["opportunity_id"].astype(str)
+
+    def cite(mask: pd.Series | np.ndarray) -> tuple[tuple[str, ...], int]:
+        chosen = ids[np.asarray(mask, dtype=bool)]
+        return tuple(chosen.head(max_ids)), len(chosen)
+
+    out: list[Finding] = []
+    out += _stage_findings(x, cite)
+    out += _stall_findings(x, max_ids)
+    out += _past_due_findings(x, max_ids)
+    reported: dict[str, tuple[np.ndarray, int]] = {}
+    out += _driver_findings(x, cite, top_drivers, reported)
+    out += _trend_findings(x)
+    out += _path_findings(x)
+    out += _account_findings(x, [c for c, _ in reported.values()])
+    if x.won + x.lost:
+        out.append(
+            Finding(
+                key="win_rate:overall",
+                title=f"Win rate {_pct(x.win_rate)} ({x.won:,} won, {x.lost:,} lost)",
+                metric="win_rate",
+                value=x.win_rate,
+                unit="share",
+                kind="overall",
+                strength="context",
+                deals=x.won + x.lost,
+                details={
+                    "ci_low": x.win_rate_ci[0],
+                    "ci_high": x.win_rate_ci[1],
+                    "won": x.won,
+                    "lost": x.lost,
+                    "open": x.open,
+                },
+            )
+        )
+    return rank(out)
+
+
+def rank(items: list[Finding]) -> list[Finding]:
+    """Findings ordered by strength of evidence, then value at stake (money, else deals)."""
+
+    def stake(f: Finding) -> float:
+        v = f.value_at_stake
+        if v is not None and not math.isnan(v):
+            return float(v)
+        return float(f.deals or 0) * 1e-9  # no money known: deals decide, below any money
+
+    return sorted(items, key=lambda f: (_TIERS.get(f.strength, 1), -stake(f)))
+
+
+# --- stages ---------------------------------------------------------------------------------
+
+
+def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
+    out = []
+    table = x.stage_table.set_index("stage")
+    lost_deals = (x.deals["outcome"] == "lost").to_numpy()
+    lowest = table["conversion"].dropna()
+    lowest_stage = lowest.idxmin() if not lowest.empty else None
+    slow = table["median_days"].dropna()
+    slowest = slow.idxmax() if not slow.empty else None
+    stalled = x.stalls.groupby("stage").size() if not x.stalls.empty else pd.Series(dtype=int)
+    for stage, row in table.iterrows():
+        lost_here = row["lost_here"]
+        known_lost = not pd.isna(lost_here) and int(lost_here) > 0
+        if not known_lost and stage not in (lowest_stage, slowest):
+            continue
+        parts = []
+        details: dict[str, Any] = {
+            "lost_here": None if pd.isna(lost_here) else int(lost_here),
+            "value_lost": _num(row["value_lost"]),
+            "conversion": _num(row["conversion"]),
+            "conversion_ci": [
+                _num(row.get("conversion_ci_low")),
+                _num(row.get("conversion_ci_high")),
+            ],
+            "median_days": _num(row["median_days"]),
+            "p75_days": _num(row.get("p75_days")),
+            "p90_days": _num(row.get("p90_days")),
+            "lowest_conversion": stage == lowest_stage,
+            "longest_wait": stage == slowest,
+            "stalled": int(stalled.get(stage, 0)),
+        }
+        strength, excess = "strong", None
+        conv = row["conversion"]
+        others = table["conversion"].drop(index=stage).dropna()
+        if not pd.isna(conv) and len(others):
+            # what is at stake is what this stage loses beyond a typical stage, not all its losses
+            typical = float(others.median())
+            decided = float(row["advanced"] + row["lost_here"])
+            excess = max(0.0, (typical - float(conv)) * decided)
+            high = row.get("conversion_ci_high")
+            beyond = not pd.isna(high) and float(high) < typical
+            strength = "strong" if beyond else "context"
+            details["typical_conversion"] = typical
+            details["excess_lost"] = excess
+        if known_lost:
+            n = int(lost_here)
+            lost_value = _num(row["value_lost"])
+            value = lost_value
+            if excess is not None:
+                value = excess * lost_value / n if lost_value is not None else None
+            parts.append(
+                f"{_deals(n)} lost here"
+                + (f" ({_money(lost_value)})" if lost_value is not None else "")
+            )
+            chosen, count = cite(lost_deals & (x.deals["loss_stage"] == stage).to_numpy())
+            metric, val, unit = "lost_here", float(n), "deals"
+            details["share_of_lost"] = n / x.lost if x.lost else None
+        else:
+            chosen, count, value = (), 0, None
+            metric, val, unit = (
+                ("conversion", float(row["conversion"]), "share")
+                if stage == lowest_stage
+                else ("median_days", float(row["median_days"]), "days")
+            )
+        if not pd.isna(row["conversion"]):
+            label = "lowest of all stages" if stage == lowest_stage else None
+            parts.append(f"{_pct(row['conversion'])} move on" + (f" ({label})" if label else ""))
+        if not pd.isna(row["median_days"]):
+            label = ", the longest wait" if stage == slowest else ""
+            parts.append(f"median {row['median_days']:.0f} days in the stage{label}")
+        out.append(
+            Finding(
+                key=f"{metric}:{stage}",
+                title=f"{stage}: " + ", ".join(parts),
+                metric=metric,
+                value=val,
+                unit=unit,
+                stage=str(stage),
+                opportunity_ids=chosen,
+                kind="stage",
+                strength=strength if (count or 0) >= 10 or not known_lost else "caution",
+                deals=count or None,
+                value_at_stake=value,
+                details=details,
+            )
+        )
+    return out
+
+
+# --- stalls and hygiene ---------------------------------------------------------------------
+
+
+def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
+    out = []
+    stalls = x.stalls
+    if stalls.empty:
+        return out
+    status = stalls["status"] if "status" in stalls else pd.Series("slow", index=stalls.index)
+    slow = stalls[status == "slow"]
+    dead = stalls[status == "dead"]
+    hyg = getattr(x, "hygiene", None)
+    rule = getattr(hyg, "rule", None)
+    share_open = getattr(hyg, "at_risk_share", None)
+    if not slow.empty:
+        value = _sum(slow["amount"])
+        by_stage = slow.groupby("stage", sort=False).size().sort_values(ascending=False)
+        where = ", ".join(f"{n} at {s}" for s, n in by_stage.head(3).items())
+        tail = ""
+        if value is not None:
+            tail = f", {_money(value)} at risk"
+            if share_open is not None and not math.isnan(share_open):
+                tail += f" ({_pct(share_open)} of the open pipeline)"
+        out.append(
+            Finding(
+                key="stalled_value",
+                title=f"{_deals(len(slow), 'open deal')} stalled ({where}){tail}",
+                metric="stalled_value" if value is not None else "stalled_deals",
+                value=value if value is not None else float(len(slow)),
+                unit="currency" if value is not None else "deals",
+                opportunity_ids=tuple(slow["opportunity_id"].astype(str).head(max_ids)),
+                kind="stall",
+                strength="strong" if len(slow) >= 10 else "caution",
+                deals=len(slow),
+                value_at_stake=value,
+                details={
+                    "rule": rule,
+                    "by_stage": {str(k): int(v) for k, v in by_stage.items()},
+                    "percentile": x.stall_percentile,
+                    "at_risk_share": _num(share_open),
+                },
+            )
+        )
+    if not dead.empty:
+        value = _sum(dead["amount"])
+        out.append(
+            Finding(
+                key="hygiene:dead",
+                title=(
+                    f"{_deals(len(dead), 'open deal')} look dead: open far longer than won deals "
+                    "take"
+                    + (f" ({_money(value)} still in the pipeline)" if value is not None else "")
+                ),
+                metric="dead_deals",
+                value=float(len(dead)),
+                unit="deals",
+                opportunity_ids=tuple(dead["opportunity_id"].astype(str).head(max_ids)),
+                kind="hygiene",
+                strength="strong" if len(dead) >= 10 else "caution",
+                deals=len(dead),
+                value_at_stake=value,
+                details={"rule": rule},
+            )
+        )
+    return out
+
+
+def _past_due_findings(x: XRay, max_ids: int) -> list[Finding]:
+    due = getattr(x, "past_due", None)
+    if due is None or due.empty:
+        return []
+    value = _sum(due["amount"])
+    median = float(due["days_past_due"].median())
+    return [
+        Finding(
+            key="hygiene:past_due",
+            title=(
+                f"{_deals(len(due), 'open deal')} have a close date in the past (median "
+                f"{median:.0f} days ago)" + (f", {_money(value)} in the forecast" if value else "")
+            ),
+            metric="past_due_deals",
+            value=float(len(due)),
+            unit="deals",
+            opportunity_ids=tuple(due["opportunity_id"].astype(str).head(max_ids)),
+            kind="hygiene",
+            strength="strong" if len(due) >= 10 else "caution",
+            deals=len(due),
+            value_at_stake=value,
+            details={"median_days_past_due": median},
+        )
+    ]
+
+
+# --- drivers --------------------------------------------------------------------------------
+
+
+def _driver_findings(
+    x: XRay, cite: Any, top: int, reported: dict[str, tuple[np.ndarray, int]]
+) -> list[Finding]:
+    """Driver findings; ``reported`` collects each reported attribute's codes over closed deals."""
+    d = x.drivers
+    ranking = d.ranking
+    if ranking.empty:
+        return []
+    opps = x.opportunities
+    closed = (x.deals["outcome"] != "open").to_numpy()
+    won = (x.deals["outcome"] == "won").to_numpy()
+    avg_won = _num(opps["amount"].where(x.deals["outcome"].to_numpy() == "won").mean())
+    out: list[Finding] = []
+    strong = 0
+    for _, r in ranking.iterrows():
+        flags = list(r["flags"])
+        few = "few_clusters" in flags
+        if r["explained_by"] is not None or "small_sample" in flags:
+            continue
+        if not (r["significant"] or (few and r["spread"] >= 0.05)):
+            continue
+        if not few and strong >= top:
+            continue
+        attr = r["attribute"]
+        codes, _names = d.codes(opps.loc[closed], attr)
+        same = next((a for a, (c, _) in reported.items() if _same_fact(codes, c)), None)
+        if same is not None:
+            # one fact, one finding: the second attribute's numbers join the first's
+            i = reported[same][1]
+            first = out[i]
+            g = d.groups[d.groups["attribute"] == attr].set_index("group")
+            also = _driver_title(r, g.loc[r["worst_group"]], g.loc[r["best_group"]])
+            if few:
+                also += _few_units(r)
+            out[i] = replace(
+                first,
+                title=f"{first.title}; {also[0].lower()}{also[1:]}",
+                details={**first.details, "same_fact": [*first.details.get("same_fact", []), attr]},
+            )
+            continue
+        strong += not few
+        reported[attr] = (codes, len(out))
+        g = d.groups[d.groups["attribute"] == attr].set_index("group")
+        worst, best = r["worst_group"], r["best_group"]
+        gw, gb = g.loc[worst], g.loc[best]
+        labels = d.labels(opps, attr).to_numpy()
+        chosen, count = cite(closed & (labels == worst))
+        rest_rate = (won.sum() - gw["won"]) / max(1, closed.sum() - gw["deals"])
+        gap = max(0.0, float(rest_rate - gw["win_rate"]))
+        extra_wins = gap * float(gw["deals"])
+        value = extra_wins * avg_won if avg_won is not None else None
+        title = _driver_title(r, gw, gb)
+        if few:
+            title += _few_units(r)
+        out.append(
+            Finding(
+                key=f"win_rate:{attr}={worst}",
+                title=title,
+                metric="win_rate",
+                value=float(gw["win_rate"]),
+                unit="share",
+                segment=f"{attr}={worst}",
+                opportunity_ids=chosen,
+                kind="driver",
+                strength="caution" if few or not gw["significant"] else "strong",
+                deals=count,
+                value_at_stake=value,
+                details={
+                    "attribute": attr,
+                    "label": r["label"],
+                    "group": worst,
+                    "won": int(gw["won"]),
+                    "lost": int(gw["lost"]),
+                    "ci_low": _num(gw["ci_low"]),
+                    "ci_high": _num(gw["ci_high"]),
+                    "win_rate_adjusted": _num(gw["win_rate_adjusted"]),
+                    "p_adjusted": _num(gw["p_adjusted"]),
+                    "best_group": best,
+                    "best_win_rate": _num(gb["win_rate"]),
+                    "best_ci": [_num(gb["ci_low"]), _num(gb["ci_high"])],
+                    "effect": _num(r["effect"]),
+                    "expected_extra_wins": extra_wins,
+                    "flags": flags,
+                    "unit": r["unit"],
+                    "units": _num(r["units"]),
+                    "rank": "worst",
+                },
+            )
+        )
+    return out
+
+
+def _driver_title(r: pd.Series, worst: pd.Series, best: pd.Series) -> str:
+    label = str(r["label"])
+    w, b = str(worst.name), str(best.name)
+    if r["kind"] == "numeric":
+        return (
+            f"Deals with {label} {w} win {_pct(worst['win_rate'])} vs "
+            f"{_pct(best['win_rate'])} with {b}"
+        )
+    return (
+        f"Deals where {label} is {w} win {_pct(worst['win_rate'])} vs "
+        f"{_pct(best['win_rate'])} where it is {b}"
+    )
+
+
+def _few_units(r: pd.Series) -> str:
+    return (
+        f" (only {int(r['units'])} {attribute_name(str(r['unit']))}s carry this, too few to prove "
+        "it: a lead to discuss)"
+    )
+
+
+def _same_fact(a: np.ndarray, b: np.ndarray) -> bool:
+    ka, kb = int(a.max()) + 1, int(b.max()) + 1
+    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(table.shape) < 2:
+        return False
+    v = cramers_v(table)
+    return bool(not math.isnan(v) and v >= SAME_FACT_V)
+
+
+# --- time, paths, accounts ------------------------------------------------------------------
+
+
+#: Mature created quarters compared: the latest ``_RECENT`` against all earlier ones.
+_RECENT = 2
+_MIN_SHIFT = 0.05
+
+
+def _trend_findings(x: XRay) -> list[Finding]:
+    t = getattr(x, "trend", None)
+    if t is None or t.empty:
+        return []
+    out = []
+    q = t.by_created_quarter
+    mature = q[q["mature"] & (q["won"] + q["lost"] > 0)]
+    if len(mature) >= _RECENT + 2:
+        recent, before = mature.tail(_RECENT), mature.iloc[:-_RECENT]
+        rw, rn = float(recent["won"].sum()), float((recent["won"] + recent["lost"]).sum())
+        bw, bn = float(before["won"].sum()), float((before["won"] + before["lost"]).sum())
+        p = two_by_two_p(rw, rn, rw + bw, rn + bn)
+        now, then = rw / rn, bw / bn
+        if p < 0.05 and abs(now - then) >= _MIN_SHIFT:
+            verb = "fell" if now < then else "rose"
+            span = lambda f: f"{f['period'].iloc[0]}-{f['period'].iloc[-1]}"  # noqa: E731
+            avg_won = _num(x.opportunities["amount"][x.deals["outcome"].to_numpy() == "won"].mean())
+            lost_wins = max(0.0, then - now) * rn
+            out.append(
+                Finding(
+                    key="trend:win_rate",
+                    title=(
+                        f"Win rate {verb} from {_pct(then)} on deals created in {span(before)} to "
+                        f"{_pct(now)} on deals created in {span(recent)}"
+                    ),
+                    metric="win_rate",
+                    value=now,
+                    unit="share",
+                    kind="trend",
+                    strength="strong",
+                    deals=int(rn),
+                    value_at_stake=lost_wins * avg_won if avg_won is not None else None,
+                    details={
+                        "before": then,
+                        "recent": now,
+                        "p_value": p,
+                        "recent_periods": list(recent["period"]),
+                        "earlier_periods": list(before["period"]),
+                    },
+                )
+            )
+    qe = t.quarter_end
+    if qe is not None and qe.verdict == "bunched":
+        out.append(
+            Finding(
+                key="trend:quarter_end",
+                title=(
+                    f"{_pct(qe.share)} of won deals close in the last {qe.window_days} days of a "
+                    f"quarter, which are {_pct(qe.expected_share)} of the calendar"
+                ),
+                metric="quarter_end_share",
+                value=float(qe.share),
+                unit="share",
+                kind="trend",
+                strength="strong",
+                deals=int(qe.won_in_window),
+                details={
+                    "expected_share": _num(qe.expected_share),
+                    "ratio": _num(qe.ratio),
+                    "p_value": _num(qe.p_value),
+                    "win_rate_in_window": _num(qe.win_rate_in_window),
+                    "win_rate_rest": _num(qe.win_rate_rest),
+                },
+            )
+        )
+    return out
+
+
+def _path_findings(x: XRay) -> list[Finding]:
+    if not x.has_history or math.isnan(x.paths.won_on_official_path):
+        return []
+    s = x.paths.won_on_official_path
+    return [
+        Finding(
+            key="paths:won_on_official_path",
+            title=f"{_pct(s)} of won deals followed the official path",
+            metric="path_share",
+            value=s,
+            unit="share",
+            kind="path",
+            strength="context",
+            deals=x.won,
+            details={
+                "official_path": x.paths.official_path,
+                "deals_with_skips": x.paths.deals_with_skips,
+                "deals_with_backward_moves": x.paths.deals_with_backward_moves,
+            },
+        )
+    ]
+
+
+def _account_findings(x: XRay, reported: list[np.ndarray]) -> list[Finding]:
+    """Existing accounts vs new business, unless it is a cohort artefact or a fact already told
+    (``reported``: group codes over closed deals of the attributes already in a finding)."""
+    kinds = x.accounts.by_kind.set_index("kind")
+    if not (kinds["win_rate"].notna().all() and (kinds["deals"] > 0).all()):
+        return []
+    closed = (x.deals["outcome"] != "open").to_numpy()
+    flag = existing_account_deals(x.opportunities).to_numpy()[closed].astype(np.int64)
+    if any(_same_fact(flag, codes) for codes in reported):
+        return []
+    comparison = getattr(x.accounts, "comparison", None) or {}
+    if comparison.get("cohort_artefact"):
+        return []
+    existing = kinds.loc["existing"]
+    p = comparison.get("p_value")
+    strong = p is not None and not math.isnan(p) and p < 0.05
+    return [
+        Finding(
+            key="win_rate:existing_accounts",
+            title=(
+                f"Win rate on existing accounts {_pct(existing['win_rate'])} vs "
+                f"{_pct(kinds.loc['new', 'win_rate'])} on new business"
+            ),
+            metric="win_rate",
+            value=float(existing["win_rate"]),
+            unit="share",
+            segment="account=existing",
+            kind="driver",
+            strength="strong" if strong else "context",
+            deals=int(existing["won"] + existing["lost"]),
+            details={
+                "new_win_rate": float(kinds.loc["new", "win_rate"]),
+                "existing_deals": int(existing["deals"]),
+                "ci_low": float(existing["ci_low"]),
+                "ci_high": float(existing["ci_high"]),
+                **{k: v for k, v in comparison.items() if k in ("mh_odds_ratio", "p_value")},
+            },
+        )
+    ]
+
+
+# --- wording --------------------------------------------------------------------------------
+
+
+def _deals(n: int, noun: str = "deal") -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _pct(value: Any) -> str:
+    return share(value, blank="–")
+
+
+def _money(value: Any) -> str:
+    return money(value, blank="value unknown")
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _sum(values: pd.Series) -> float | None:
+    """Sum of known amounts; None when none is known (unknown is not 0)."""
+    return _num(values.sum(min_count=1))
