@@ -7,7 +7,7 @@ import pytest
 from suite_paths import DEMO_DIR
 
 from sales_rca.crm import load_crm
-from sales_rca.pipeline import xray
+from sales_rca.pipeline import findings, xray
 
 EARLY = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition"]
 
@@ -64,3 +64,20 @@ def test_stalled_deals_pile_up_at_needs_analysis(demo_xray):
     _, x = demo_xray
     assert 0 < len(x.stalls) < x.open
     assert x.stalls["stage"].value_counts().idxmax() == "Needs Analysis"
+
+
+def test_the_demo_story_survives_honest_statistics(demo_xray):
+    _, x = demo_xray
+    r = x.drivers.ranking.set_index("attribute")
+    # group size: banded, significant, not explained away by deal type
+    size = r.loc["extra_buying_group_size"]
+    assert size["kind"] == "numeric" and size["significant"] and size["explained_by"] is None
+    # coaching is a manager-level attribute with four managers: a lead, not proof
+    coaching = r.loc["extra_manager_coaching"]
+    assert coaching["unit"] == "manager" and "few_clusters" in coaching["flags"]
+    ranked = findings(x)
+    top = [f for f in ranked if f.strength != "context"][:6]
+    assert len({f.key for f in top}) == len(top)
+    assert any(f.stage == "Needs Analysis" for f in top)
+    assert any("buying group size" in f.title for f in top)
+    assert any("coaching" in f.title and "too few to prove" in f.title for f in ranked)

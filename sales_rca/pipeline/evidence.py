@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -430,15 +431,15 @@ def _trend_findings(x: XRay) -> list[Finding]:
         now, then = rw / rn, bw / bn
         if p < 0.05 and abs(now - then) >= _MIN_SHIFT:
             verb = "fell" if now < then else "rose"
-            span = lambda f: f"{f['period'].iloc[0]}-{f['period'].iloc[-1]}"  # noqa: E731
             avg_won = _num(x.opportunities["amount"][x.deals["outcome"].to_numpy() == "won"].mean())
             lost_wins = max(0.0, then - now) * rn
             out.append(
                 Finding(
                     key="trend:win_rate",
                     title=(
-                        f"Win rate {verb} from {_pct(then)} on deals created in {span(before)} to "
-                        f"{_pct(now)} on deals created in {span(recent)}"
+                        f"Win rate {verb} from {_pct(then)} on deals created in "
+                        f"{_periods(before['period'])} to {_pct(now)} on deals created in "
+                        f"{_periods(recent['period'])}"
                     ),
                     metric="win_rate",
                     value=now,
@@ -545,6 +546,15 @@ def _account_findings(x: XRay, reported: list[np.ndarray]) -> list[Finding]:
             },
         )
     ]
+
+
+def _periods(periods: pd.Series) -> str:
+    """``2024Q4-2025Q3`` for a run of quarters with none left out, else ``2017Q2 and 2017Q4``."""
+    p = [pd.Period(v, "Q") for v in periods]
+    if len(p) > 2 and all((b - a).n == 1 for a, b in pairwise(p)):
+        return f"{p[0]}-{p[-1]}"
+    names = [str(v) for v in p]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 # --- wording --------------------------------------------------------------------------------
