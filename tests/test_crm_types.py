@@ -16,6 +16,7 @@ from suite_paths import DEMO_DIR
 
 from sales_rca.crm import load_crm
 from sales_rca.crm.values import looks_like_code, parse_numbers
+from sales_rca.pipeline import analyse_drivers
 
 STAGES = ["Closed Won", "Closed Lost", "Prospecting"]
 
@@ -307,3 +308,27 @@ def test_parse_numbers_keeps_amounts_and_percentages_apart():
 
     assert parse_numbers(pd.Series(["35%"])).values.tolist() == [0.35]
     assert parse_amounts(pd.Series(["35%"])).values.isna().all()
+
+
+def test_a_number_gives_the_same_drivers_from_csv_text_separators_and_xlsx(tmp_path):
+    rng = np.random.default_rng(11)
+    values = [float(v) for v in rng.integers(100, 20_000, 150)]
+    files = {
+        "csv plain": write_csv(tmp_path / "plain.csv", {"Employees": [repr(v) for v in values]}),
+        "csv 1,234": write_csv(
+            tmp_path / "us.csv", {"Employees": [grouped(v, ",", ".") for v in values]}
+        ),
+        "csv 1.234 (semicolon file)": write_csv(
+            tmp_path / "eu.csv", {"Employees": [grouped(v, ".", ",") for v in values]}, ";"
+        ),
+        "xlsx number cells": write_xlsx(tmp_path / "cells.xlsx", {"Employees": values}),
+    }
+    results = {}
+    for how, path in files.items():
+        drivers = analyse_drivers(load_crm(path).opportunities, min_group_size=5)
+        groups = drivers.groups[drivers.groups["attribute"] == "extra_employees"]
+        assert len(groups) <= 5, how  # banded, never one group per value
+        results[how] = groups.reset_index(drop=True)
+    first = results.pop("csv plain")
+    for how, groups in results.items():
+        pd.testing.assert_frame_equal(groups, first, obj=how)

@@ -241,3 +241,22 @@ def test_without_any_loss_stage_lost_here_is_unknown_not_zero(tmp_path):
     assert x.stage_table["lost_here"].isna().all()
     assert not [f for f in findings(x) if f.metric == "lost_here"]
     assert any("lost_here is unknown" in n for n in x.notes)
+
+
+def test_a_twelve_deal_file_gives_cautions_not_confident_findings():
+    from pipeline_fixtures import make_crm
+
+    rows = [
+        {
+            "opportunity_id": f"D{i}",
+            "outcome": "won" if i % 3 == 0 else "lost",
+            "loss_stage": None if i % 3 == 0 else Q,
+            "extra_region": "North" if i < 6 else "South",
+            "amount": 100.0,
+        }
+        for i in range(12)
+    ]
+    x = xray(make_crm(rows, stages=[Q, N]))
+    assert x.drivers.ranking.empty
+    assert any("too few to test" in n for n in x.notes)
+    assert all(f.strength in ("caution", "context") for f in findings(x))
