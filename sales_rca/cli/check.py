@@ -100,7 +100,8 @@ def _duplicates_line(d: dict[str, int]) -> str:
     if d.get("conflicting_rows", 0):
         parts.append(
             f"ids reused with other content: {d.get('conflicting_ids', 0):,} "
-            f"({d['conflicting_rows']:,} rows quarantined, the first row of each id kept)"
+            f"({d['conflicting_rows']:,} {'row' if d['conflicting_rows'] == 1 else 'rows'} "
+            "quarantined, the first row of each id kept)"
         )
     return "; ".join(parts)
 
