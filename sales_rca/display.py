@@ -20,6 +20,11 @@ def missing(value: Any) -> bool:
         return True
 
 
+def known(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` when it is unknown (see :func:`missing`)."""
+    return None if missing(value) else float(value)
+
+
 def share(value: Any, digits: int = 0, *, blank: str = "") -> str:
     """``0.4431`` -> ``44%``."""
     return blank if missing(value) else f"{float(value):.{digits}%}"

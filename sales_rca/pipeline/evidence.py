@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sales_rca.display import money, share
+from sales_rca.display import known, money, share
 from sales_rca.findings import Finding
 from sales_rca.pipeline.accounts import existing_account_deals
 from sales_rca.pipeline.leakage import attribute_name
@@ -118,15 +118,15 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
         parts = []
         details: dict[str, Any] = {
             "lost_here": None if pd.isna(lost_here) else int(lost_here),
-            "value_lost": _num(row["value_lost"]),
-            "conversion": _num(row["conversion"]),
+            "value_lost": known(row["value_lost"]),
+            "conversion": known(row["conversion"]),
             "conversion_ci": [
-                _num(row.get("conversion_ci_low")),
-                _num(row.get("conversion_ci_high")),
+                known(row.get("conversion_ci_low")),
+                known(row.get("conversion_ci_high")),
             ],
-            "median_days": _num(row["median_days"]),
-            "p75_days": _num(row.get("p75_days")),
-            "p90_days": _num(row.get("p90_days")),
+            "median_days": known(row["median_days"]),
+            "p75_days": known(row.get("p75_days")),
+            "p90_days": known(row.get("p90_days")),
             "lowest_conversion": stage == lowest_stage,
             "longest_wait": stage == slowest,
             "stalled": int(stalled.get(stage, 0)),
@@ -146,7 +146,7 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
             details["excess_lost"] = excess
         if known_lost:
             n = int(lost_here)
-            lost_value = _num(row["value_lost"])
+            lost_value = known(row["value_lost"])
             value = lost_value
             if excess is not None:
                 value = excess * lost_value / n if lost_value is not None else None
@@ -228,7 +228,7 @@ def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
                     "rule": rule,
                     "by_stage": {str(k): int(v) for k, v in by_stage.items()},
                     "percentile": x.stall_percentile,
-                    "at_risk_share": _num(share_open),
+                    "at_risk_share": known(share_open),
                 },
             )
         )
@@ -296,7 +296,7 @@ def _driver_findings(
     opps = x.opportunities
     closed = (x.deals["outcome"] != "open").to_numpy()
     won = (x.deals["outcome"] == "won").to_numpy()
-    avg_won = _num(opps["amount"].where(x.deals["outcome"].to_numpy() == "won").mean())
+    avg_won = known(opps["amount"].where(x.deals["outcome"].to_numpy() == "won").mean())
     out: list[Finding] = []
     strong = 0
     for _, r in ranking.iterrows():
@@ -358,18 +358,18 @@ def _driver_findings(
                     "group": worst,
                     "won": int(gw["won"]),
                     "lost": int(gw["lost"]),
-                    "ci_low": _num(gw["ci_low"]),
-                    "ci_high": _num(gw["ci_high"]),
-                    "win_rate_adjusted": _num(gw["win_rate_adjusted"]),
-                    "p_adjusted": _num(gw["p_adjusted"]),
+                    "ci_low": known(gw["ci_low"]),
+                    "ci_high": known(gw["ci_high"]),
+                    "win_rate_adjusted": known(gw["win_rate_adjusted"]),
+                    "p_adjusted": known(gw["p_adjusted"]),
                     "best_group": best,
-                    "best_win_rate": _num(gb["win_rate"]),
-                    "best_ci": [_num(gb["ci_low"]), _num(gb["ci_high"])],
-                    "effect": _num(r["effect"]),
+                    "best_win_rate": known(gb["win_rate"]),
+                    "best_ci": [known(gb["ci_low"]), known(gb["ci_high"])],
+                    "effect": known(r["effect"]),
                     "expected_extra_wins": extra_wins,
                     "flags": flags,
                     "unit": r["unit"],
-                    "units": _num(r["units"]),
+                    "units": known(r["units"]),
                     "rank": "worst",
                 },
             )
@@ -431,7 +431,9 @@ def _trend_findings(x: XRay) -> list[Finding]:
         now, then = rw / rn, bw / bn
         if p < 0.05 and abs(now - then) >= _MIN_SHIFT:
             verb = "fell" if now < then else "rose"
-            avg_won = _num(x.opportunities["amount"][x.deals["outcome"].to_numpy() == "won"].mean())
+            avg_won = known(
+                x.opportunities["amount"][x.deals["outcome"].to_numpy() == "won"].mean()
+            )
             lost_wins = max(0.0, then - now) * rn
             out.append(
                 Finding(
@@ -473,11 +475,11 @@ def _trend_findings(x: XRay) -> list[Finding]:
                 strength="strong",
                 deals=int(qe.won_in_window),
                 details={
-                    "expected_share": _num(qe.expected_share),
-                    "ratio": _num(qe.ratio),
-                    "p_value": _num(qe.p_value),
-                    "win_rate_in_window": _num(qe.win_rate_in_window),
-                    "win_rate_rest": _num(qe.win_rate_rest),
+                    "expected_share": known(qe.expected_share),
+                    "ratio": known(qe.ratio),
+                    "p_value": known(qe.p_value),
+                    "win_rate_in_window": known(qe.win_rate_in_window),
+                    "win_rate_rest": known(qe.win_rate_rest),
                 },
             )
         )
@@ -572,14 +574,6 @@ def _money(value: Any) -> str:
     return money(value, blank="value unknown")
 
 
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
-
-
 def _sum(values: pd.Series) -> float | None:
     """Sum of known amounts; None when none is known (unknown is not 0)."""
-    return _num(values.sum(min_count=1))
+    return known(values.sum(min_count=1))
