@@ -322,3 +322,31 @@ def test_xray_json_drivers_follow_the_contract():
     for key in ("group", "deals", "won", "win_rate", "ci", "win_rate_adjusted", "p_adjusted"):
         assert key in g
     assert len(g["ci"]) == 2
+
+
+def test_a_number_that_grows_with_how_far_lost_deals_got_is_outcome_derived():
+    from pipeline_fixtures import N, P, Q
+
+    rng = np.random.default_rng(2)
+    rows, events = [], []
+    for i in range(120):
+        reached = i % 3  # 0: Qualify, 1: Needs Analysis, 2: Proposal
+        won = i % 4 == 0
+        oid = f"D{i}"
+        rows.append(
+            {
+                "opportunity_id": oid,
+                "outcome": "won" if won else "lost",
+                "extra_touch_score": reached * 10 + rng.integers(0, 5),
+                "extra_team": ["A", "B"][i % 2],
+                "created_date": "2025-01-01",
+                "close_date": "2025-03-01",
+            }
+        )
+        for k, stage in enumerate([Q, N, P][: reached + 1]):
+            events.append((oid, stage, f"2025-01-{k * 5 + 2:02d}"))
+        events.append((oid, "Closed Won" if won else "Closed Lost", "2025-03-01"))
+    x = xray(make_crm(rows, events, stages=[Q, N, P]))
+    reason = x.drivers.excluded.set_index("attribute").loc["extra_touch_score", "reason"]
+    assert "how far the deal got" in reason
+    assert "extra_team" not in set(x.drivers.excluded["attribute"])

@@ -314,6 +314,7 @@ def analyse_drivers(
     alpha: float = 0.05,
     adjust: str = "fdr_bh",
     max_bands: int = MAX_BANDS,
+    stage_reached: pd.Series | None = None,
 ) -> DriverAnalysis:
     """Win rate by group for each attribute, and the attributes ranked by honest evidence.
 
@@ -326,6 +327,8 @@ def analyse_drivers(
         adjust: a :func:`statsmodels.stats.multitest.multipletests` method (``fdr_bh``,
             ``holm``, ``bonferroni`` ...) or ``none``.
         max_bands: numbers are cut into at most this many quantile bands.
+        stage_reached: per opportunity, the position of the furthest official stage it reached
+            (from the stage history), to recognise counts kept while a deal ran.
 
     Example:
         >>> d = analyse_drivers(crm.opportunities)
@@ -341,7 +344,11 @@ def analyse_drivers(
     numeric = {c for c in columns if _is_number(opportunities[c])}
     cycle = (opportunities["close_date"] - opportunities["created_date"]) / pd.Timedelta(days=1)
     excluded = excluded_attributes(
-        opportunities, columns, numeric=numeric, cycle_days=cycle.where(cycle >= 0)
+        opportunities,
+        columns,
+        numeric=numeric,
+        cycle_days=cycle.where(cycle >= 0),
+        stage_reached=stage_reached,
     )
     notes: list[str] = []
     small = total < MIN_CLOSED_DEALS

@@ -8,7 +8,8 @@ the winning itself. An attribute is *outcome-derived* when
   counts of stage changes, ratios of days, last-activity dates, close/won/lost fields,
   probabilities and forecast categories, activity counts);
 - or its values say so: a number that moves with the deal's length (Spearman's rho against
-  created-to-close days, or against an attribute already flagged by name); a field filled in
+  created-to-close days, or against an attribute already flagged by name), or that grows with how
+  far a lost deal got through the stages; a field filled in
   almost only once a deal closed, or only for won or only for lost deals; values that separate
   won from lost almost perfectly, as a field set at the close would.
 
@@ -67,6 +68,8 @@ _ACTIVITY = re.compile(
 #: |Spearman's rho| with the deal's length (or a flagged attribute) that marks a consequence.
 RHO_WITH_CYCLE = 0.5
 RHO_WITH_FLAGGED = 0.8
+#: Spearman's rho with the furthest stage a lost deal reached that marks a count kept as it ran.
+RHO_WITH_STAGE = 0.6
 #: A field filled for at least this share of closed deals but at most ``_FILLED_OPEN`` of open.
 _FILLED_CLOSED, _FILLED_OPEN = 0.8, 0.05
 #: Share of closed deals in groups that are all won or all lost that marks a field set at close.
@@ -87,12 +90,14 @@ def excluded_attributes(
     *,
     numeric: set[str],
     cycle_days: pd.Series | None = None,
+    stage_reached: pd.Series | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Attributes that must not be ranked as drivers: ``{column: (flag, reason)}``.
 
     ``flag`` is ``outcome_derived`` or ``identifier``; ``reason`` a sentence. ``numeric`` names
     the numeric columns; ``cycle_days`` (aligned with ``opportunities``) is created-to-close days,
-    NaN where unknown.
+    NaN where unknown; ``stage_reached`` the position of the furthest official stage each deal
+    reached (NaN without history).
     """
     out: dict[str, tuple[str, str]] = {}
     outcome = opportunities["outcome"].astype(str)
@@ -117,6 +122,11 @@ def excluded_attributes(
         why = _value_rule(
             s, col in numeric, closed, won, is_open, cycle_days, opportunities, flagged_numbers
         )
+        if why is None and col in numeric and stage_reached is not None:
+            x = pd.to_numeric(s, errors="coerce").to_numpy(float)
+            rho = _spearman(x, stage_reached.to_numpy(float), closed & ~won)
+            if rho is not None and rho >= RHO_WITH_STAGE:
+                why = "it grows with how far the deal got through the stages"
         if why is not None:
             out[col] = (
                 "outcome_derived",

@@ -262,7 +262,19 @@ def xray(
                 "No loss stage for lost deals: lost_here is unknown (map a loss-stage column)."
             )
     paths = analyse_paths(visits, order.stages)
-    drivers = analyse_drivers(opps, min_group_size=min_group_size, alpha=alpha)
+    official = visits[visits["stage_index"] >= 0]
+    reached = (
+        pd.Series(official["stage_index"].to_numpy(), index=official["opp_row"].to_numpy())
+        .groupby(level=0)
+        .max()
+        .reindex(range(len(opps)))
+        .set_axis(opps.index)
+        if has_history
+        else None
+    )
+    drivers = analyse_drivers(
+        opps, min_group_size=min_group_size, alpha=alpha, stage_reached=reached
+    )
     if drivers.ranking.empty:
         notes.append(
             f"No attribute has two groups with {min_group_size}+ closed deals: no driver "
