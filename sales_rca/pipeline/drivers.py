@@ -357,11 +357,15 @@ def analyse_drivers(
             f"Only {total} closed deals: too few to test any attribute (at least "
             f"{MIN_CLOSED_DEALS} are needed); group win rates are shown with a caution."
         )
-    units = _unit_candidates(closed, columns)
+    known: dict[str, tuple[np.ndarray, list[str]]] = {}
     bands: dict[str, np.ndarray] = {}
     band_names: dict[str, list[str]] = {}
     group_parts, rows = [], []
-    all_codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for col in columns:
+        if col in excluded or col in numeric:
+            continue
+        known[col] = group_codes(closed[col])
+    units = _unit_candidates(closed, columns, known)
     for col in columns:
         if col in excluded:
             continue
@@ -371,8 +375,9 @@ def analyse_drivers(
             x = pd.to_numeric(closed[col], errors="coerce").to_numpy(float)
             x = x[np.isfinite(x)]
             band_names[col] = _band_names(x, np.searchsorted(edges[1:-1], x, side="left"), edges)
-        codes, names = group_codes(closed[col], edges)
-        all_codes[col] = (codes, names)
+        if col not in known:
+            known[col] = group_codes(closed[col], edges)
+        codes, names = known[col]
         k = len(names)
         counts = pd.DataFrame(
             {
@@ -415,7 +420,7 @@ def analyse_drivers(
             c: [g for g in groups.loc[groups["attribute"] == c, "group"] if g != BLANK]
             for c in numeric
         }
-        ranking = _confounding(ranking, won_flag, all_codes, alpha, ordered)
+        ranking = _confounding(ranking, won_flag, known, alpha, ordered)
         honest = ranking["significant"] & ranking["explained_by"].isna()
         honest &= ranking["flags"].map(
             lambda f: "few_clusters" not in f and "small_sample" not in f
@@ -472,16 +477,48 @@ class _Unit:
     levels: int
 
 
-def _unit_candidates(closed: pd.DataFrame, columns: list[str]) -> list[_Unit]:
+def _unit_candidates(
+    closed: pd.DataFrame, columns: list[str], known: dict[str, tuple[np.ndarray, list[str]]]
+) -> list[_Unit]:
+    """Columns that can carry an attribute: text with 3 to n/2 values (blanks are no unit).
+
+    ``known`` holds group codes already computed (:func:`group_codes`, blank last) to reuse.
+    """
     names = [c for c in UNIT_COLUMNS if c in closed] + [
         c for c in columns if c.startswith("extra_") and not _is_number(closed[c])
     ]
     out = []
     for name in dict.fromkeys(names):
-        codes, uniques = pd.factorize(closed[name])
-        if 3 <= len(uniques) <= max(3, len(closed) // 2):
-            out.append(_Unit(name, codes, len(uniques)))
+        if name in known:
+            codes, groups = known[name]
+            blank = len(groups) - 1 if groups and groups[-1] == BLANK else -1
+            codes = np.where(codes == blank, -1, codes) if blank >= 0 else codes
+            levels = len(groups) - (blank >= 0)
+        else:
+            codes, uniques = pd.factorize(closed[name])
+            levels = len(uniques)
+        if 3 <= levels <= max(3, len(closed) // 2):
+            out.append(_Unit(name, codes, levels))
     return out
+
+
+#: Rows a unit is first checked on: a unit that mixes values there mixes them in the whole data.
+_UNIT_SAMPLE = 20_000
+
+
+def _purity(u: np.ndarray, a: np.ndarray, levels: int) -> tuple[float, float, int]:
+    """Within units of two or more deals: the share of deals on their unit's modal value, the
+    share of all deals in such units, and how many such units there are."""
+    if len(u) == 0:
+        return 0.0, 0.0, 0
+    pairs, counts = np.unique(u.astype(np.int64) * levels + a, return_counts=True)
+    unit_of = pairs // levels
+    starts = np.r_[0, np.flatnonzero(np.diff(unit_of)) + 1]
+    size = np.add.reduceat(counts, starts)
+    modal = np.maximum.reduceat(counts, starts)
+    multi = size >= 2
+    inside = int(size[multi].sum())
+    return (modal[multi].sum() / inside if inside else 0.0), inside / len(u), int(multi.sum())
 
 
 def _assignment_unit(
@@ -489,21 +526,24 @@ def _assignment_unit(
 ) -> _Unit | None:
     """The coarsest unit within which the attribute (almost) never varies, if any."""
     best = None
-    for unit in units:
+    sample = (
+        np.random.default_rng(0).choice(len(codes), _UNIT_SAMPLE, replace=False)
+        if len(codes) > _UNIT_SAMPLE
+        else None
+    )
+    for unit in sorted(units, key=lambda unit: unit.levels):
         if unit.name == attribute or unit.levels <= levels:
             continue
+        if best is not None and unit.levels >= best.levels:
+            break
         ok = unit.codes >= 0
-        u, a = unit.codes[ok], codes[ok]
-        size = np.bincount(u, minlength=unit.levels)
-        multi = size >= 2
-        in_multi = multi[u]
-        if in_multi.sum() < 0.8 * len(codes) or multi.sum() <= levels:
-            continue
-        pair = np.bincount(u[in_multi] * levels + a[in_multi], minlength=unit.levels * levels)
-        modal = pair.reshape(unit.levels, levels).max(axis=1)
-        if modal.sum() >= _UNIT_PURITY * in_multi.sum() and (
-            best is None or unit.levels < best.levels
-        ):
+        if sample is not None:
+            s_ok = sample[ok[sample]]
+            purity, _, _ = _purity(unit.codes[s_ok], codes[s_ok], levels)
+            if purity < _UNIT_PURITY:
+                continue
+        purity, share, n_units = _purity(unit.codes[ok], codes[ok], levels)
+        if share >= 0.8 and n_units > levels and purity >= _UNIT_PURITY:
             best = unit
     return best
 
