@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: How findings are ordered by the strength of their evidence: the x-ray ranks them this way and
+#: the summary and the app keep that order.
+STRENGTH_ORDER: dict[str, int] = {"strong": 0, "caution": 1, "context": 2}
+
 
 @dataclass(frozen=True)
 class Finding:

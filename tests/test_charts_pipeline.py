@@ -11,10 +11,14 @@ from sales_rca.charts import (
     stall_figure,
     survival_figure,
     time_in_stage_figure,
+    trend_figure,
     win_rate_figure,
 )
 from sales_rca.charts.theme import COLORS
 from sales_rca.pipeline import analyse_drivers, xray
+from sales_rca.pipeline.trend import trend
+
+XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +47,21 @@ def test_funnel_without_history_shows_open_deals(story):
 
 def test_time_in_stage_boxes_use_the_stage_quantiles(story):
     box = time_in_stage_figure(story.stage_table).data[0]
-    assert list(box.median) == [1.0, 9.0, 2.5, 10.0]
-    assert list(box.q3) == [3.0, 10.0, 2.75, 10.0]
+    assert list(box.median) == [1.0, 9.0, 3.0, 10.0]  # Kaplan-Meier: open visits still running
+    assert list(box.q1) == [1.0, 6.0, 2.0, 10.0]
+
+
+def test_time_in_stage_stops_at_the_last_known_quantile_and_says_the_rest_is_not_known(story):
+    """Too many deals still in Needs Analysis (p90) and Proposal (p75, p90) to know those."""
+    fig = time_in_stage_figure(story.stage_table)
+    box = fig.data[0]
+    assert list(box.q3) == [4.0, 10.0, 3.0, 10.0]  # Proposal's p75 is unknown: its median
+    assert list(box.upperfence) == [4.0, 10.0, 3.0, 10.0]
+    assert all(v == v for v in box.upperfence)  # no NaN reaches plotly
+    (unknown,) = [t for t in fig.data if t.name == "not known yet"]
+    assert list(unknown.x) == [N, P] and unknown.marker.symbol == "triangle-up-open"
+    assert list(unknown.text) == ["not known yet"] * 2
+    assert list(unknown.customdata) == ["9 in 10", "3 in 4, 9 in 10"]
 
 
 def test_survival_draws_one_curve_and_one_band_per_stage(story):
@@ -86,14 +103,102 @@ def test_win_rate_figure_shows_intervals_and_the_overall_line():
     assert point.error_x.array[1] > 0
     assert fig.layout.title.text == "Win rate by needs def"
     assert fig.layout.shapes[0].x0 == 0.5
+    shrunk = fig.data[1]  # the estimate allowing for group size, pulled towards the average
+    assert shrunk.marker.symbol == "diamond-open"
+    assert 0.25 < shrunk.x[0] < 0.5 < shrunk.x[1] < 0.75
 
 
-def test_stall_figure_lists_the_longest_stalled_deals_with_their_threshold(story):
-    fig = stall_figure(story.stalls)
+def band_groups():
+    """Buying group size in bands: win rate falls as the group grows (not monotone in rate)."""
+    from pipeline_fixtures import make_crm
+
+    rows = []
+    for size, won, lost in ((2, 30, 10), (5, 18, 22), (9, 8, 32), (14, 12, 28), (20, 20, 20)):
+        rows += [(size, "won")] * won + [(size, "lost")] * lost
+    opps = make_crm(
+        [
+            {"opportunity_id": str(i), "outcome": o, "extra_buying_group_size": float(n)}
+            for i, (n, o) in enumerate(rows)
+        ]
+    ).opportunities
+    return analyse_drivers(opps)
+
+
+def test_win_rate_figure_keeps_numeric_bands_in_ascending_order():
+    d = band_groups()
+    groups = d.groups[d.groups["attribute"] == "extra_buying_group_size"]
+    fig = win_rate_figure(groups, "extra_buying_group_size", kind="numeric")
+    labels = [y.split(" (n=")[0] for y in fig.data[0].y]
+    assert labels == list(groups["group"])  # the table's order, not sorted by win rate
+    assert fig.layout.yaxis.autorange == "reversed"  # smallest band on top
+    assert fig.layout.title.text == "Win rate by buying group size"
+    by_rate = win_rate_figure(groups, "extra_buying_group_size")  # text attributes: by rate
+    assert list(by_rate.data[0].x) == sorted(groups["win_rate"])
+
+
+def test_stall_figure_shows_slow_deals_only_longest_first_with_their_threshold():
+    x = xray(story_crm(), stall_min_won=1)  # one won deal per stage sets a threshold here
+    assert set(x.stalls["status"]) == {"slow", "dead"}
+    fig = stall_figure(x.stalls)
     bars, marks = fig.data
-    assert list(bars.y) == [f"O2 · {N}", f"O1 · {P}"]  # longest over threshold at the top
-    assert list(marks.x) == [8.75, 2.0]
-    assert bars.text[1] == "15 d · 400"
+    assert list(bars.y) == [f"O2 · {N}"]  # O1 at Proposal is dead: hygiene, not at risk
+    assert list(marks.x) == [10.0]
+    assert bars.text[0] == "20 d · 500"
+    assert "Slow deals" in fig.layout.title.text
+    assert "dead deals not shown" in fig.layout.xaxis.title.text
+
+
+def test_trend_figure_marks_quarters_too_early_to_read():
+    from pipeline_fixtures import make_crm
+
+    rows = []
+    for quarter, won, lost, open_ in (("01", 6, 4, 0), ("04", 5, 5, 1), ("07", 3, 2, 6)):
+        rows += [(quarter, "won")] * won + [(quarter, "lost")] * lost + [(quarter, "open")] * open_
+    crm = make_crm(
+        [
+            {
+                "opportunity_id": str(i),
+                "outcome": o,
+                "created_date": f"2025-{m}-15",
+                "close_date": None if o == "open" else "2025-09-20",
+            }
+            for i, (m, o) in enumerate(rows)
+        ]
+    )
+    quarters = trend(crm.opportunities, as_of="2025-09-30").by_created_quarter
+    assert list(quarters["mature"]) == [True, True, False]
+    fig = trend_figure(quarters)
+    ripe, young = fig.data
+    assert list(ripe.x) == ["2025Q1", "2025Q2"] and ripe.marker.symbol == "circle"
+    assert list(young.x) == ["2025Q3"] and young.marker.symbol == "circle-open"
+    assert young.opacity < 1 and "too early to read" in young.name
+    assert young.text[0] == "60%<br>too early to read"
+    assert young.error_y.array[0] > 0  # the 95% range is drawn for every quarter
+    assert list(fig.layout.xaxis.categoryarray) == ["2025Q1", "2025Q2", "2025Q3"]
+
+
+def test_crm_labels_are_escaped_for_plotly_markup():
+    from pipeline_fixtures import make_crm
+
+    stage = f"Demo {XSS}"
+    crm = make_crm(
+        [
+            {
+                "opportunity_id": str(i),
+                "outcome": "won" if i % 2 else "lost",
+                "competitor": XSS if i % 3 else "Acme",
+                "stage": stage,
+            }
+            for i in range(60)
+        ],
+        stages=[stage],
+    )
+    x = xray(crm, stages=[stage])
+    funnel = funnel_figure(x.stage_table)
+    assert list(funnel.data[0].y) == ["Demo &lt;img src=x onerror=alert(1)&gt;"]
+    fig = win_rate_figure(x.drivers.groups, "competitor")
+    assert all("<img" not in y for y in fig.data[0].y)
+    assert any("&lt;img" in y for y in fig.data[0].y)
 
 
 def test_every_figure_uses_the_project_theme(story):
@@ -103,5 +208,6 @@ def test_every_figure_uses_the_project_theme(story):
         survival_figure(story.survival),
         path_sankey_figure(story.paths.transitions, [Q, N, P]),
         stall_figure(story.stalls),
+        trend_figure(story.trend.by_created_quarter),
     ]
     assert all(f.layout.template.layout.font.size == 16 for f in figures)

@@ -187,7 +187,7 @@ def test_without_history_or_loss_stage_lost_here_is_unknown_and_said_so():
     x = xray(crm)
     assert x.stage_table.empty
     assert math.isclose(x.win_rate, 0.5)
-    assert any("lost_here is unknown" in n for n in x.notes)
+    assert any("where they died is unknown" in n for n in x.notes)
 
 
 def test_events_of_unknown_deals_are_ignored_with_a_note():

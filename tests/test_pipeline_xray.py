@@ -240,7 +240,7 @@ def test_without_any_loss_stage_lost_here_is_unknown_not_zero(tmp_path):
     assert x.order.source == "default pipeline"
     assert x.stage_table["lost_here"].isna().all()
     assert not [f for f in findings(x) if f.metric == "lost_here"]
-    assert any("lost_here is unknown" in n for n in x.notes)
+    assert any("where they died is unknown" in n for n in x.notes)
 
 
 def test_a_twelve_deal_file_gives_cautions_not_confident_findings():

@@ -20,6 +20,7 @@ from batch_fixtures import (
     write_clients,
 )
 
+from sales_rca.findings import Finding
 from sales_rca.report.blocks import Markup, esc, table
 from sales_rca.report.html import arrange, plotly_json
 
@@ -113,7 +114,7 @@ def test_the_executive_summary_comes_first_with_numbers_causes_and_actions() -> 
     exec_text = Page(exec_part).visible_text
     results = json.loads((demo_batch().out / "northwind-demo-co" / "results.json").read_text())
     assert f"{results['win_rate']:.0%}" in exec_text
-    assert "439 deals lost at Needs Analysis" in exec_text  # top finding with its number
+    assert "Needs Analysis: 439 deals lost here" in exec_text  # top finding with its number
     assert "No consensus in the buying group" in exec_text  # the vote's winning cause
     assert "Consensus check before Proposal" in exec_text and "Dana Whitfield" in exec_text
     # details follow the summary: the data check and the x-ray come after it
@@ -272,3 +273,226 @@ def test_export_of_a_missing_session_is_one_line_and_exit_2(tmp_path: Path) -> N
     assert (
         done.stderr.startswith("sales-rca: error:") and len(done.stderr.strip().splitlines()) == 1
     )
+
+
+# --- the x-ray block and the top findings, on small hand-made data -------------------------------
+
+
+def visible(html: str) -> str:
+    return Page(html).visible_text
+
+
+def no_amounts_xray():
+    """The eight story deals without any amount; one won deal per stage sets a stall threshold."""
+    from pipeline_fixtures import story_crm
+
+    from sales_rca.pipeline import xray
+
+    crm = story_crm()
+    crm.opportunities["amount"] = float("nan")
+    return xray(crm, stall_min_won=1)
+
+
+def test_without_amounts_the_summary_shows_a_dash_never_a_zero() -> None:
+    from sales_rca.pipeline import findings
+    from sales_rca.report import Summary, xray_overview
+
+    x = no_amounts_xray()
+    block = Page(xray_overview(x, currency="USD").html)
+    rows = [r.split(" | ") for r in _table_rows(xray_overview(x).html, "stages")]
+    assert [r[4] for r in rows] == ["–"] * 4  # value lost
+    assert "the export has no amounts" in block.visible_text
+    hygiene = _table_rows(xray_overview(x).html, "hygiene")
+    slow = next(r for r in hygiene if r.startswith("slow"))
+    assert slow.split(" | ")[1:3] == ["1", "–"]  # one slow deal, its value unknown
+    assert "USD 0" not in block.visible_text and " 0 |" not in " | ".join(hygiene)
+    evidence = findings(x)
+    summary = Summary.build(client="Acme", xray=x, findings=evidence, top_findings=evidence[:3])
+    kpi = re.search(r"([^>]*)</div><div class=\"kpi-label\">value at risk", summary.html())
+    assert kpi and kpi.group(1) == "–"
+
+
+def _table_rows(html: str, css: str) -> list[str]:
+    """The body rows of the table with class ``css``, cells joined by " | "."""
+    part = html[html.index(f'<table class="{css}">') :]
+    part = part[: part.index("</table>")]
+    body = part[part.index("<tbody>") :]
+    return [
+        " | ".join(Page(c).visible_text for c in re.findall(r"<td[^>]*>(.*?)</td>", row))
+        for row in re.findall(r"<tr>(.*?)</tr>", body)
+    ]
+
+
+def driver_xray():
+    """Buying group size drives winning; days in stage is a consequence and must be left out."""
+    from pipeline_fixtures import make_crm
+
+    from sales_rca.pipeline import xray
+
+    rows = []
+    for size, won, lost in ((2, 30, 10), (4, 24, 16), (7, 16, 24), (10, 10, 30), (14, 8, 32)):
+        rows += [(size, "won")] * won + [(size, "lost")] * lost
+    crm = make_crm(
+        [
+            {
+                "opportunity_id": str(i),
+                "outcome": o,
+                "stage": "Closed Won" if o == "won" else "Closed Lost",
+                "extra_buying_group_size": float(n),
+                "extra_days_in_stage": float(i % 17),
+                "extra_coaching_flag": "Formal" if i % 2 else "Informal",
+            }
+            for i, (n, o) in enumerate(rows)
+        ]
+    )
+    return xray(crm, stages=["Qualify"])
+
+
+def test_the_drivers_table_uses_plain_names_and_words_never_columns_or_p_values() -> None:
+    from sales_rca.report import xray_overview
+    from sales_rca.report.sections import driver_rows, left_out
+
+    x = driver_xray()
+    html = xray_overview(x).html
+    text = visible(html)
+    assert "extra_" not in html
+    _, rows = driver_rows(x)
+    first = rows[0]
+    assert first[0] == "buying group size" and first[-1] == "clear"
+    assert first[1].startswith("14: ") or first[1].startswith("10-14: ")  # the worst band
+    for word in ("p_value", "p =", "True", "False", "significant", "nan"):
+        assert word not in text, word
+    assert "Left out, and why" in text
+    (reason,) = [r for r in left_out(x) if r.startswith("Days in stage")]
+    assert reason in text and "measured in time over the deal's life" in reason
+
+
+def test_driver_strength_says_in_words_how_clear_a_driver_is() -> None:
+    from sales_rca.report.sections import driver_strength
+
+    base = {"flags": [], "explained_by": None, "significant": True, "unit": None, "units": None}
+    assert driver_strength(base) == "clear"
+    assert driver_strength({**base, "significant": False}) == "no clear difference"
+    assert (
+        driver_strength({**base, "explained_by": "deal_type"}, {"deal_type": "deal type"})
+        == "explained by deal type"
+    )
+    assert (
+        driver_strength({**base, "explained_by": "extra_lead_source"}) == "explained by lead source"
+    )
+    few = {**base, "flags": ["few_clusters"], "unit": "manager", "units": 4}
+    assert driver_strength(few) == "too few managers to tell (only 4)"
+    territory = {**few, "unit": "extra_territory", "units": 6}
+    assert driver_strength(territory) == "too few territories to tell (only 6)"
+    assert driver_strength({**base, "flags": ["small_sample"]}) == "too few deals to tell"
+
+
+def test_stage_table_shows_conversion_with_its_range_and_unknown_days_as_a_dash() -> None:
+    from pipeline_fixtures import story_crm
+
+    from sales_rca.pipeline import xray
+    from sales_rca.report.sections import stage_rows
+
+    headers, rows = stage_rows(xray(story_crm()))
+    assert headers[2] == "moved on (95% range)"
+    by_stage = {r[0]: r for r in rows}
+    assert by_stage["Needs Analysis"][2] == "60% (23-88%)"
+    assert by_stage["Proposal"][6:] == ("3", "–")  # p75 unknown: too many still in the stage
+
+
+def finding(key: str, kind: str, strength: str = "strong", **kw) -> Finding:
+    return Finding(key, key, kw.pop("metric", "lost_here"), 1.0, kind=kind, strength=strength, **kw)
+
+
+def test_top_findings_are_distinct_facts_in_ranked_order_at_most_two_of_a_kind() -> None:
+    from sales_rca.report import top_findings
+
+    ranked = [
+        finding("win_rate:overall", "overall", "context", metric="win_rate"),
+        finding("lost_here:A", "stage"),
+        finding("lost_here:B", "stage"),
+        finding("lost_here:A", "stage"),  # the same key again
+        finding("lost_here:C", "stage"),
+        finding("stalled_value", "stall", metric="stalled_value"),
+        finding("paths:x", "path", "context", metric="path_share"),
+        finding("win_rate:owner=X", "driver", "caution", metric="win_rate"),
+        finding("hygiene:dead", "hygiene", metric="dead_deals"),
+        finding("code_share:price", "", metric="code_share", source="coding"),
+    ]
+    top = top_findings(ranked, n=5)
+    assert [f.key for f in top] == [
+        "lost_here:A",
+        "lost_here:B",
+        "stalled_value",
+        "hygiene:dead",
+        "code_share:price",  # strong before the lead
+    ]
+    keys = [f.key for f in top_findings(ranked, n=8)]
+    assert len(keys) == len(set(keys))
+    assert keys[-2:] == ["win_rate:owner=X", "lost_here:C"]  # a third stage only to fill up
+    assert "win_rate:overall" not in keys and "paths:x" not in keys
+
+
+def test_top_findings_on_the_demo_are_distinct_and_varied() -> None:
+    from collections import Counter
+
+    from sales_rca.crm import load_crm
+    from sales_rca.pipeline import findings, xray
+    from sales_rca.report import hypotheses, question, top_findings
+
+    crm = load_crm(
+        DEMO / "salesforce_opportunities.csv",
+        history=DEMO / "salesforce_opportunity_history.csv",
+    )
+    top = top_findings(findings(xray(crm)), n=5)
+    assert len({f.key for f in top}) == len(top) == 5
+    assert max(Counter(f.kind for f in top).values()) <= 2
+    assert all(f.strength != "context" for f in top)
+    text = visible(hypotheses(top).html)
+    assert "Why: " not in text  # every finding has its own question
+    for f in top:
+        assert question(f) in text and "extra_" not in question(f)
+
+
+@pytest.mark.parametrize(
+    ("f", "asked"),
+    [
+        (
+            Finding("stalled_value", "t", "stalled_deals", 3, details={"by_stage": {"Demo": 3}}),
+            "Why do open deals stall, most of them at Demo?",
+        ),
+        (Finding("hygiene:dead", "t", "dead_deals", 3), "stay open in the pipeline"),
+        (Finding("hygiene:past_due", "t", "past_due_deals", 3), "close dates that have already"),
+        (Finding("trend:quarter_end", "t", "quarter_end_share", 0.3), "bunch at the end of the"),
+        (
+            Finding(
+                "win_rate:extra_buying_group_size=8-12",
+                "t",
+                "win_rate",
+                0.31,
+                segment="extra_buying_group_size=8-12",
+                details={"label": "buying group size", "group": "8-12"},
+            ),
+            "Why do deals where buying group size is 8-12 win less often?",
+        ),
+        (
+            Finding("win_rate:extra_x_y=Z", "t", "win_rate", 0.3, segment="extra_x_y=Z"),
+            "Why is the win rate lower where x y is Z?",
+        ),
+        (
+            Finding(
+                "trend:win_rate",
+                "t",
+                "win_rate",
+                0.4,
+                kind="trend",
+                details={"before": 0.5, "recent": 0.4},
+            ),
+            "Why did the win rate fall on recently created deals?",
+        ),
+    ],
+)
+def test_every_finding_raises_its_own_question(f: Finding, asked: str) -> None:
+    from sales_rca.report import question
+
+    assert asked in question(f)

@@ -1,4 +1,5 @@
-"""Pure helpers behind workshop steps 3 (loss coding), 6 (plays and actions) and 7 (summary)."""
+"""Pure helpers behind workshop steps 2 (x-ray), 3 (loss coding), 6 (plays and actions) and 7
+(summary)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from sales_rca.ui.steps.plays import (
     target_text,
 )
 from sales_rca.ui.steps.summary import actions_html, plays_html, summary_path
+from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
 
 XSS = "<script>alert(1)</script>"
 
@@ -95,6 +97,34 @@ def test_baselines_are_the_xray_numbers_for_every_stage_and_tested_segment(demo)
     assert metrics["win_rate:segment=Enterprise"].segment == "segment=Enterprise"
     # Free-text attributes are not targets (the x-ray did not test them).
     assert not any(k.startswith("win_rate:extra_opportunity_name=") for k in metrics)
+    # Numbers come in bands, named in plain words; the key is the driver finding's.
+    band = metrics["win_rate:extra_buying_group_size=8-12"]
+    assert band.title == "Win rate where buying group size is 8-12"
+    assert not any("extra_" in f.title for f in metrics.values())
+
+
+def test_untested_groups_and_unknown_numbers_are_not_offered_as_targets():
+    from types import SimpleNamespace
+
+    groups = pd.DataFrame(
+        {
+            "attribute": ["extra_team_size", "extra_team_size", "region"],
+            "group": ["1-3", "4-9", "EMEA"],
+            "win_rate": [0.5, 0.3, 0.4],
+            "tested": [True, False, pd.NA],
+        }
+    )
+    stages = pd.DataFrame(
+        {
+            "stage": ["Qualify"],
+            "conversion": [float("nan")],
+            "median_days": [4.0],
+            "lost_here": pd.array([pd.NA], dtype="Int64"),  # no loss stage: unknown, not 0
+        }
+    )
+    x = SimpleNamespace(win_rate=0.4, stage_table=stages, drivers=SimpleNamespace(groups=groups))
+    keys = [f.key for f in baseline_metrics(x)]
+    assert keys == ["win_rate:overall", "median_days:Qualify", "win_rate:extra_team_size=1-3"]
 
 
 def test_a_play_indicator_suggests_the_matching_metric_on_the_teams_data():
@@ -192,3 +222,80 @@ def test_the_summary_file_is_named_after_the_workshop_and_escapes_typed_text(tmp
     html = out.read_text(encoding="utf-8")
     assert XSS not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# ---------------------------------------------------------------------- x-ray (step 2)
+def xray_finding(key: str, strength: str, source: str = "xray") -> Finding:
+    return Finding(key, f"title of {key}", "lost_here", 1.0, source=source, strength=strength)
+
+
+def test_xray_buttons_list_strong_evidence_then_leads_then_background_and_no_coding():
+    findings = [
+        xray_finding("a", "strong"),
+        xray_finding("b", "context"),
+        xray_finding("c", "caution"),
+        xray_finding("d", "strong"),
+        xray_finding("code_share:price", "strong", source="coding"),
+    ]
+    assert [f.key for f in ranked_findings(findings)] == ["a", "d", "c", "b"]
+    assert len(ranked_findings([xray_finding(str(i), "strong") for i in range(30)])) == 20
+
+
+def fake_view():
+    """Just enough of a step view for the buttons: a session without problems, a guard."""
+    from types import SimpleNamespace
+
+    state = SimpleNamespace(problems=[])
+    return SimpleNamespace(session=SimpleNamespace(state=lambda: state), guard=lambda fn: fn)
+
+
+def test_a_lead_is_marked_lead_not_proof_and_background_comes_under_its_own_heading():
+    import ipywidgets as w
+
+    buttons = RankedProblemButtons(fake_view())
+    buttons.draw(
+        [
+            xray_finding("a", "strong"),
+            xray_finding("c", "caution"),
+            xray_finding("b", "context"),
+        ]
+    )
+    rows = buttons.box.children
+    strong, lead, heading, background = rows
+    assert [type(x).__name__ for x in strong.children] == ["Button", "Label"]
+    assert lead.children[1].value == "title of c"  # the title stays the problem's text
+    (mark,) = [x for x in lead.children if isinstance(x, w.HTML)]
+    assert "lead, not proof" in mark.value and "too few" in mark.value
+    assert "Background" in heading.value
+    assert background.children[0].description == "Make this a problem"
+
+
+def test_the_stalled_deals_table_reads_in_words_with_dashes_for_unknowns(demo):
+    _, x, _ = demo
+    frame = stalled_deals_frame(x)
+    assert list(frame.columns[:5]) == [
+        "deal",
+        "stage",
+        "status",
+        "days in stage",
+        "normal up to (days)",
+    ]
+    assert set(frame["status"]) == {"slow (value at risk)", "dead (clean up)"}
+    assert set(frame["close date passed"]) <= {"yes", "no", "–"}
+    assert not frame.map(lambda v: v is True or v is False or v in ("True", "False")).any().any()
+
+
+def test_the_app_and_the_summary_show_the_same_xray_tables(demo):
+    from sales_rca.report import sections
+
+    _, x, _ = demo
+    html = sections.stage_table_block(x) + sections.hygiene_block(x) + sections.drivers_block(x)
+    html += sections.trend_block(x)
+    for text in (
+        "81% (79-82%)",
+        "slow: the value at risk",
+        "Left out, and why",
+        "too early to read",
+    ):
+        assert text in html
+    assert "extra_" not in html and "p =" not in html and "True" not in html

@@ -18,6 +18,7 @@ from sales_rca.charts.pipeline import (
     stall_figure,
     survival_figure,
     time_in_stage_figure,
+    trend_figure,
     win_rate_figure,
 )
 from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
@@ -36,6 +37,7 @@ __all__ = [
     "stall_figure",
     "survival_figure",
     "time_in_stage_figure",
+    "trend_figure",
     "why_tree_figure",
     "win_rate_figure",
 ]

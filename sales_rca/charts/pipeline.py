@@ -1,17 +1,21 @@
-"""Figures of the pipeline x-ray: funnel, time in stage, survival, paths, win rates, stalls.
+"""Figures of the pipeline x-ray: funnel, time in stage, survival, paths, win rates, stalls, trend.
 
 Each builder takes a table from :mod:`sales_rca.pipeline` (or the x-ray's attribute) and returns a
-themed ``plotly.graph_objects.Figure``.
+themed ``plotly.graph_objects.Figure``. Stage names, group values and deal ids come from the CRM:
+they are HTML-escaped here (:func:`_esc`), where they become plotly label markup, and nowhere earlier.
 """
 
 from __future__ import annotations
+
+import html
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sales_rca.charts.theme import COLORS, SEQUENCE, apply_theme
-from sales_rca.display import money
+from sales_rca.display import missing, money, share
 
 __all__ = [
     "funnel_figure",
@@ -19,8 +23,17 @@ __all__ = [
     "stall_figure",
     "survival_figure",
     "time_in_stage_figure",
+    "trend_figure",
     "win_rate_figure",
 ]
+
+#: The quantile columns of the stage table, lowest first, and what each draws.
+_QUANTILES = ("p10_days", "p25_days", "median_days", "p75_days", "p90_days")
+
+
+def _esc(value: Any) -> str:
+    """CRM text as plotly label markup: ``<``, ``>``, ``&`` and quotes escaped."""
+    return html.escape(str(value), quote=True)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -34,9 +47,11 @@ def funnel_figure(
 ) -> go.Figure:
     """Deals entering each stage (with conversion) and, beside it, deals lost there (with value).
 
-    Without history (``entered`` unknown) the left panel shows deals open in each stage instead.
+    Without history (``entered`` unknown) the left panel shows deals open in each stage instead;
+    where nobody knows at which stage deals were lost (``lost_here`` unknown) the right panel
+    says so instead of drawing zeros.
     """
-    stages = stage_table["stage"].tolist()
+    stages = [_esc(s) for s in stage_table["stage"]]
     has_entered = stage_table["entered"].notna().any()
     left = stage_table["entered"] if has_entered else stage_table["open_here"]
     left = left.fillna(0).astype(int)
@@ -44,9 +59,10 @@ def funnel_figure(
         f"{n}  ·  {c:.0%} convert" if pd.notna(c) else f"{n}"
         for n, c in zip(left, stage_table["conversion"], strict=True)
     ]
+    lost_known = stage_table["lost_here"].notna().any()
     lost = stage_table["lost_here"].fillna(0).astype(int)
     lost_text = [
-        f"{n}  ·  {money(v)}" if v else f"{n}"
+        f"{n}  ·  {money(v)}" if not missing(v) and v else f"{n}"
         for n, v in zip(lost, stage_table["value_lost"], strict=True)
     ]
     fig = make_subplots(
@@ -55,7 +71,10 @@ def funnel_figure(
         shared_yaxes=True,
         column_widths=[0.62, 0.38],
         horizontal_spacing=0.04,
-        subplot_titles=("Entered" if has_entered else "Open now", "Lost here"),
+        subplot_titles=(
+            "Entered" if has_entered else "Open now",
+            "Lost here" if lost_known else "Lost here: not known (no loss stage)",
+        ),
     )
     fig.add_trace(
         go.Bar(
@@ -73,10 +92,10 @@ def funnel_figure(
     fig.add_trace(
         go.Bar(
             y=stages,
-            x=lost,
+            x=lost if lost_known else [None] * len(stages),
             orientation="h",
             marker_color=COLORS["lost"],
-            text=lost_text,
+            text=lost_text if lost_known else None,
             textposition="auto",
             name="lost here",
         ),
@@ -91,24 +110,42 @@ def funnel_figure(
 def time_in_stage_figure(
     stage_table: pd.DataFrame, *, title: str = "Days in each stage"
 ) -> go.Figure:
-    """Box per stage from the stage table's quantiles: whiskers p10–p90, box p25–p75, median line."""
+    """Box per stage from the stage table's quantiles: whiskers p10–p90, box p25–p75, median line.
+
+    The quantiles are censoring-aware (open visits count as still running), so an upper one is
+    unknown (NaN) when too many deals are still in the stage: the box or whisker then stops at
+    the highest known quantile and an open triangle above it says "not known yet". Stages whose
+    median is unknown are left out.
+    """
     fig = go.Figure()
     t = stage_table.dropna(subset=["median_days"])
+    known = t[list(_QUANTILES)].astype(float)
+    filled = known.ffill(axis=1)  # an unknown upper quantile stops at the one below it
+    stages = [_esc(s) for s in t["stage"]]
+    open_ended = known["p90_days"].isna().to_numpy()
+    missing_names = [
+        ", ".join(
+            {"p75_days": "3 in 4", "p90_days": "9 in 10"}[c]
+            for c in ("p75_days", "p90_days")
+            if pd.isna(row[c])
+        )
+        for _, row in known.iterrows()
+    ]
     fig.add_trace(
         go.Box(
-            x=t["stage"],
-            lowerfence=t["p10_days"],
-            q1=t["p25_days"],
-            median=t["median_days"],
-            q3=t["p75_days"],
-            upperfence=t["p90_days"],
+            x=stages,
+            lowerfence=filled["p10_days"],
+            q1=filled["p25_days"],
+            median=filled["median_days"],
+            q3=filled["p75_days"],
+            upperfence=filled["p90_days"],
             marker_color=COLORS["open"],
             name="days in stage",
         )
     )
     fig.add_trace(
         go.Scatter(
-            x=t["stage"],
+            x=stages,
             y=t["median_days"],
             mode="text",
             text=[f"median {d:.0f}" for d in t["median_days"]],
@@ -116,6 +153,25 @@ def time_in_stage_figure(
             showlegend=False,
         )
     )
+    if open_ended.any():
+        top = filled["p90_days"].to_numpy()[open_ended]
+        fig.add_trace(
+            go.Scatter(
+                x=[s for s, o in zip(stages, open_ended, strict=True) if o],
+                y=top,
+                mode="markers+text",
+                marker={"symbol": "triangle-up-open", "size": 14, "color": COLORS["neutral"]},
+                text=["not known yet"] * int(open_ended.sum()),
+                textposition="top center",
+                customdata=[m for m, o in zip(missing_names, open_ended, strict=True) if o],
+                hovertemplate=(
+                    "%{x}: too many deals are still in the stage to know how long "
+                    "%{customdata} take<extra></extra>"
+                ),
+                name="not known yet",
+                showlegend=False,
+            )
+        )
     fig.update_yaxes(title_text="days (p10 · p25 · median · p75 · p90)", rangemode="tozero")
     fig.update_layout(showlegend=False)
     return apply_theme(fig, title=title)
@@ -128,6 +184,7 @@ def survival_figure(
     fig = go.Figure()
     for i, (stage, g) in enumerate(survival.groupby("stage", sort=False)):
         colour = SEQUENCE[i % len(SEQUENCE)]
+        name = _esc(stage)
         fig.add_trace(
             go.Scatter(
                 x=pd.concat([g["days"], g["days"][::-1]]),
@@ -137,7 +194,7 @@ def survival_figure(
                 line={"width": 0},
                 hoverinfo="skip",
                 showlegend=False,
-                legendgroup=str(stage),
+                legendgroup=name,
             )
         )
         fig.add_trace(
@@ -146,8 +203,8 @@ def survival_figure(
                 y=g["still_in_stage"],
                 mode="lines",
                 line={"shape": "hv", "width": 3, "color": colour},
-                name=str(stage),
-                legendgroup=str(stage),
+                name=name,
+                legendgroup=name,
             )
         )
     fig.update_xaxes(title_text="days in stage")
@@ -184,7 +241,12 @@ def path_sankey_figure(
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
-            node={"label": names, "color": node_colour, "pad": 24, "thickness": 22},
+            node={
+                "label": [_esc(n) for n in names],
+                "color": node_colour,
+                "pad": 24,
+                "thickness": 22,
+            },
             link={
                 "source": [index[s] for s in t["source"]],
                 "target": [index[s] for s in t["target"]],
@@ -203,22 +265,31 @@ def win_rate_figure(
     attribute: str,
     *,
     overall: float | None = None,
+    kind: str | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """Win rate per group of one attribute with its Wilson 95% interval (``DriverAnalysis.groups``).
 
-    Groups too small for the test are drawn in a muted colour; a dashed line marks ``overall``.
+    Numeric attributes (``kind="numeric"``) keep the table's order (bands in ascending order,
+    read top to bottom); text attributes are sorted by win rate. Groups too small for the test
+    are drawn in a muted colour; an open diamond marks the estimate allowing for group size
+    (``win_rate_adjusted``: small groups pulled towards the average) when the table has it; a
+    dashed line marks ``overall``.
     """
-    g = groups[groups["attribute"] == attribute].sort_values("win_rate")
+    g = groups[groups["attribute"] == attribute]
+    if kind != "numeric":
+        g = g.sort_values("win_rate", kind="stable")
     colours = [COLORS["open"] if tested else COLORS["muted"] for tested in g["tested"]]
+    labels = [f"{_esc(grp)} (n={n})" for grp, n in zip(g["group"], g["deals"], strict=True)]
     fig = go.Figure(
         go.Scatter(
             x=g["win_rate"],
-            y=[f"{grp} (n={n})" for grp, n in zip(g["group"], g["deals"], strict=True)],
+            y=labels,
             mode="markers+text",
             marker={"size": 16, "color": colours},
-            text=[f"{r:.0%}" for r in g["win_rate"]],
+            text=[share(r, blank="–") for r in g["win_rate"]],
             textposition="top center",
+            cliponaxis=False,
             error_x={
                 "type": "data",
                 "symmetric": False,
@@ -227,9 +298,29 @@ def win_rate_figure(
                 "color": COLORS["neutral"],
                 "thickness": 2,
             },
-            showlegend=False,
+            name="win rate (95% range)",
+            hovertemplate="%{y}: won %{x:.0%} of closed deals<extra></extra>",
         )
     )
+    if "win_rate_adjusted" in g and g["win_rate_adjusted"].notna().any():
+        fig.add_trace(
+            go.Scatter(
+                x=g["win_rate_adjusted"],
+                y=labels,
+                mode="markers",
+                marker={
+                    "symbol": "diamond-open",
+                    "size": 13,
+                    "line": {"width": 2},
+                    "color": COLORS["highlight"],
+                },
+                name="allowing for group size",
+                hovertemplate=(
+                    "%{y}: about %{x:.0%} allowing for group size (small groups are pulled "
+                    "towards the average)<extra></extra>"
+                ),
+            )
+        )
     if overall is not None and pd.notna(overall):
         fig.add_vline(
             x=overall,
@@ -237,17 +328,44 @@ def win_rate_figure(
             line_color=COLORS["highlight"],
             annotation_text=f"overall {overall:.0%}",
         )
-    fig.update_xaxes(title_text="win rate (95% interval)", tickformat=".0%", range=[0, 1])
-    label = attribute.removeprefix("extra_").replace("_", " ")
-    return apply_theme(fig, title=title or f"Win rate by {label}", height=160 + 55 * max(len(g), 1))
+    fig.update_xaxes(title_text="win rate (95% range)", tickformat=".0%", range=[0, 1])
+    if kind == "numeric":
+        fig.update_yaxes(autorange="reversed")
+    _legend_below_axis_title(fig)
+    from sales_rca.pipeline.leakage import attribute_name  # the one plain name of a column
+
+    label = _esc(attribute_name(attribute))
+    return apply_theme(fig, title=title or f"Win rate by {label}", height=200 + 55 * max(len(g), 1))
+
+
+def _legend_below_axis_title(fig: go.Figure) -> None:
+    """With several traces, the legend below the x-axis ticks says what the axis shows (the axis
+    title would sit under it); with one trace, the axis title stays and no legend is drawn."""
+    several = len(fig.data) > 1
+    fig.update_layout(showlegend=several)
+    if several:
+        fig.update_xaxes(title_text=None)
+        fig.update_layout(legend={"y": -0.18, "yanchor": "top"}, margin={"b": 90})
 
 
 def stall_figure(
-    stalls: pd.DataFrame, *, top: int = 15, title: str = "Stalled deals: days in stage vs normal"
+    stalls: pd.DataFrame,
+    *,
+    top: int = 15,
+    title: str = "Slow deals: days in their stage vs the stall threshold",
 ) -> go.Figure:
-    """The ``top`` stalled deals (longest over threshold): days in stage, threshold marker, amount."""
+    """The ``top`` slow deals (longest over threshold): days in stage, threshold marker, amount.
+
+    Only deals with ``status == "slow"`` are drawn: dead deals (far past any normal time) are
+    pipeline hygiene, not value at risk, and would squash the scale. Without a ``status`` column
+    every row counts as slow.
+    """
+    if "status" in stalls:
+        stalls = stalls[stalls["status"] == "slow"]
     s = stalls.head(top).iloc[::-1]
-    labels = [f"{i} · {st}" for i, st in zip(s["opportunity_id"], s["stage"], strict=True)]
+    labels = [
+        f"{_esc(i)} · {_esc(st)}" for i, st in zip(s["opportunity_id"], s["stage"], strict=True)
+    ]
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -272,5 +390,88 @@ def stall_figure(
             name="stall threshold",
         )
     )
-    fig.update_xaxes(title_text="days in current stage")
+    fig.update_xaxes(title_text="days in current stage (slow deals only; dead deals not shown)")
+    if s.empty:
+        fig.add_annotation(
+            text="No slow deal: no open deal is past its stage's threshold without being dead.",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
     return apply_theme(fig, title=title, height=160 + 45 * max(len(s), 1))
+
+
+def trend_figure(
+    by_created_quarter: pd.DataFrame,
+    *,
+    title: str = "Win rate of deals by the quarter they were created",
+) -> go.Figure:
+    """Win rate per created quarter (``Trend.by_created_quarter``) with its 95% range.
+
+    Quarters that can be read (``mature``) are solid dots joined by a line; quarters with too
+    many deals still open are hollow, faded and labelled "too early to read": their early
+    closes (quick losses, easy wins) bias the rate.
+    """
+    q = by_created_quarter[by_created_quarter["win_rate"].notna()]
+    fig = go.Figure()
+    for ripe in (True, False):
+        part = q[q["mature"].astype(bool) == ripe]
+        if part.empty:
+            continue
+        colour = COLORS["open"] if ripe else COLORS["neutral"]
+        fig.add_trace(
+            go.Scatter(
+                x=part["period"].astype(str),
+                y=part["win_rate"],
+                mode="lines+markers+text" if ripe else "markers+text",
+                line={"color": colour, "width": 2},
+                marker={
+                    "size": 14,
+                    "symbol": "circle" if ripe else "circle-open",
+                    "color": colour,
+                    "line": {"width": 2, "color": colour},
+                },
+                opacity=1.0 if ripe else 0.55,
+                text=[
+                    share(r) if ripe else f"{share(r)}<br>too early to read"
+                    for r in part["win_rate"]
+                ],
+                textposition="top center",
+                cliponaxis=False,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (part["ci_high"] - part["win_rate"]).tolist(),
+                    "arrayminus": (part["win_rate"] - part["ci_low"]).tolist(),
+                    "color": _rgba(colour, 0.6),
+                    "thickness": 1.5,
+                },
+                customdata=part[["won", "lost", "open"]].to_numpy(),
+                hovertemplate=(
+                    "%{x}: %{y:.0%} won (%{customdata[0]} won, %{customdata[1]} lost, "
+                    "%{customdata[2]} still open)<extra></extra>"
+                ),
+                name="can be read" if ripe else "too early to read (many deals still open)",
+            )
+        )
+    fig.update_xaxes(
+        title_text="quarter the deals were created",
+        type="category",
+        categoryorder="array",
+        categoryarray=q["period"].astype(str).tolist(),
+    )
+    fig.update_yaxes(title_text="win rate (95% range)", tickformat=".0%", range=[0, 1])
+    _legend_below_axis_title(fig)
+    fig.update_layout(margin={"r": 90})  # room for the last quarter's label
+    if q.empty:
+        fig.add_annotation(
+            text="No quarter with closed deals yet.",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
+    return apply_theme(fig, title=title, height=440)

@@ -13,7 +13,8 @@ Every finding is a :class:`~sales_rca.findings.Finding` with a ``kind``:
 - ``overall``: the win rate, for context.
 
 Ranking: first the strength of the evidence (``strong`` before ``caution``; context last), then
-the value at stake (money when the export has amounts, else deals). Two attributes that are
+the value at stake: money when the export has amounts, else deals at stake (a stage's losses
+beyond a typical stage's, a driver's expected extra wins, the deals stalled). Two attributes that are
 largely the same deals (bias-corrected Cramér's V between them at least :data:`SAME_FACT_V`)
 give one finding, not two.
 """
@@ -29,17 +30,16 @@ import numpy as np
 import pandas as pd
 
 from sales_rca.display import known, money, share
-from sales_rca.findings import Finding
+from sales_rca.findings import STRENGTH_ORDER, Finding
 from sales_rca.pipeline.accounts import existing_account_deals
 from sales_rca.pipeline.leakage import attribute_name
-from sales_rca.pipeline.stats import cramers_v, two_by_two_p
+from sales_rca.pipeline.stats import cramers_v, two_by_two_p, wilson_interval
 
 if TYPE_CHECKING:
     from sales_rca.pipeline.xray import XRay
 
 #: Two attributes this associated (bias-corrected V over closed deals) are one fact.
-SAME_FACT_V = 0.5
-_TIERS = {"strong": 0, "caution": 1, "context": 2}
+SAME_FACT_V = 0.7
 
 
 def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 5) -> list[Finding]:
@@ -93,9 +93,10 @@ def rank(items: list[Finding]) -> list[Finding]:
         v = f.value_at_stake
         if v is not None and not math.isnan(v):
             return float(v)
-        return float(f.deals or 0) * 1e-9  # no money known: deals decide, below any money
+        # no money known: the deals at stake decide, below any money
+        return float(f.details.get("deals_at_stake", f.deals) or 0) * 1e-9
 
-    return sorted(items, key=lambda f: (_TIERS.get(f.strength, 1), -stake(f)))
+    return sorted(items, key=lambda f: (STRENGTH_ORDER.get(f.strength, 1), -stake(f)))
 
 
 # --- stages ---------------------------------------------------------------------------------
@@ -144,6 +145,7 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
             strength = "strong" if beyond else "context"
             details["typical_conversion"] = typical
             details["excess_lost"] = excess
+            details["deals_at_stake"] = excess
         if known_lost:
             n = int(lost_here)
             lost_value = known(row["value_lost"])
@@ -169,7 +171,7 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
             parts.append(f"{_pct(row['conversion'])} move on" + (f" ({label})" if label else ""))
         if not pd.isna(row["median_days"]):
             label = ", the longest wait" if stage == slowest else ""
-            parts.append(f"median {row['median_days']:.0f} days in the stage{label}")
+            parts.append(f"median {_days(row['median_days'])} in the stage{label}")
         out.append(
             Finding(
                 key=f"{metric}:{stage}",
@@ -238,8 +240,8 @@ def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
             Finding(
                 key="hygiene:dead",
                 title=(
-                    f"{_deals(len(dead), 'open deal')} look dead: open far longer than won deals "
-                    "take"
+                    f"{_deals(len(dead), 'open deal')} {'looks' if len(dead) == 1 else 'look'} "
+                    "dead: open far longer than won deals take"
                     + (f" ({_money(value)} still in the pipeline)" if value is not None else "")
                 ),
                 metric="dead_deals",
@@ -266,8 +268,9 @@ def _past_due_findings(x: XRay, max_ids: int) -> list[Finding]:
         Finding(
             key="hygiene:past_due",
             title=(
-                f"{_deals(len(due), 'open deal')} have a close date in the past (median "
-                f"{median:.0f} days ago)" + (f", {_money(value)} in the forecast" if value else "")
+                f"{_deals(len(due), 'open deal')} {'has' if len(due) == 1 else 'have'} a close "
+                f"date in the past (median {_days(median)} ago)"
+                + (f", {_money(value)} in the forecast" if value else "")
             ),
             metric="past_due_deals",
             value=float(len(due)),
@@ -310,7 +313,9 @@ def _driver_findings(
             continue
         attr = r["attribute"]
         codes, _names = d.codes(opps.loc[closed], attr)
-        same = next((a for a, (c, _) in reported.items() if _same_fact(codes, c)), None)
+        same = None
+        if not few:  # a lead on too few units is its own claim, never folded into another
+            same = next((a for a, (c, _) in reported.items() if _same_fact(codes, c)), None)
         if same is not None:
             # one fact, one finding: the second attribute's numbers join the first's
             i = reported[same][1]
@@ -331,8 +336,19 @@ def _driver_findings(
         worst, best = r["worst_group"], r["best_group"]
         gw, gb = g.loc[worst], g.loc[best]
         labels = d.labels(opps, attr).to_numpy()
-        chosen, count = cite(closed & (labels == worst))
-        rest_rate = (won.sum() - gw["won"]) / max(1, closed.sum() - gw["deals"])
+        in_group = closed & (labels == worst)
+        rest_won, rest_n = won.sum() - gw["won"], closed.sum() - gw["deals"]
+        rest_rate = rest_won / max(1, rest_n)
+        if worst == best:
+            # one group big enough to compare: it is compared with all other deals
+            if abs(float(gw["win_rate"]) - rest_rate) < 0.05:
+                continue
+            gb = _others(gb, rest_won, rest_n)
+            if gb["win_rate"] < gw["win_rate"]:
+                gw, gb = gb, gw
+                in_group = closed & (labels != worst)
+            rest_rate = float(gb["win_rate"])
+        chosen, count = cite(in_group)
         gap = max(0.0, float(rest_rate - gw["win_rate"]))
         extra_wins = gap * float(gw["deals"])
         value = extra_wins * avg_won if avg_won is not None else None
@@ -367,6 +383,7 @@ def _driver_findings(
                     "best_ci": [known(gb["ci_low"]), known(gb["ci_high"])],
                     "effect": known(r["effect"]),
                     "expected_extra_wins": extra_wins,
+                    "deals_at_stake": extra_wins,
                     "flags": flags,
                     "unit": r["unit"],
                     "units": known(r["units"]),
@@ -377,9 +394,39 @@ def _driver_findings(
     return out
 
 
+def _others(group: pd.Series, won: float, n: float) -> pd.Series:
+    """The deals outside ``group``, as a group named ``(others)``."""
+    low, high = wilson_interval(np.array([won]), np.array([n]))
+    return pd.Series(
+        {
+            "deals": n,
+            "won": won,
+            "lost": n - won,
+            "win_rate": won / n if n else float("nan"),
+            "ci_low": float(low[0]),
+            "ci_high": float(high[0]),
+            "win_rate_adjusted": float("nan"),
+            "p_adjusted": group["p_adjusted"],
+            "significant": group["significant"],
+        },
+        name=OTHERS,
+    )
+
+
+#: The name of "every other deal" when an attribute has one group to compare.
+OTHERS = "(others)"
+
+
 def _driver_title(r: pd.Series, worst: pd.Series, best: pd.Series) -> str:
     label = str(r["label"])
     w, b = str(worst.name), str(best.name)
+    if OTHERS in (w, b):
+        named, rate_named, rate_rest = (b, best, worst) if w == OTHERS else (w, worst, best)
+        where = f"with {label} {named}" if r["kind"] == "numeric" else f"where {label} is {named}"
+        return (
+            f"Deals {where} win {_pct(rate_named['win_rate'])} vs "
+            f"{_pct(rate_rest['win_rate'])} for all other deals"
+        )
     if r["kind"] == "numeric":
         return (
             f"Deals with {label} {w} win {_pct(worst['win_rate'])} vs "
@@ -564,6 +611,11 @@ def _periods(periods: pd.Series) -> str:
 
 def _deals(n: int, noun: str = "deal") -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _days(value: float) -> str:
+    n = round(float(value))
+    return "1 day" if n == 1 else f"{n:,} days"
 
 
 def _pct(value: Any) -> str:

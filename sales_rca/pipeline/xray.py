@@ -259,7 +259,8 @@ def xray(
         lost_from_column = deals.loc[deals["outcome"] == "lost", "loss_stage"].notna().sum()
         if lost and not lost_from_column:
             notes.append(
-                "No loss stage for lost deals: lost_here is unknown (map a loss-stage column)."
+                "No loss stage for lost deals: where they died is unknown (name the loss-stage "
+                "column in a mapping file, or give the stage history)."
             )
     paths = analyse_paths(visits, order.stages)
     official = visits[visits["stage_index"] >= 0]

@@ -9,12 +9,15 @@ The diagnostic notebook calls these with the library's results; each returns an
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sales_rca.findings import Finding
+from sales_rca import display
+from sales_rca.findings import STRENGTH_ORDER, Finding
 from sales_rca.report.blocks import (
     Html,
     Markup,
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
 #: The MIME type of a plotly figure in a notebook output (JupyterLab and the summary render it).
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-#: The order in which findings become hypotheses (first metric first), and the question each asks.
+#: The five-whys question each metric raises (see :func:`question` for driver and trend findings).
 _QUESTIONS: dict[str, str] = {
     "lost_here": "Why do so many deals die at {stage}?",
     "conversion": "Why do deals fail to move on from {stage}?",
@@ -49,9 +52,22 @@ _QUESTIONS: dict[str, str] = {
     "code_share": "Why do so many lost deals cite {category}?",
     "over_attribution": "Why do reps blame {category} more often than their own notes do?",
     "stalled_value": "Why do open deals stall{at_stage}?",
-    "win_rate": "Why is the win rate different where {segment}?",
+    "stalled_deals": "Why do open deals stall{at_stage}?",
+    "dead_deals": "Why do deals that are dead stay open in the pipeline?",
+    "past_due_deals": "Why do open deals keep close dates that have already passed?",
+    "quarter_end_share": "Why do won deals bunch at the end of the quarter?",
+    "win_rate": "Why is the win rate lower where {segment}?",
     "path_share": "Why do won deals not follow the official sales process?",
 }
+#: How sure a finding is, in the room's words (``Finding.strength``).
+STRENGTH_WORDS: dict[str, str] = {
+    "strong": "strong evidence",
+    "caution": "lead, not proof",
+    "context": "background",
+}
+#: The order of strengths in a ranking (the x-ray ranks its own findings the same way).
+#: p-values inside a sentence (``(p = 0.03)``): the room reads the words, not the statistic.
+_P_VALUE = re.compile(r"\s*\(p\s*[=<]\s*[^)]*\)|,?\s*\bp\s*[=<]\s*[0-9.eE+-]+")
 
 
 def data_check(crm: CrmData) -> Html:
@@ -94,7 +110,8 @@ def data_check(crm: CrmData) -> Html:
 
 
 def xray_overview(x: XRay, currency: str = "") -> Html:
-    """Deal counts, win rate and the stage table: where deals go, die and wait."""
+    """The x-ray in one block: deal counts and win rate, the stage table, pipeline hygiene, what
+    goes with winning and losing (and what was left out), and the pipeline over time."""
     lo, hi = x.win_rate_ci
     headline = kpis(
         [
@@ -102,55 +119,378 @@ def xray_overview(x: XRay, currency: str = "") -> Html:
             ("won", number(x.won)),
             ("lost", number(x.lost)),
             ("open", number(x.open)),
-            ("stalled value", money(x.stalled_value, currency) if x.has_history else "–"),
+            ("value at risk", money(x.stalled_value, currency) if x.has_history else "–"),
         ]
     )
+    parts: list[Any] = [
+        headline,
+        note(f"Win rate 95% range {share(lo)}–{share(hi)}; as of {x.as_of_text}."),
+        Markup("<h3>Stages: where deals go, die and wait</h3>"),
+        stage_table_block(x, currency),
+        Markup("<h3>Pipeline hygiene</h3>"),
+        hygiene_block(x, currency),
+        Markup("<h3>What goes with winning and losing</h3>"),
+        drivers_block(x),
+        Markup("<h3>Over time</h3>"),
+        trend_block(x),
+    ]
+    hygiene = getattr(x, "hygiene", None)
+    shown = {*x.drivers.notes, *(hygiene.notes if hygiene is not None else ())}  # said above
+    rest = [n for n in x.notes if n not in shown]
+    if rest:
+        parts.append(Markup("<h3>Notes on the data</h3>"))
+        parts += [note(plain(n)) for n in rest]
+    return section("Pipeline x-ray", *parts, css="xray")
+
+
+def plain(text: Any) -> str:
+    """A sentence for the room: any p-value in it (``(p = 0.03)``) taken out."""
+    return _P_VALUE.sub("", str(text))
+
+
+def share_range(value: Any, low: Any, high: Any) -> str:
+    """``81% (79-82%)``: a share with its 95% range (the share alone when the range is unknown)."""
+    text = share(value)
+    if text == "–" or display.missing(low) or display.missing(high):
+        return text
+    return f"{text} ({float(low) * 100:.0f}-{share(high)})"
+
+
+def stage_rows(x: XRay, currency: str = "") -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The stage table as the room reads it: headers and rows of plain text ("–" when unknown).
+
+    Conversion comes with its 95% range; days in the stage are censoring-aware (deals still in a
+    stage count as still running), so they are "–" when too many deals are still there to tell.
+    """
+    headers = [
+        "stage",
+        "entered",
+        "moved on (95% range)",
+        "lost here",
+        "value lost",
+        "open now",
+        "median days",
+        "3 in 4 left within (days)",
+    ]
     rows = [
         (
             r["stage"],
             number(r["entered"]),
-            share(r["conversion"]),
+            share_range(r["conversion"], r.get("conversion_ci_low"), r.get("conversion_ci_high")),
             number(r["lost_here"]),
-            number(r["median_days"], 1),
             money(r["value_lost"], currency),
+            number(r["open_here"]),
+            number(r["median_days"]),
+            number(r.get("p75_days")),
         )
         for r in x.stage_table.to_dict(orient="records")
     ]
-    stages = table(
-        ["stage", "entered", "conversion", "lost here", "median days", "value lost"],
-        rows,
-        numeric=[1, 2, 3, 4, 5],
-    )
-    parts: list[Any] = [
-        headline,
-        note(f"Win rate 95% interval {share(lo)}–{share(hi)}; as of {x.as_of_text}."),
-        stages,
+    return headers, rows
+
+
+def stage_table_block(x: XRay, currency: str = "") -> Markup:
+    """The stage table (:func:`stage_rows`) with what its dashes mean."""
+    headers, rows = stage_rows(x, currency)
+    parts = [table(headers, rows, numeric=[1, 2, 3, 4, 5, 6, 7], css="stages")]
+    t = x.stage_table
+    if x.has_history and len(t) and t[["median_days", "p75_days"]].isna().to_numpy().any():
+        parts.append(
+            note(
+                "– in the days columns: not known yet, because too many deals are still in that "
+                "stage (deals still there count as still running, not as finished)."
+            )
+        )
+    if len(t) and t["value_lost"].isna().all():
+        parts.append(note("– in value lost: the export has no amounts for these deals."))
+    return Markup("".join(parts))
+
+
+def hygiene_rows(x: XRay, currency: str = "") -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Open, slow (value at risk), dead and past-due deals: headers and rows of plain text."""
+    h = getattr(x, "hygiene", None)
+    headers = ["open deals", "deals", "value", "share of the open pipeline"]
+    if h is None:
+        return headers, []
+
+    def part(value: Any) -> str:
+        if display.missing(value) or display.missing(h.open_value) or not h.open_value:
+            return "–"
+        return share(float(value) / float(h.open_value))
+
+    rows = [
+        ("all open deals", number(h.open_deals), money(h.open_value, currency), "–"),
+        (
+            "slow: the value at risk",
+            number(h.slow_deals),
+            money(h.at_risk_value, currency),
+            share(h.at_risk_share),
+        ),
+        (
+            "dead: to clean out of the CRM",
+            number(h.dead_deals),
+            money(h.dead_value, currency),
+            part(h.dead_value),
+        ),
+        (
+            "close date already passed",
+            number(h.past_due_deals),
+            money(h.past_due_value, currency),
+            part(h.past_due_value),
+        ),
     ]
-    parts += [note(n) for n in x.notes]
-    return section("Pipeline x-ray", *parts, css="xray")
+    return headers, rows
+
+
+def hygiene_block(x: XRay, currency: str = "") -> Markup:
+    """Pipeline hygiene: the rule in one sentence, then slow, dead and past-due deals."""
+    h = getattr(x, "hygiene", None)
+    if h is None:
+        return note("Pipeline hygiene was not computed for this data.")
+    headers, rows = hygiene_rows(x, currency)
+    parts = [note(h.rule), table(headers, rows, numeric=[1, 2, 3], css="hygiene")]
+    if h.slow_deals is None and h.dead_deals is None:
+        parts.append(
+            note(
+                "Slow and dead deals are unknown: judging them needs the date each open deal "
+                "entered its stage, and enough won deals per stage to know what normal is."
+            )
+        )
+    elif h.unjudged_deals:
+        parts.append(
+            note(
+                f"{number(h.unjudged_deals)} of the {number(h.open_deals)} open deals could not be "
+                "judged slow or dead."
+            )
+        )
+    if h.past_due_deals is None:
+        parts.append(note("Past-due deals are unknown: the open deals have no close date."))
+    if display.missing(h.open_value):
+        parts.append(note("– in value: the export has no amounts for the open deals."))
+    parts += [note(plain(n)) for n in h.notes]
+    return Markup("".join(parts))
+
+
+def driver_strength(row: Any, labels: dict[str, str] | None = None) -> str:
+    """How clear a driver is, in plain words (never a p-value).
+
+    ``row`` is a row of ``DriverAnalysis.ranking``; ``labels`` maps attribute columns to their
+    plain names (default :func:`sales_rca.pipeline.leakage.attribute_name`).
+    """
+    from sales_rca.pipeline.leakage import attribute_name
+
+    labels = labels or {}
+    flags = list(row["flags"]) if row.get("flags") is not None else []
+    other = row.get("explained_by")
+    if other is not None and not (isinstance(other, float) and math.isnan(other)):
+        return f"explained by {labels.get(str(other), attribute_name(other))}"
+    if "small_sample" in flags:
+        return "too few deals to tell"
+    if "few_clusters" in flags:
+        unit = _plural(attribute_name(row.get("unit") or "group"))
+        units = row.get("units")
+        count = f" (only {int(units)})" if not display.missing(units) else ""
+        return f"too few {unit} to tell{count}"
+    if bool(row.get("significant")):
+        return "clear"
+    return "no clear difference"
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and not noun.endswith(("ay", "ey", "oy", "uy")):
+        return noun[:-1] + "ies"
+    return noun if noun.endswith("s") else noun + "s"
+
+
+def driver_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The ranked drivers as the room reads them: plain attribute names, the lowest and highest
+    tested group with their win rates, the gap, and how clear it is."""
+    ranking = x.drivers.ranking
+    headers = [
+        "attribute",
+        "lowest win rate",
+        "highest win rate",
+        "gap",
+        "closed deals",
+        "how clear",
+    ]
+    if ranking.empty:
+        return headers, []
+    labels = dict(zip(ranking["attribute"], ranking["label"], strict=True))
+    rows = []
+    for r in ranking.to_dict(orient="records"):
+        gap = r.get("spread")
+        worst = f"{r['worst_group']}: {share(r['worst_win_rate'])}"
+        best = f"{r['best_group']}: {share(r['best_win_rate'])}"
+        clear = driver_strength(r, labels)
+        if r["worst_group"] == r["best_group"]:  # one group big enough: nothing to set it against
+            best, gap, clear = "–", None, "only one group is large enough to compare"
+        rows.append(
+            (
+                r["label"],
+                worst,
+                best,
+                "–" if display.missing(gap) else f"{float(gap) * 100:.0f} points",
+                number(r["deals"]),
+                clear,
+            )
+        )
+    return headers, rows
+
+
+def left_out(x: XRay) -> list[str]:
+    """Why each attribute left out of the drivers was left out (one sentence each)."""
+    excluded = getattr(x.drivers, "excluded", None)
+    if excluded is None or excluded.empty:
+        return []
+    return [str(r) for r in excluded["reason"]]
+
+
+def drivers_block(x: XRay) -> Markup:
+    """What goes with winning and losing: the driver table, its reading, and what was left out."""
+    d = x.drivers
+    headers, rows = driver_rows(x)
+    parts: list[Any] = []
+    if rows:
+        parts.append(
+            note(
+                "Win rates of closed deals. Lowest and highest: the groups with at least "
+                f"{d.min_group_size} closed deals. This is association, not cause."
+            )
+        )
+        parts.append(table(headers, rows, numeric=[3, 4], css="drivers"))
+    else:
+        parts.append(note("No attribute could be compared: too few closed deals per group."))
+    parts += [note(plain(n)) for n in d.notes]
+    reasons = left_out(x)
+    if reasons:
+        parts.append(Markup("<h4>Left out, and why</h4>"))
+        parts.append(bullets(reasons, css="left-out"))
+    return Markup("".join(parts))
+
+
+def quarter_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Win rate by the quarter deals were created; young quarters marked "too early to read"."""
+    headers = ["created in", "deals", "won", "lost", "still open", "win rate (95% range)", ""]
+    t = getattr(x, "trend", None)
+    if t is None or t.by_created_quarter.empty:
+        return headers, []
+    rows = [
+        (
+            r["period"],
+            number(r["created"]),
+            number(r["won"]),
+            number(r["lost"]),
+            number(r["open"]),
+            share_range(r["win_rate"], r["ci_low"], r["ci_high"]),
+            "" if bool(r["mature"]) else "too early to read",
+        )
+        for r in t.by_created_quarter.to_dict(orient="records")
+    ]
+    return headers, rows
+
+
+_CYCLE_GROUPS = {
+    "won": "won deals",
+    "lost": "lost deals",
+    "all deals": "all deals, open ones counted as still running",
+}
+
+
+def cycle_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Days from created to close: won and lost deals, and all deals with open ones running."""
+    headers = ["deals", "how many", "median days (95% range)", "3 in 4 within (days)"]
+    t = getattr(x, "trend", None)
+    if t is None or t.cycle.empty:
+        return headers, []
+    rows = []
+    for r in t.cycle.to_dict(orient="records"):
+        median = number(r["median_days"])
+        if median != "–" and not (
+            display.missing(r["median_ci_low"]) or display.missing(r["median_ci_high"])
+        ):
+            median += f" ({number(r['median_ci_low'])}-{number(r['median_ci_high'])})"
+        rows.append(
+            (
+                _CYCLE_GROUPS.get(str(r["group"]), str(r["group"])),
+                number(r["deals"]),
+                median,
+                number(r["p75_days"]),
+            )
+        )
+    return headers, rows
+
+
+def trend_block(x: XRay) -> Markup:
+    """The pipeline over time: win rate by created quarter, the quarter-end effect, cycle length."""
+    t = getattr(x, "trend", None)
+    if t is None:
+        return note("The pipeline over time was not computed for this data.")
+    parts: list[Any] = []
+    headers, rows = quarter_rows(x)
+    if rows:
+        parts.append(table(headers, rows, numeric=[1, 2, 3, 4, 5], css="quarters"))
+        if any(r[-1] for r in rows):
+            parts.append(
+                note(
+                    "Too early to read: more than a fifth of that quarter's deals are still "
+                    "open, and the deals that close first (quick losses, easy wins) bias its rate."
+                )
+            )
+    if t.quarter_end is not None:
+        parts.append(note(t.quarter_end.text))
+    headers, rows = cycle_rows(x)
+    if rows:
+        parts.append(table(headers, rows, numeric=[1, 2, 3], css="cycle"))
+    said = ("cannot be read yet", "Among closed deals", "Counting the")  # by the tables above
+    qe_text = t.quarter_end.text if t.quarter_end is not None else None
+    for n in t.notes:
+        if any(w in n for w in said) or (qe_text and n.startswith(qe_text)):
+            continue
+        parts.append(note(plain(n)))
+    if not parts:
+        parts.append(note("No dates in the data: nothing to show over time."))
+    return Markup("".join(parts))
 
 
 def xray_figures(x: XRay, *, top_stalls: int = 12) -> list[go.Figure]:
-    """The x-ray's figures worth a page: funnel, time in stage and stalls (when there is history),
-    and the win rate of the strongest driver."""
+    """The x-ray's figures worth a page: funnel, time in stage and slow deals (when there is
+    history), the win rate of the strongest driver, and the win rate by created quarter."""
     from sales_rca.charts import (
         funnel_figure,
         stall_figure,
         time_in_stage_figure,
+        trend_figure,
         win_rate_figure,
     )
 
     figures = [funnel_figure(x.stage_table)]
     if x.has_history and x.stage_table["median_days"].notna().any():
         figures.append(time_in_stage_figure(x.stage_table))
-    if not x.stalls.empty:
-        figures.append(stall_figure(x.stalls, top=top_stalls))
-    ranking = x.drivers.ranking
-    if not ranking.empty:
-        attribute = ranking.iloc[0]["attribute"]
+    stalls = x.stalls
+    if "status" in stalls:
+        stalls = stalls[stalls["status"] == "slow"]
+    if not stalls.empty:
+        figures.append(stall_figure(stalls, top=top_stalls))
+    top = top_driver(x)
+    if top is not None:
+        attribute, kind = top
         groups = x.drivers.groups[x.drivers.groups["attribute"] == attribute]
-        figures.append(win_rate_figure(groups, attribute, overall=x.drivers.overall_win_rate))
+        figures.append(
+            win_rate_figure(groups, attribute, overall=x.drivers.overall_win_rate, kind=kind)
+        )
+    t = getattr(x, "trend", None)
+    if t is not None and t.by_created_quarter["win_rate"].notna().sum() >= 2:
+        figures.append(trend_figure(t.by_created_quarter))
     return figures
+
+
+def top_driver(x: XRay) -> tuple[str, str] | None:
+    """The attribute (and its kind) whose win rates are worth a figure: the first ranked one."""
+    ranking = x.drivers.ranking
+    if ranking.empty:
+        return None
+    r = ranking.iloc[0]
+    return str(r["attribute"]), str(r.get("kind") or "category")
 
 
 def category_shares(losses: CodingResult) -> pd.Series:
@@ -225,64 +565,120 @@ def coding_figures(losses: CodingResult, stages: Sequence[str] = ()) -> list[go.
     return figures
 
 
-def top_findings(findings: Iterable[Finding], n: int = 5) -> list[Finding]:
-    """The ``n`` findings most worth a five-whys: one per metric in :data:`_QUESTIONS` order, the
-    largest first (most deals lost, lowest conversion, longest wait, most value stalled, ...), then
-    the next of each metric."""
-    by_metric: dict[str, list[Finding]] = {m: [] for m in _QUESTIONS}
+def finding_kind(f: Finding) -> str:
+    """What sort of fact a finding is: its ``kind``, else its producer (``coding``)."""
+    return f.kind or f.source or "other"
+
+
+def strength_mark(f: Finding) -> str:
+    """``"lead, not proof"`` for a finding that rests on too few deals or units, else ``""``."""
+    return STRENGTH_WORDS["caution"] if f.strength == "caution" else ""
+
+
+def top_findings(findings: Iterable[Finding], n: int = 5, *, per_kind: int = 2) -> list[Finding]:
+    """The ``n`` findings most worth a five-whys, distinct facts in ranked order.
+
+    ``findings`` come ranked (:func:`sales_rca.pipeline.findings`: strength of evidence, then
+    value at stake; other producers' findings may follow); strong ones stay before leads
+    (``caution``). Background (``context``) and the overall win rate are never chosen, a key at
+    most once, and at most ``per_kind`` findings of one kind (stage, stall, driver, coding ...)
+    unless too few other kinds are left to fill ``n``.
+    """
+    seen: set[str] = set()
+    ranked: list[Finding] = []
     for f in findings:
-        if f.metric not in by_metric or f.key == "win_rate:overall":
+        if f.key in seen or f.strength == "context" or f.kind == "overall":
             continue
-        if f.metric == "win_rate" and f.details.get("rank") == "best":
+        if f.key == "win_rate:overall" or f.details.get("rank") == "best":
             continue
-        by_metric[f.metric].append(f)
-    ascending = {"conversion", "win_rate", "path_share"}
-    for metric, items in by_metric.items():
-        items.sort(key=lambda f: f.value if metric in ascending else -f.value)
+        seen.add(f.key)
+        ranked.append(f)
+    # a stable sort: strong before leads, the given (ranked) order within each
+    ranked.sort(key=lambda f: STRENGTH_ORDER.get(f.strength, 1))
     chosen: list[Finding] = []
-    depth = 0
-    while len(chosen) < n and any(len(v) > depth for v in by_metric.values()):
-        for items in by_metric.values():
-            if len(items) > depth and len(chosen) < n:
-                chosen.append(items[depth])
-        depth += 1
+    skipped: list[Finding] = []
+    per: dict[str, int] = {}
+    for f in ranked:
+        if len(chosen) >= n:
+            break
+        kind = finding_kind(f)
+        if per.get(kind, 0) >= per_kind:
+            skipped.append(f)
+            continue
+        per[kind] = per.get(kind, 0) + 1
+        chosen.append(f)
+    chosen += skipped[: max(0, n - len(chosen))]
     return chosen
 
 
 def question(finding: Finding) -> str:
     """The five-whys question a finding raises (plain text)."""
     from sales_rca.coding.codebook import CATEGORY_LABELS
+    from sales_rca.pipeline.leakage import attribute_name
 
-    category = CATEGORY_LABELS.get(finding.category or "", finding.category or "").lower()
-    return _QUESTIONS.get(finding.metric, "Why: {title}?").format(
-        stage=finding.stage or "this stage",
-        at_stage=f" at {finding.stage}" if finding.stage else "",
-        segment=(finding.segment or "").removeprefix("extra_").replace("=", " is "),
+    f = finding
+    d = f.details or {}
+    if f.metric == "win_rate" and f.kind == "trend":
+        before, recent = d.get("before"), d.get("recent")
+        if not (display.missing(before) or display.missing(recent)) and recent > before:
+            return "What made the win rate rise on recently created deals, and can we keep it?"
+        return "Why did the win rate fall on recently created deals?"
+    if f.key == "win_rate:existing_accounts":
+        return "Why do new-business deals win less often than deals with existing accounts?"
+    if f.metric == "win_rate" and d.get("label") and d.get("group") is not None:
+        return f"Why do deals where {d['label']} is {d['group']} win less often?"
+    if f.metric == "win_rate" and not f.segment:
+        return "Why do we lose more deals than we could win?"
+    category = CATEGORY_LABELS.get(f.category or "", f.category or "").lower()
+    attr, _, value = (f.segment or "").partition("=")
+    segment = f"{attribute_name(attr)} is {value}" if value else attribute_name(attr)
+    at_stage = f" at {f.stage}" if f.stage else ""
+    by_stage = d.get("by_stage")
+    if not at_stage and isinstance(by_stage, dict) and by_stage:
+        at_stage = f", most of them at {next(iter(by_stage))}"
+    return _QUESTIONS.get(f.metric, "Why: {title}?").format(
+        stage=f.stage or "this stage",
+        at_stage=at_stage,
+        segment=segment,
         category=category,
-        title=finding.title,
+        title=f.title,
     )
 
 
 def hypotheses(findings: Sequence[Finding], currency: str = "") -> Html:
-    """Top findings as root-cause hypotheses: the question to ask, and the numbers behind it."""
+    """Top findings as root-cause hypotheses: the question to ask, the numbers behind it, and how
+    sure the data is."""
     rows = [
         (
             i,
             question(f),
             f.title,
             metric_value(f.value, f.unit, currency),
-            number(f.details.get("deals", len(f.opportunity_ids)) or None),
+            number(_deals(f)),
+            STRENGTH_WORDS.get(f.strength, ""),
         )
         for i, f in enumerate(findings, 1)
     ]
     if not rows:
-        return section("Root-cause hypotheses", note("The data gave no finding to start from."))
+        return section(
+            "Root-cause hypotheses",
+            note("No finding stands out clearly enough in the data to start from."),
+        )
     return section(
         "Root-cause hypotheses",
-        note("Each is a problem to put on a five-whys board, with the evidence already attached."),
-        table(["#", "question", "evidence", "value", "deals"], rows, numeric=[0, 3, 4]),
+        note(
+            "Each is a problem to put on a five-whys board, with the evidence already attached. "
+            "A lead, not proof, rests on too few deals, managers or territories to prove it."
+        ),
+        table(["#", "question", "evidence", "value", "deals", "how sure"], rows, numeric=[0, 3, 4]),
         css="hypotheses",
     )
+
+
+def _deals(f: Finding) -> int | None:
+    if f.deals is not None:
+        return f.deals
+    return f.details.get("deals", len(f.opportunity_ids)) or None
 
 
 def plays_section(recommendations: Sequence[Recommendation], basis: str) -> Html:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sales_rca.errors import BatchError
 from sales_rca.findings import Finding
 from sales_rca.report.blocks import Markup, esc, kpis, money, note, share, table
-from sales_rca.report.sections import actions, category_shares, question
+from sales_rca.report.sections import actions, category_shares, question, strength_mark
 
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
@@ -161,7 +161,7 @@ class Summary:
                     [
                         ("win rate", share(self.win_rate)),
                         ("won · lost · open", f"{d['won']:,} · {d['lost']:,} · {d['open']:,}"),
-                        ("stalled value", self._stalled()),
+                        ("value at risk", self._stalled()),
                     ]
                 )
             )
@@ -169,12 +169,13 @@ class Summary:
         if self.top_findings:
             items = "".join(
                 f"<li><strong>{esc(f.title)}</strong>"
-                f'<span class="question">{esc(question(f))}</span></li>'
+                + (f' <em class="lead">({esc(strength_mark(f))})</em>' if strength_mark(f) else "")
+                + f'<span class="question">{esc(question(f))}</span></li>'
                 for f in self.top_findings
             )
             parts.append(Markup(f'<ol class="findings">{items}</ol>'))
         else:
-            parts.append(note("The data gave no finding."))
+            parts.append(note("No finding stands out clearly enough in the data."))
         parts.append(Markup("<h2>Top root causes</h2>"))
         if self.root_causes:
             parts.append(
@@ -219,9 +220,11 @@ class Summary:
         return f'<section class="executive-summary">{body}</section>'
 
     def _stalled(self) -> str:
+        """The value of the slow open deals ("–" when unknown: no amounts, or no history)."""
         for f in self.findings:
             if f.key == "stalled_value":
-                return money(f.value, self.currency)
+                value = f.value_at_stake if f.unit != "currency" else f.value
+                return money(value, self.currency)
         return "–"
 
     # --- results ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_a_whole_workshop_from_finding_to_written_summary(
 
     # 2. X-ray: the team picks where deals die as its problem.
     go_to_step(page, "2. Pipeline x-ray")
-    row = page.locator(".widget-hbox", has_text="deals lost at Needs Analysis").filter(
+    row = page.locator(".widget-hbox", has_text="Needs Analysis: ").filter(
         has=page.locator("button:has-text('Make this a problem')")
     )
     row.locator("button").first.click()
@@ -41,7 +41,7 @@ def test_a_whole_workshop_from_finding_to_written_summary(
     # 4. Five whys: three levels, each with a number from the data as evidence.
     go_to_step(page, "4. Five whys")
     outline = page.locator("[data-testid=why-outline]")
-    expect(outline).to_contain_text("deals lost at Needs Analysis", timeout=SLOW)
+    expect(outline).to_contain_text("Needs Analysis: ", timeout=SLOW)
     evidence = ".widget-dropdown:has(label:text('Evidence from the data'))"
     titles = page.locator(f"{evidence} option").all_inner_texts()
     whys = [

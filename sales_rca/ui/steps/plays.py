@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import ipywidgets as w
+import pandas as pd
 
 from sales_rca.findings import Finding
 from sales_rca.rootcause import (
@@ -56,15 +57,16 @@ def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list
                 )
     groups = getattr(xray.drivers, "groups", None)
     if groups is not None and not groups.empty:
+        from sales_rca.pipeline.leakage import attribute_name
+
         for _, g in groups.iterrows():
-            # Only the attributes the x-ray tested (few groups, enough deals) make a target.
-            if _nan(g["win_rate"]) or not bool(g.get("tested", True)):
+            # Only groups the x-ray tested (enough closed deals) make a target; attributes left
+            # out of the drivers (outcome-derived, identifiers) have no groups at all.
+            if _nan(g["win_rate"]) or not _flag(g.get("tested", True)):
                 continue
             attr = str(g["attribute"])
             segment = f"{attr}={g['group']}"
-            label = (
-                f"Win rate where {attr.removeprefix('extra_').replace('_', ' ')} is {g['group']}"
-            )
+            label = f"Win rate where {attribute_name(attr)} is {g['group']}"
             out.append(
                 Finding(
                     f"win_rate:{segment}",
@@ -194,10 +196,18 @@ def play_reason(rec: Recommendation, coding: Any = None) -> str:
 
 
 def _nan(value: Any) -> bool:
+    """True for None, NaN and ``pd.NA`` (an unknown number: lost here without loss stages)."""
+    if value is None or value is pd.NA:
+        return True
     try:
         return math.isnan(float(value))
     except (TypeError, ValueError):
-        return value is None
+        return False
+
+
+def _flag(value: Any) -> bool:
+    """A True/False cell that may be missing (``pd.NA``): missing counts as False."""
+    return False if _nan(value) else bool(value)
 
 
 # ---------------------------------------------------------------------- the view

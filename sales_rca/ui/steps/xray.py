@@ -1,14 +1,109 @@
-"""Step 2, Pipeline x-ray: where deals stall and die; any finding can become a five-whys problem."""
+"""Step 2, Pipeline x-ray: where deals stall and die; any finding can become a five-whys problem.
+
+The tables and sentences are the summary's (:mod:`sales_rca.report.sections`), so the room and
+the e-mailed summary read the same words and numbers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ipywidgets as w
+import pandas as pd
 
 from sales_rca import charts
+from sales_rca.display import missing
+from sales_rca.findings import Finding
+from sales_rca.report import sections as s
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import ProblemButtons, StepView
+
+#: At most this many findings get a "Make this a problem" button.
+MAX_FINDINGS = 20
+#: The hover text of the "lead, not proof" mark.
+LEAD_TIP = (
+    "This rests on too few deals, or on too few managers or territories, to prove it: a lead "
+    "to discuss, not proof."
+)
+_STALL_COLUMNS = {
+    "opportunity_id": "deal",
+    "stage": "stage",
+    "status": "status",
+    "days_in_stage": "days in stage",
+    "threshold_days": "normal up to (days)",
+    "past_due": "close date passed",
+    "amount": "amount",
+    "owner": "owner",
+    "account": "account",
+}
+_STATUS = {"slow": "slow (value at risk)", "dead": "dead (clean up)"}
+
+
+def ranked_findings(findings: list[Finding], limit: int = MAX_FINDINGS) -> list[Finding]:
+    """The x-ray's findings for the buttons: strong evidence, then leads, then background, each in
+    the x-ray's ranked order, at most ``limit`` of them."""
+    xray = [f for f in findings if f.source == "xray"]
+    # a stable sort: strong before leads before background, ranked order within each
+    xray.sort(key=lambda f: s.STRENGTH_ORDER.get(f.strength, 1))
+    return xray[:limit]
+
+
+class RankedProblemButtons(ProblemButtons):
+    """The x-ray's findings with their buttons: strong evidence and leads first, a lead marked
+    "lead, not proof", background numbers last under their own heading."""
+
+    def draw(self, findings: list[Finding]) -> None:
+        self._rows = {}
+        rows: list[w.Widget] = []
+        first = [f for f in findings if f.strength != "context"]
+        background = [f for f in findings if f.strength == "context"]
+        rows += [self._row(f) for f in first]
+        if background:
+            rows.append(
+                w.HTML(
+                    '<p class="srca-muted">Background: numbers worth knowing, not problems on '
+                    "their own.</p>"
+                )
+            )
+            rows += [self._row(f) for f in background]
+        self.box.children = rows
+        self.mark_used()
+
+    def _row(self, f: Finding) -> w.HBox:
+        b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
+        b.on_click(self.view.guard(lambda _, f=f: self._make_problem(f)))
+        self._rows[f.key] = b
+        children: list[w.Widget] = [b, w.Label(f.title)]
+        mark = s.strength_mark(f)
+        if mark:
+            children.append(
+                w.HTML(
+                    f'<span class="srca-tag srca-lead" title="{c.esc(LEAD_TIP)}" '
+                    f'data-testid="lead-mark">{c.esc(mark)}</span>'
+                )
+            )
+        return w.HBox(children, layout=w.Layout(align_items="center"))
+
+
+def stalled_deals_frame(x: Any) -> pd.DataFrame:
+    """Slow and dead open deals as the room reads them (plain words, "–" when unknown)."""
+    stalls = x.stalls
+    cols = [k for k in _STALL_COLUMNS if k in stalls]
+    out = stalls[cols].copy()
+    if "status" in out:
+        out["status"] = out["status"].map(lambda v: _STATUS.get(v, v))
+    for col in ("days_in_stage", "threshold_days"):
+        if col in out:
+            out[col] = out[col].map(lambda v: c.num(v) or "–")
+    if "amount" in out:
+        out["amount"] = out["amount"].map(lambda v: c.money(v) or "–")
+    if "past_due" in out:
+        out["past_due"] = out["past_due"].map(lambda v: "–" if missing(v) else "yes" if v else "no")
+    return out.rename(columns=_STALL_COLUMNS)
+
+
+def _html(markup: str) -> w.HTML:
+    return w.HTML(f'<div style="overflow-x:auto">{markup}</div>')
 
 
 class XRayView(StepView):
@@ -18,14 +113,19 @@ class XRayView(StepView):
     def build(self) -> None:
         self.headline = w.HTML()
         self.tabs = w.Tab()
-        self.problem_buttons = ProblemButtons(self)
+        self.problem_buttons = RankedProblemButtons(self)
         self.widget.children = [
             c.heading(
                 "2. Pipeline x-ray",
                 sub="Where do our deals stall and die? Pick a finding to dig into.",
             ),
             self.headline,
-            w.HTML("<h3>Findings: make one a problem to dig into</h3>"),
+            w.HTML(
+                "<h3>Findings: make one a problem to dig into</h3>"
+                '<p class="srca-muted">Strongest evidence and most at stake first. '
+                "A <i>lead, not proof</i> rests on too few deals, managers or territories to "
+                "prove it.</p>"
+            ),
             self.problem_buttons.box,
             self.tabs,
         ]
@@ -46,86 +146,28 @@ class XRayView(StepView):
         self.headline.value = (
             f"<p class='srca-big'>{x.won:,} won · {x.lost:,} lost · {x.open:,} open · "
             f"win rate {c.pct(x.win_rate)} <span class='srca-muted' style='font-size:1rem'>"
-            f"(95% {c.pct(lo)}–{c.pct(hi)})</span></p>"
-            + "".join(f"<p class='srca-muted'>{c.esc(n)}</p>" for n in x.notes)
+            f"(95% range {c.pct(lo)}–{c.pct(hi)})</span></p>"
+            + "".join(f"<p class='srca-muted'>{c.esc(s.plain(n))}</p>" for n in x.notes)
         )
-        self.problem_buttons.draw(self.bench.findings()[:20])
+        self.problem_buttons.draw(ranked_findings(self.bench.findings()))
+        pages = self._pages(x)
+        self.tabs.children = [p[1] for p in pages]
+        for i, (label, _) in enumerate(pages):
+            self.tabs.set_title(i, label)
+
+    def _pages(self, x: Any) -> list[tuple[str, w.Widget]]:
         pages: list[tuple[str, w.Widget]] = []
         table = x.stage_table
         if not table.empty:
             pages.append(("Funnel", c.figure(charts.funnel_figure(table), height=520)))
-            cols = [
-                k
-                for k in (
-                    "stage",
-                    "entered",
-                    "advanced",
-                    "lost_here",
-                    "open_here",
-                    "conversion",
-                    "median_days",
-                    "p75_days",
-                    "value_lost",
-                )
-                if k in table
-            ]
-            pages.append(
-                (
-                    "Stage table",
-                    w.HTML(
-                        c.html_table(
-                            table[cols],
-                            formats={
-                                "conversion": c.pct,
-                                "median_days": c.num,
-                                "p75_days": c.num,
-                                "value_lost": c.money,
-                            },
-                        )
-                    ),
-                )
-            )
-            if x.has_history:
+            pages.append(("Stage table", _html(s.stage_table_block(x))))
+            if x.has_history and table["median_days"].notna().any():
                 pages.append(
                     ("Time in stage", c.figure(charts.time_in_stage_figure(table), height=480))
                 )
         if x.has_history and not x.survival.empty:
             pages.append(("Survival", c.figure(charts.survival_figure(x.survival), height=480)))
-        if not x.stalls.empty:
-            stall_cols = [
-                k
-                for k in (
-                    "opportunity_id",
-                    "stage",
-                    "days_in_stage",
-                    "threshold_days",
-                    "amount",
-                    "owner",
-                    "account",
-                )
-                if k in x.stalls
-            ]
-            pages.append(
-                (
-                    "Stalled deals",
-                    w.VBox(
-                        [
-                            c.figure(charts.stall_figure(x.stalls), height=520),
-                            w.HTML(
-                                c.html_table(
-                                    x.stalls[stall_cols],
-                                    formats={
-                                        "days_in_stage": c.num,
-                                        "threshold_days": c.num,
-                                        "amount": c.money,
-                                    },
-                                    max_rows=25,
-                                )
-                            ),
-                        ]
-                    ),
-                )
-            )
+        pages.append(("Stalled deals", self._stalled(x)))
         if x.has_history and not x.paths.transitions.empty:
             pages.append(
                 (
@@ -135,48 +177,46 @@ class XRayView(StepView):
                     ),
                 )
             )
-        ranking = x.drivers.ranking
-        if not ranking.empty:
-            top = ranking.iloc[0]["attribute"]
-            cols = [
-                k
-                for k in (
-                    "attribute",
-                    "groups",
-                    "deals",
-                    "p_adjusted",
-                    "significant",
-                    "best_group",
-                    "best_win_rate",
-                    "worst_group",
-                    "worst_win_rate",
-                )
-                if k in ranking
-            ]
-            pages.append(
-                (
-                    "What goes with losing",
-                    w.VBox(
-                        [
-                            w.HTML(
-                                c.html_table(
-                                    ranking[cols],
-                                    formats={
-                                        "best_win_rate": c.pct,
-                                        "worst_win_rate": c.pct,
-                                        "p_adjusted": lambda v: f"{v:.3g}",
-                                    },
-                                    max_rows=15,
-                                )
-                            ),
-                            c.figure(
-                                charts.win_rate_figure(x.drivers.groups, top, overall=x.win_rate),
-                                height=480,
-                            ),
-                        ]
-                    ),
+        pages.append(("What goes with losing", self._drivers(x)))
+        trend = getattr(x, "trend", None)
+        if trend is not None and not trend.empty:
+            parts: list[w.Widget] = []
+            if trend.by_created_quarter["win_rate"].notna().sum() >= 2:
+                parts.append(c.figure(charts.trend_figure(trend.by_created_quarter), height=440))
+            parts.append(_html(s.trend_block(x)))
+            pages.append(("Over time", w.VBox(parts)))
+        return pages
+
+    def _stalled(self, x: Any) -> w.Widget:
+        parts: list[w.Widget] = [_html(s.hygiene_block(x))]
+        stalls = x.stalls
+        slow = stalls[stalls["status"] == "slow"] if "status" in stalls else stalls
+        if not slow.empty:
+            parts.append(c.figure(charts.stall_figure(slow), height=520))
+        if not stalls.empty:
+            parts.append(
+                w.HTML(
+                    c.html_table(
+                        stalled_deals_frame(x),
+                        numeric=["days in stage", "normal up to (days)", "amount"],
+                        max_rows=25,
+                        caption="Slow and dead open deals, longest over their stage's normal first",
+                    )
                 )
             )
-        self.tabs.children = [p[1] for p in pages]
-        for i, (label, _) in enumerate(pages):
-            self.tabs.set_title(i, label)
+        return w.VBox(parts)
+
+    def _drivers(self, x: Any) -> w.Widget:
+        parts: list[w.Widget] = [_html(s.drivers_block(x))]
+        top = s.top_driver(x)
+        if top is not None:
+            attribute, kind = top
+            parts.append(
+                c.figure(
+                    charts.win_rate_figure(
+                        x.drivers.groups, attribute, overall=x.win_rate, kind=kind
+                    ),
+                    height=480,
+                )
+            )
+        return w.VBox(parts)
