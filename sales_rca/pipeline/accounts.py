@@ -25,6 +25,7 @@ from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
 
 from sales_rca.display import share
 from sales_rca.pipeline.drivers import wilson_interval
+from sales_rca.pipeline.stages import ColumnCodes, factorize_text
 from sales_rca.pipeline.trend import (
     LOST,
     MATURE_MAX_OPEN_SHARE,
@@ -98,38 +99,62 @@ def existing_account_deals(opportunities: pd.DataFrame) -> pd.Series:
     )
 
 
-def _account_codes(opportunities: pd.DataFrame) -> tuple[np.ndarray, pd.Index] | None:
-    if "account" not in opportunities or opportunities["account"].isna().all():
+def _account_codes(
+    opportunities: pd.DataFrame, codes: ColumnCodes | None = None
+) -> tuple[np.ndarray, pd.Index] | None:
+    if "account" not in opportunities:
         return None
-    codes, names = pd.factorize(opportunities["account"], sort=True)
-    return codes, pd.Index(names)
+    accounts = opportunities["account"]
+    if not (
+        pd.api.types.is_object_dtype(accounts.dtype) or isinstance(accounts.dtype, pd.StringDtype)
+    ):
+        if accounts.isna().all():
+            return None
+        codes, names = pd.factorize(accounts, sort=True)
+        return codes, pd.Index(names)
+    found, names = (
+        factorize_text(accounts, sort=True) if codes is None else codes.within("account", sort=True)
+    )
+    if not len(names):  # no account anywhere
+        return None
+    if isinstance(accounts.dtype, pd.StringDtype):
+        names = pd.array(names, dtype=accounts.dtype)
+    return found, pd.Index(names)
 
 
 def _existing(
-    opps: pd.DataFrame, accounts: tuple[np.ndarray, pd.Index] | None, outcome: np.ndarray
+    opps: pd.DataFrame,
+    accounts: tuple[np.ndarray, pd.Index] | None,
+    outcome: np.ndarray,
+    codes: ColumnCodes | None = None,
 ) -> np.ndarray:
     flag = np.zeros(len(opps), dtype=bool)
     if "deal_type" in opps:
         # match each distinct deal type once, not once per deal
-        codes, types = pd.factorize(opps["deal_type"])
+        found, types = factorize_text(opps["deal_type"]) if codes is None else codes("deal_type")
         hit = np.array([bool(_EXISTING_TYPE.search(str(t))) for t in types] + [False])
-        flag = hit[codes]
+        flag = hit[found]
     if accounts is not None:
-        codes, names = accounts
+        account, names = accounts
         close = opps["close_date"].to_numpy(dtype="datetime64[ns]")
         created = opps["created_date"].to_numpy(dtype="datetime64[ns]")
-        won = (outcome == WON) & (codes >= 0) & ~np.isnat(close)
-        first_win = np.full(len(names), np.datetime64("NaT"), dtype="datetime64[ns]")
-        if won.any():
-            firsts = pd.Series(close[won]).groupby(codes[won]).min()
-            first_win[firsts.index.to_numpy()] = firsts.to_numpy()
-        earlier = np.where(codes >= 0, first_win[np.maximum(codes, 0)], np.datetime64("NaT"))
+        won = (outcome == WON) & (account >= 0) & ~np.isnat(close)
+        # each account's first won close date (NaT where it has none)
+        never = np.iinfo(np.int64).max
+        first = np.full(len(names), never, dtype=np.int64)
+        np.minimum.at(first, account[won], close[won].view(np.int64))
+        first_win = np.where(first == never, np.iinfo(np.int64).min, first).view("datetime64[ns]")
+        earlier = np.where(account >= 0, first_win[np.maximum(account, 0)], np.datetime64("NaT"))
         flag = flag | (~np.isnat(earlier) & ~np.isnat(created) & (created > earlier))
     return flag
 
 
 def analyse_accounts(
-    opportunities: pd.DataFrame, loss_stage: pd.Series, *, period: str = "Q"
+    opportunities: pd.DataFrame,
+    loss_stage: pd.Series,
+    *,
+    period: str = "Q",
+    codes: ColumnCodes | None = None,
 ) -> AccountAnalysis:
     """Win rate and loss stages of existing-account deals vs new ones, and revenue per account.
 
@@ -138,12 +163,14 @@ def analyse_accounts(
         loss_stage: loss stage per opportunity (aligned with ``opportunities``), e.g. from the
             x-ray's deals table.
         period: pandas period alias for the revenue table (``Q``, ``M``, ``Y``).
+        codes: the opportunities' columns factorized (:class:`.stages.ColumnCodes`), when the
+            caller shares them with other analyses.
     """
     notes: list[str] = []
     opps = opportunities
     outcome = outcome_codes(opps["outcome"])
-    accounts = _account_codes(opps)
-    existing = _existing(opps, accounts, outcome)
+    accounts = _account_codes(opps, codes)
+    existing = _existing(opps, accounts, outcome, codes)
     kind = existing.astype(np.int64)  # 0 new, 1 existing
     counts = {
         name: np.bincount(kind[outcome == code], minlength=2)

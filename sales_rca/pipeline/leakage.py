@@ -20,10 +20,13 @@ facilitator can read out.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from sales_rca.pipeline.stages import LOST, OPEN, WON, ColumnCodes, outcome_codes
 
 #: Name patterns (on the lower-case snake name, ``extra_`` removed) and the reason they give.
 _NAME_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -91,19 +94,22 @@ def excluded_attributes(
     numeric: set[str],
     cycle_days: pd.Series | None = None,
     stage_reached: pd.Series | None = None,
+    codes: ColumnCodes | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Attributes that must not be ranked as drivers: ``{column: (flag, reason)}``.
 
     ``flag`` is ``outcome_derived`` or ``identifier``; ``reason`` a sentence. ``numeric`` names
     the numeric columns; ``cycle_days`` (aligned with ``opportunities``) is created-to-close days,
     NaN where unknown; ``stage_reached`` the position of the furthest official stage each deal
-    reached (NaN without history).
+    reached (NaN without history). ``codes`` factorizes the columns (pass the caller's, to
+    share the work).
     """
     out: dict[str, tuple[str, str]] = {}
-    outcome = opportunities["outcome"].astype(str)
-    closed = outcome.isin(["won", "lost"]).to_numpy()
-    won = (outcome == "won").to_numpy()
-    is_open = (outcome == "open").to_numpy()
+    codes = ColumnCodes(opportunities) if codes is None else codes
+    outcome = outcome_codes(opportunities["outcome"])
+    closed = (outcome == WON) | (outcome == LOST)
+    won = outcome == WON
+    is_open = outcome == OPEN
     for col in columns:
         name = re.sub(r"[^0-9a-z]+", "_", str(col).lower().removeprefix("extra_")).strip("_")
         why = next((w for p, w in _NAME_RULES if p.search(name)), None)
@@ -114,17 +120,34 @@ def excluded_attributes(
                 "outcome_derived",
                 f"{attribute_name(col).capitalize()} is left out: {why}.",
             )
+    numbers: dict[str, np.ndarray] = {}
+
+    def number(col: str) -> np.ndarray:
+        if col not in numbers:
+            numbers[col] = pd.to_numeric(opportunities[col], errors="coerce").to_numpy(float)
+        return numbers[col]
+
     flagged_numbers = [c for c in out if c in numeric]
+    cycle = cycle_days.to_numpy(float) if cycle_days is not None else None
+    reached = stage_reached.to_numpy(float) if stage_reached is not None else None
     for col in columns:
         if col in out:
             continue
-        s = opportunities[col]
+        # one pass over the values: codes (-1 where blank) answer every count below
+        values, uniques = codes(col)
         why = _value_rule(
-            s, col in numeric, closed, won, is_open, cycle_days, opportunities, flagged_numbers
+            values,
+            len(uniques),
+            col if col in numeric else None,
+            closed,
+            won,
+            is_open,
+            cycle,
+            number,
+            flagged_numbers,
         )
-        if why is None and col in numeric and stage_reached is not None:
-            x = pd.to_numeric(s, errors="coerce").to_numpy(float)
-            rho = _spearman(x, stage_reached.to_numpy(float), closed & ~won)
+        if why is None and col in numeric and reached is not None:
+            rho = _spearman(number(col), reached, closed & ~won)
             if rho is not None and rho >= RHO_WITH_STAGE:
                 why = "it grows with how far the deal got through the stages"
         if why is not None:
@@ -134,8 +157,10 @@ def excluded_attributes(
             )
             continue
         if col not in numeric:
-            values = s[closed].dropna()
-            if len(values) >= 50 and values.nunique() > IDENTIFIER_SHARE * len(values):
+            filled = values[closed]
+            filled = filled[filled >= 0]
+            distinct = np.count_nonzero(np.bincount(filled, minlength=len(uniques)))
+            if len(filled) >= 50 and distinct > IDENTIFIER_SHARE * len(filled):
                 out[col] = (
                     "identifier",
                     f"{attribute_name(col).capitalize()} is left out: it has a different value "
@@ -145,53 +170,59 @@ def excluded_attributes(
 
 
 def _value_rule(
-    s: pd.Series,
-    is_number: bool,
+    codes: np.ndarray,
+    levels: int,
+    col: str | None,
     closed: np.ndarray,
     won: np.ndarray,
     is_open: np.ndarray,
-    cycle_days: pd.Series | None,
-    opportunities: pd.DataFrame,
+    cycle_days: np.ndarray | None,
+    number: Callable[[str], np.ndarray],
     flagged_numbers: list[str],
 ) -> str | None:
-    filled = s.notna().to_numpy()
+    """The value rules of one attribute, read from its codes (-1 where blank, ``levels``
+    values); ``col`` names a numeric attribute (None for text), ``number`` gives a numeric
+    column as floats."""
+    filled = codes >= 0
     n_closed, n_open = int(closed.sum()), int(is_open.sum())
+
+    def share(mask: np.ndarray, n: int) -> float:  # filled share of the deals in ``mask``
+        return np.count_nonzero(filled & mask) / n if n else float("nan")
+
     if (
         n_closed >= _MIN_PAIRS
         and n_open >= 20
-        and filled[closed].mean() >= _FILLED_CLOSED
-        and filled[is_open].mean() <= _FILLED_OPEN
+        and share(closed, n_closed) >= _FILLED_CLOSED
+        and share(is_open, n_open) <= _FILLED_OPEN
     ):
         return "it is filled in almost only once a deal has closed"
     lost = closed & ~won
-    if won.sum() >= 20 and lost.sum() >= 20:
-        fw, fl = filled[won].mean(), filled[lost].mean()
+    n_won, n_lost = int(won.sum()), int(lost.sum())
+    if n_won >= 20 and n_lost >= 20:
+        fw, fl = share(won, n_won), share(lost, n_lost)
         if (fw >= _FILLED_CLOSED and fl <= _FILLED_OPEN) or (
             fl >= _FILLED_CLOSED and fw <= _FILLED_OPEN
         ):
             return "it is filled in only for won deals or only for lost ones"
-    if is_number:
-        x = pd.to_numeric(s, errors="coerce").to_numpy(float)
+    if col is not None:
+        x = number(col)
         if cycle_days is not None:
-            rho = _spearman(x, cycle_days.to_numpy(float), closed)
+            rho = _spearman(x, cycle_days, closed)
             if rho is not None and abs(rho) >= RHO_WITH_CYCLE:
                 return "it rises and falls with how long the deal ran"
         for other in flagged_numbers:
-            y = pd.to_numeric(opportunities[other], errors="coerce").to_numpy(float)
-            rho = _spearman(x, y, closed)
+            rho = _spearman(x, number(other), closed)
             if rho is not None and abs(rho) >= RHO_WITH_FLAGGED:
                 return (
                     f"it moves with {attribute_name(other)}, which is measured over the deal's life"
                 )
     # near-perfect separation of won from lost
-    values = s[closed]
-    if values.notna().sum() >= 50:
-        codes, uniques = pd.factorize(values)
-        ok = codes >= 0
-        size = np.bincount(codes[ok], minlength=len(uniques))
-        wins = np.bincount(codes[ok], weights=won[closed][ok], minlength=len(uniques))
+    known = filled & closed
+    if np.count_nonzero(known) >= 50:
+        size = np.bincount(codes[known], minlength=levels)
+        wins = np.bincount(codes[known & won], minlength=levels)
         pure = size[(size >= 5) & ((wins == 0) | (wins == size))].sum()
-        if pure >= SEPARATION_SHARE * size.sum() and len(uniques) >= 2:
+        if pure >= SEPARATION_SHARE * size.sum() and np.count_nonzero(size) >= 2:
             return (
                 "its values tell won from lost almost perfectly, as a field set at the close would"
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sales_rca.pipeline.stages import _group_starts
+from sales_rca.pipeline.stages import _BINCOUNT_MAX
 
 ARROW = " → "
 WON_NODE, LOST_NODE = "Won", "Lost"
@@ -67,15 +67,19 @@ def analyse_paths(visits: pd.DataFrame, order: list[str]) -> PathAnalysis:
     row = visits["opp_row"].to_numpy()
     code, names = pd.factorize(visits["stage"])
     names = np.asarray(names, dtype=object)
-    step = np.arange(len(row)) - _group_starts(row)
     starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    sizes = np.diff(np.r_[starts, len(row)])
+    step = np.arange(len(row)) - np.repeat(starts, sizes)
     deal_row = row[starts]
     outcome = np.asarray(visits["outcome"].to_numpy()[starts], dtype=object)
-    deal_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(row)]))
+    # each deal's outcome as a code, compared once: 0 won, 1 lost, 2 open (or anything else)
+    out_code = np.select([outcome == "won", outcome == "lost"], [0, 1], 2)
+    is_open = outcome == "open"
+    deal_of = np.repeat(np.arange(len(starts)), sizes)
     uniq_paths, inverse, counts = _unique_paths(code, step, starts, deal_of, len(names))
     by_outcome = {
-        o: np.bincount(inverse[outcome == o], minlength=len(uniq_paths))
-        for o in ("won", "lost", "open")
+        o: np.bincount(inverse[mask], minlength=len(uniq_paths))
+        for o, mask in (("won", out_code == 0), ("lost", out_code == 1), ("open", is_open))
     }
     paths = [ARROW.join(names[np.asarray(p, dtype=np.int64)]) for p in uniq_paths]
     variants = pd.DataFrame(
@@ -96,9 +100,9 @@ def analyse_paths(visits: pd.DataFrame, order: list[str]) -> PathAnalysis:
     variants = variants.reset_index(drop=True)
 
     transitions, skips, backs = _transitions(
-        row, code, names, visits["stage_index"].to_numpy(), outcome, deal_of
+        row, code, names, visits["stage_index"].to_numpy(), out_code, deal_of
     )
-    won_total = int((outcome == "won").sum())
+    won_total = int((out_code == 0).sum())
     won_official = int(variants.loc[variants["official"], "won"].sum())
     return PathAnalysis(
         official_path=official_path,
@@ -144,12 +148,13 @@ def _transitions(
     code: np.ndarray,
     names: np.ndarray,
     stage_index: np.ndarray,
-    deal_outcome: np.ndarray,
+    out_code: np.ndarray,
     deal_of: np.ndarray,
 ) -> tuple[pd.DataFrame, int, int]:
-    """Moves counted per source, target, outcome and kind; and the deals that skip / go back."""
+    """Moves counted per source, target, outcome and kind; and the deals that skip / go back.
+
+    ``out_code`` is each deal's outcome: 0 won, 1 lost, 2 open (or anything else)."""
     outcomes = np.array(["won", "lost", "open"], dtype=object)
-    out_code = np.select([deal_outcome == "won", deal_outcome == "lost"], [0, 1], 2)
     kinds = np.array(["forward", "skip", "backward", "other", "close"], dtype=object)
     same = row[1:] == row[:-1]
     src = np.flatnonzero(same)
@@ -165,7 +170,13 @@ def _transitions(
     kd = np.r_[kind, np.full(len(last), 4)].astype(np.int64)
     n_nodes = len(names) + 2
     key = ((source * n_nodes + target) * 3 + oc) * 5 + kd
-    uniq, moves = np.unique(key, return_counts=True)
+    size = n_nodes * n_nodes * 15
+    if size <= _BINCOUNT_MAX:  # counting keys is the grouping
+        counts = np.bincount(key, minlength=size)
+        uniq = np.flatnonzero(counts)
+        moves = counts[uniq]
+    else:
+        uniq, moves = np.unique(key, return_counts=True)
     node_names = np.r_[names, np.array([WON_NODE, LOST_NODE], dtype=object)]
     table = pd.DataFrame(
         {
@@ -176,10 +187,9 @@ def _transitions(
             "moves": moves,
         }
     )
-    odd = np.r_[kind, np.full(len(last), 4)]
-    deals = np.r_[deal_of[src], deal_of[last]]
-    skips = int(np.unique(deals[odd == 1]).size)
-    backs = int(np.unique(deals[odd == 2]).size)
+    n_deals = int(deal_of[-1]) + 1 if len(deal_of) else 0
+    skips = int(np.count_nonzero(np.bincount(deal_of[src[kind == 1]], minlength=n_deals)))
+    backs = int(np.count_nonzero(np.bincount(deal_of[src[kind == 2]], minlength=n_deals)))
     table = table.sort_values(["moves", "source", "target"], ascending=[False, True, True])
     return table.reset_index(drop=True), skips, backs
 
@@ -187,24 +197,33 @@ def _transitions(
 def _stage_usage(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     usage = pd.DataFrame({"stage": order})
     k = len(order)
-    official = visits[visits["stage_index"] >= 0]
-    row = official["opp_row"].to_numpy()
-    sidx = official["stage_index"].to_numpy()
+    sidx = visits["stage_index"].to_numpy()
+    official = np.flatnonzero(sidx >= 0)
+    row = visits["opp_row"].to_numpy()[official]
+    sidx = sidx[official]
+    once = visits["last_visit"].to_numpy()[official]  # one visit per deal and stage
+    grouped = bool(np.all(row[1:] >= row[:-1]))  # by deal, as build_visits makes it
     if len(row):
-        deal_max = pd.Series(sidx).groupby(row).max()
-        max_of_visit = deal_max.reindex(row).to_numpy()
-        deal_outcome = official["outcome"].to_numpy()[
-            np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-        ]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        sizes = np.diff(np.r_[starts, len(row)])
+        if grouped:
+            deal_max = np.maximum.reduceat(sidx, starts)
+            max_of_visit = np.repeat(deal_max, sizes)
+        else:
+            by_deal = pd.Series(sidx).groupby(row).max()
+            deal_max, max_of_visit = by_deal.to_numpy(), by_deal.reindex(row).to_numpy()
+        deal_outcome = visits["outcome"].to_numpy()[official[starts]]
     else:
-        deal_max, max_of_visit, deal_outcome = pd.Series(dtype=np.int64), sidx, np.array([])
-    once = official["last_visit"].to_numpy()  # one visit per deal and stage
-    visit_outcome = official["outcome"].to_numpy()
+        deal_max, max_of_visit, deal_outcome = np.zeros(0, np.int64), sidx, np.array([])
+        sizes = np.zeros(0, dtype=np.int64)
+    visit_outcome = None if grouped else visits["outcome"].to_numpy()[official]
     for outcome in ("won", "lost"):
-        mine = once & (visit_outcome == outcome)
         deals = deal_outcome == outcome
+        # a deal's outcome is the same on all its visits: compared once per deal
+        of_visit = np.repeat(deals, sizes) if grouped else visit_outcome == outcome
+        mine = once & of_visit
         entered_n = np.bincount(sidx[mine], minlength=k)[:k]
-        reach = np.bincount(deal_max.to_numpy()[deals], minlength=k)[:k]
+        reach = np.bincount(deal_max[deals], minlength=k)[:k]
         beyond = np.r_[reach[::-1].cumsum()[::-1][1:], 0][:k]  # furthest stage lies beyond i
         entered_beyond = np.bincount(sidx[mine & (max_of_visit > sidx)], minlength=k)[:k]
         usage[f"{outcome}_entered"] = entered_n

@@ -36,7 +36,7 @@ from lifelines.utils import qth_survival_time
 from sales_rca.crm.data import CrmData
 from sales_rca.crm.values import is_closed_stage_name
 from sales_rca.errors import PipelineError
-from sales_rca.pipeline.drivers import wilson_interval
+from sales_rca.pipeline.stats import wilson_interval
 
 DAY = np.timedelta64(1, "D")
 #: Quantiles reported for time in stage (p10 and p25 feed the box plot).
@@ -209,6 +209,141 @@ def default_as_of(crm: CrmData) -> pd.Timestamp:
     return max(found) if found else NO_DATES
 
 
+#: Outcome codes (:func:`outcome_codes`).
+WON, LOST, OPEN = 0, 1, 2
+
+
+def outcome_codes(outcome: pd.Series) -> np.ndarray:
+    """Outcomes as small ints: :data:`WON`, :data:`LOST`, :data:`OPEN` (-1 for anything else)."""
+    return pd.Categorical(outcome, categories=["won", "lost", "open"]).codes.astype(np.int8)
+
+
+def outcome_text(outcome: pd.Series) -> np.ndarray:
+    """``outcome.astype(str)`` as an object array, converted once per distinct value."""
+    codes, uniques = pd.factorize(outcome)  # the codes themselves on a categorical
+    if (codes < 0).any():  # missing values: keep the exact text astype(str) gives them
+        return outcome.astype(str).to_numpy()
+    return np.asarray([str(u) for u in uniques], dtype=object)[codes]
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """The values as an object array, without a copy for text columns (read it, never write)."""
+    return np.asarray(values, dtype=object)
+
+
+def _is_text(dtype: object) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _sorted_order(uniques: np.ndarray) -> np.ndarray | None:
+    """The order that sorts distinct values as pandas does, when it is plain: strings compared
+    as fixed-width text (Python's order, far fewer comparisons) or numbers; None otherwise."""
+    if uniques.dtype.kind in "iuf":
+        return np.argsort(uniques, kind="stable")
+    if all(type(u) is str and "\x00" not in u for u in uniques):
+        return np.argsort(uniques.astype(str), kind="stable")
+    return None
+
+
+def _reorder(
+    codes: np.ndarray, uniques: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values renumbered so that the values come in ``order``."""
+    rank = np.empty(len(order), dtype=codes.dtype)
+    rank[order] = np.arange(len(order), dtype=codes.dtype)
+    return np.where(codes >= 0, rank[codes], codes), uniques[order]
+
+
+def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=sort)`` with the uniques as an array, faster on text.
+
+    Text columns are factorized as object arrays (no copy), and sorted as fixed-width text when
+    every distinct value is a string. Anything else goes to :func:`pandas.factorize` unchanged.
+    Missing values get code -1.
+    """
+    if not _is_text(values.dtype):
+        codes, uniques = pd.factorize(values, sort=sort)
+        return codes, np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(_objects(values))
+    if not sort or len(uniques) < 2:
+        return codes, uniques
+    order = _sorted_order(uniques)
+    if order is None:  # mixed types: pandas' own order
+        return pd.factorize(_objects(values), sort=True)
+    return _reorder(codes, uniques, order)
+
+
+class ColumnCodes:
+    """The columns of one table, each factorized once (first-seen order, -1 where blank), and
+    the factorization of any subset of rows read from those codes, not from the values again.
+
+    Analyses that count the same columns (drivers, their leakage checks, accounts, stalls)
+    share one instance instead of hashing a million strings each.
+
+    Example:
+        >>> codes = ColumnCodes(crm.opportunities)
+        >>> seg, names = codes("segment")
+        >>> closed_seg, closed_names = codes.within("segment", closed_mask, sort=True)
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._done: dict[object, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, column: object) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize(frame[column])``: codes and the distinct values (an array)."""
+        if column not in self._done:
+            values = self.frame[column]
+            codes, uniques = pd.factorize(_objects(values) if _is_text(values.dtype) else values)
+            self._done[column] = (codes, np.asarray(uniques))
+        return self._done[column]
+
+    def within(
+        self, column: object, mask: np.ndarray | None = None, *, sort: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize(frame[column][mask], sort=sort)`` (codes, distinct values as an array)."""
+        full, uniques = self(column)
+        codes = full if mask is None else full[mask]
+        if mask is not None:  # renumber in first-seen order within the subset
+            codes, ids = pd.factorize(codes)
+            blank = np.flatnonzero(ids < 0)
+            if len(blank):
+                j = int(blank[0])
+                codes = np.where(codes == j, -1, codes - (codes > j))
+                ids = np.delete(ids, j)
+            uniques = uniques[ids]
+        if not sort or len(uniques) < 2:
+            return codes, uniques
+        values = self.frame[column]
+        order = (
+            _sorted_order(uniques)
+            if _is_text(values.dtype) or uniques.dtype.kind in "iuf"
+            else None
+        )
+        if order is None:
+            picked = values if mask is None else values[mask]
+            codes, uniques = pd.factorize(picked, sort=True)
+            return codes, np.asarray(uniques)
+        return _reorder(codes, uniques, order)
+
+
+def _event_rows(opp_ids: pd.Series, event_ids: pd.Series) -> np.ndarray:
+    """Each event's row in the opportunities (-1 for an unknown id), looked up once per run of
+    consecutive events of one opportunity (a history comes grouped by deal)."""
+    ids = _objects(event_ids)
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        head = np.r_[True, ids[1:] != ids[:-1]]
+    except TypeError:  # pd.NA does not compare: missing ids as None
+        ids = event_ids.to_numpy(dtype=object, na_value=None)
+        head = np.r_[True, ids[1:] != ids[:-1]]
+    starts = np.flatnonzero(head)
+    found = pd.Index(_objects(opp_ids), dtype=object).get_indexer(ids[starts])
+    return np.repeat(found, np.diff(np.r_[starts, n]))
+
+
 def build_visits(
     crm: CrmData, order: list[str], as_of: pd.Timestamp
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -219,7 +354,8 @@ def build_visits(
     official order, -1 if not official), ``step`` (0-based position in the deal's history),
     ``entered_at``, ``left_at`` (next entry or the close; NaT while still there), ``days``
     (NaN while still there), ``last_visit``, ``advanced`` (meaningful on last visits),
-    ``current`` (the stage an open deal is in now), ``outcome``.
+    ``current`` (the stage an open deal is in now), ``outcome``. Rows come grouped by deal
+    (``opp_row`` ascending), each deal's visits in order.
 
     A repeated entry into the stage a deal is already in continues the visit. Events of unknown
     opportunities or without a time are dropped, with a note.
@@ -229,31 +365,35 @@ def build_visits(
     ev = crm.stage_events
     if ev.empty:
         return _empty_visits(), notes
-    row = pd.Index(opps["opportunity_id"]).get_indexer(ev["opportunity_id"])
+    row = _event_rows(opps["opportunity_id"], ev["opportunity_id"])
     entered = ev["entered_at"].to_numpy(dtype="datetime64[ns]")
-    keep = (row >= 0) & ~np.isnat(entered) & ev["stage"].notna().to_numpy()
+    stage_code, stage_names = pd.factorize(_objects(ev["stage"]))  # missing stage: -1
+    stage_names = np.asarray(stage_names, dtype=object)
+    keep = (row >= 0) & ~np.isnat(entered) & (stage_code >= 0)
     if not keep.all():
         notes.append(
             f"{int((~keep).sum())} stage events were ignored (unknown opportunity, no stage or no time)."
         )
-    row, entered = row[keep], entered[keep]
-    stage_code, stage_names = pd.factorize(ev["stage"].to_numpy()[keep])
-    stage_names = np.asarray(stage_names, dtype=object)
+        row, entered, stage_code = row[keep], entered[keep], stage_code[keep]
     if len(row) > 1 and not _is_sorted(row, entered):
         # the canonical table is ordered already; sort defensively, keeping ties in input order
         idx = np.lexsort((entered, row))
         row, entered, stage_code = row[idx], entered[idx], stage_code[idx]
     # a repeated entry into the stage the deal is already in is not a new visit
-    repeat = np.r_[False, (row[1:] == row[:-1]) & (stage_code[1:] == stage_code[:-1])]
-    row, entered, stage_code = row[~repeat], entered[~repeat], stage_code[~repeat]
+    same_prev = row[1:] == row[:-1]
+    repeat = np.r_[False, same_prev & (stage_code[1:] == stage_code[:-1])]
+    if repeat.any():
+        row, entered, stage_code = row[~repeat], entered[~repeat], stage_code[~repeat]
+        same_prev = row[1:] == row[:-1]
 
     official_index = {s: i for i, s in enumerate(order)}
     idx_of_code = np.array([official_index.get(s, -1) for s in stage_names], dtype=np.int64)
     closed_of_code = np.array([is_closed_stage(s, crm) for s in stage_names], dtype=bool)
+    present = np.bincount(stage_code, minlength=len(stage_names)) > 0
     unofficial = sorted(
         str(s)
-        for s, i, c in zip(stage_names, idx_of_code, closed_of_code, strict=True)
-        if i < 0 and not c
+        for s, i, c, p in zip(stage_names, idx_of_code, closed_of_code, present, strict=True)
+        if i < 0 and not c and p
     )
     if unofficial and order:
         notes.append(
@@ -264,14 +404,18 @@ def build_visits(
     closed = closed_of_code[stage_code]
 
     n = len(row)
-    same_next = np.r_[row[1:] == row[:-1], False]
-    next_entry = np.r_[entered[1:], np.datetime64("NaT")].astype("datetime64[ns]")
-    outcome = opps["outcome"].astype(str).to_numpy()[row]
-    close = opps["close_date"].to_numpy(dtype="datetime64[ns]")[row]
-    is_closed_deal = outcome != "open"
-    left_at = np.where(
-        same_next, next_entry, np.where(is_closed_deal, close, np.datetime64("NaT"))
-    ).astype("datetime64[ns]")
+    same_next = np.r_[same_prev, False]
+    starts = np.flatnonzero(np.r_[True, ~same_prev]) if n else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, n])
+    ends = starts + sizes - 1  # each deal's last event
+    deal = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)  # each event's deal
+    position = np.arange(n)
+    code = outcome_codes(opps["outcome"])[row]
+    # a visit ends at the deal's next entry; the deal's last one at its close (if it closed)
+    left_at = np.empty(n, dtype="datetime64[ns]")
+    left_at[:-1] = entered[1:]
+    close = opps["close_date"].to_numpy(dtype="datetime64[ns]")[row[ends]]
+    left_at[ends] = np.where(code[ends] != OPEN, close, np.datetime64("NaT"))
     days = (left_at - entered) / DAY
     # A closing event is how a visit ends, not a visit: its own "duration" (close date at midnight
     # vs an event time later that day) means nothing and is not reported.
@@ -284,31 +428,40 @@ def build_visits(
         days[negative] = np.nan
 
     # latest official stage entered *after* each event (suffix maximum within the deal)
-    later = _later_max(row, stage_index)
-    won = outcome == "won"
-    key = row.astype(np.int64) * (len(stage_names) + 1) + stage_code
-    last_visit = ~pd.Series(key).duplicated(keep="last").to_numpy()
-    last_event = ~same_next
-
+    later = _later_max(stage_index, deal, len(starts))
+    last_visit = _last_of_stage(stage_code, ends[deal] - position)
+    step = position - starts[deal]
+    advanced = (code == WON) | (later > stage_index)
+    current = ~same_next & (code == OPEN)
+    del later, deal, position, same_next
+    columns = {
+        "opp_row": row,
+        "stage_code": stage_code,
+        "stage_index": stage_index,
+        "step": step,
+        "entered_at": entered,
+        "left_at": left_at,
+        "days": days,
+        "last_visit": last_visit,
+        "advanced": advanced,
+        "current": current,
+    }
+    if closed.any():  # closing stages are how a visit ends, not visits themselves
+        visit = np.flatnonzero(~closed)
+        columns = {k: v[visit] for k, v in columns.items()}
+    row = columns.pop("opp_row")
+    stage = stage_names[columns.pop("stage_code")]
     visits = pd.DataFrame(
         {
             "opp_row": row,
-            "opportunity_id": opps["opportunity_id"].to_numpy()[row],
-            "stage": stage_names[stage_code],
-            "stage_index": stage_index,
-            "step": np.arange(n) - _group_starts(row),
-            "entered_at": entered,
-            "left_at": left_at,
-            "days": days,
-            "last_visit": last_visit,
-            "advanced": won | (later > stage_index),
-            "current": last_event & (outcome == "open"),
-            "outcome": outcome,
-        }
+            "opportunity_id": _objects(opps["opportunity_id"])[row],
+            "stage": stage,
+            **columns,
+            "outcome": outcome_text(opps["outcome"])[row],
+        },
+        copy=False,  # fresh arrays: no second copy of 5 million rows
     )
-    # closing stages are how a visit ends, not visits themselves
-    visits = visits[~closed].reset_index(drop=True)
-    stale = visits["current"] & (visits["entered_at"] > as_of)
+    stale = columns["current"] & (columns["entered_at"] > np.datetime64(pd.Timestamp(as_of), "ns"))
     if stale.any():
         notes.append(f"{int(stale.sum())} open deals entered their stage after the as-of date.")
     return visits, notes
@@ -319,16 +472,42 @@ def _is_sorted(row: np.ndarray, entered: np.ndarray) -> bool:
     return bool(np.all(row[1:] >= row[:-1]) and np.all(~same | (entered[1:] >= entered[:-1])))
 
 
-def _later_max(row: np.ndarray, stage_index: np.ndarray) -> np.ndarray:
-    """Per event, the highest official stage index entered later in the same deal (-1 if none)."""
-    n = len(row)
+def _later_max(stage_index: np.ndarray, deal: np.ndarray, deals: int) -> np.ndarray:
+    """Per event, the highest official stage index entered later in the same deal (-1 if none).
+
+    ``deal`` numbers each event's deal (``0 .. deals - 1``, grouped, in order). One suffix
+    maximum over the whole array: each deal's values are lifted above those of the deals after
+    it, so a maximum never crosses into an earlier deal.
+    """
+    n = len(stage_index)
     if n == 0:
         return np.zeros(0, np.int64)
-    rev = pd.Series(stage_index[::-1]).groupby(row[::-1]).cummax().to_numpy()[::-1]
-    # shift by one within the deal: "later" excludes the event itself
-    nxt = np.r_[rev[1:], -1]
-    same_next = np.r_[row[1:] == row[:-1], False]
-    return np.where(same_next, nxt, -1)
+    span = int(stage_index.max()) + 2  # values -1 .. max, lifted to 0 .. span - 1
+    lift = (deals - 1 - deal) * span
+    suffix = np.maximum.accumulate((stage_index + 1 + lift)[::-1])[::-1] - lift - 1
+    # "later" excludes the event itself: the suffix maximum of the next event in the deal
+    later = np.full(n, -1, dtype=np.int64)
+    same_next = deal[1:] == deal[:-1]
+    later[:-1][same_next] = suffix[1:][same_next]
+    return later
+
+
+def _last_of_stage(code: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+    """True for an event that is the deal's last entry into its stage (deals grouped, in order;
+    ``remaining``: events after it in its deal).
+
+    Compares each event with the ones after it in its deal, one offset at a time, and stops
+    following an event once a later entry into its stage is found (deals are short).
+    """
+    last = np.ones(len(code), dtype=bool)
+    idx = np.flatnonzero(remaining > 0)
+    d = 1
+    while len(idx):
+        again = code[idx + d] == code[idx]
+        last[idx[again]] = False
+        d += 1
+        idx = idx[~again & (remaining[idx] >= d)]
+    return last
 
 
 def _empty_visits() -> pd.DataFrame:
@@ -361,40 +540,44 @@ def build_deals(crm: CrmData, visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.D
     """
     opps = crm.opportunities
     n = len(opps)
-    outcome = opps["outcome"].astype(str).to_numpy()
-    current_stage = np.where(outcome == "open", opps["stage"].to_numpy(dtype=object), None)
+    outcome = outcome_text(opps["outcome"])
+    code = outcome_codes(opps["outcome"])
+    current_stage = np.where(code == OPEN, _objects(opps["stage"]), None)
     entered_current = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    cur = visits[visits["current"]]
-    current_stage[cur["opp_row"].to_numpy()] = cur["stage"].to_numpy()
-    entered_current[cur["opp_row"].to_numpy()] = cur["entered_at"].to_numpy()
+    opp_row = visits["opp_row"].to_numpy()
+    stage = visits["stage"].to_numpy(dtype=object)
+    cur = np.flatnonzero(visits["current"].to_numpy(dtype=bool))
+    current_stage[opp_row[cur]] = stage[cur]
+    entered_current[opp_row[cur]] = visits["entered_at"].to_numpy(dtype="datetime64[ns]")[cur]
 
-    loss_col = (
-        opps["loss_stage"].to_numpy(dtype=object)
-        if "loss_stage" in opps
-        else np.full(n, None, dtype=object)
-    )
-    loss_stage = np.where(outcome == "lost", loss_col, None)
+    loss_col = _objects(opps["loss_stage"]) if "loss_stage" in opps else np.full(n, None, object)
+    lost = code == LOST
+    loss_stage = np.where(lost, loss_col, None)
     loss_from = np.where(pd.notna(loss_stage), "column", None).astype(object)
-    official = visits[visits["stage_index"] >= 0]
-    last_official = official.drop_duplicates("opp_row", keep="last")
-    last_official = last_official[last_official["outcome"] == "lost"]
-    rows = last_official["opp_row"].to_numpy()
-    loss_stage[rows] = last_official["stage"].to_numpy()
+    official = np.flatnonzero(visits["stage_index"].to_numpy() >= 0)
+    rows = opp_row[official]
+    if len(rows) and np.all(rows[1:] >= rows[:-1]):  # grouped by deal, as build_visits makes it
+        last_official = official[np.r_[rows[1:] != rows[:-1], True]]
+    else:
+        last_official = official[~pd.Series(rows).duplicated(keep="last").to_numpy()]
+    last_official = last_official[visits["outcome"].to_numpy()[last_official] == "lost"]
+    rows = opp_row[last_official]
+    loss_stage[rows] = stage[last_official]
     loss_from[rows] = "history"
 
-    deals = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "opportunity_id": opps["opportunity_id"].to_numpy(),
+            "opportunity_id": _objects(opps["opportunity_id"]).copy(),
             "outcome": outcome,
-            "amount": opps["amount"].to_numpy(dtype=float),
+            "amount": opps["amount"].to_numpy(dtype=float, copy=True),
             "current_stage": current_stage,
             "entered_current_at": entered_current,
             "days_in_current": (np.datetime64(as_of, "ns") - entered_current) / DAY,
             "loss_stage": loss_stage,
             "loss_stage_from": loss_from,
-        }
+        },
+        copy=False,
     )
-    return deals
 
 
 def stage_durations(visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -429,9 +612,11 @@ def stage_durations(visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     else:
         key, n = np.unique(keys, return_counts=True)
     code = key // span
-    first = np.unique(stage_index, return_index=True)
+    # each stage's name, from its first last-visit row (a few stages: one pass each)
+    present = np.flatnonzero(np.bincount(stage_index)) if len(stage_index) else stage_index
+    first = np.array([np.argmax(stage_index == i) for i in present], dtype=np.int64)
     names = pd.Series(
-        visits["stage"].to_numpy(dtype=object)[np.flatnonzero(last)[first[1]]], index=first[0]
+        visits["stage"].to_numpy(dtype=object)[np.flatnonzero(last)[first]], index=present
     )
     return pd.DataFrame(
         {

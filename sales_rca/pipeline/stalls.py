@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sales_rca.jsonsafe import json_value
-from sales_rca.pipeline.stages import DAY, km_fit, stage_durations
+from sales_rca.pipeline.stages import DAY, ColumnCodes, factorize_text, km_fit, stage_durations
 
 #: Won deals a stage and segment (or a whole stage) needs before its percentile is a threshold.
 MIN_WON = 20
@@ -75,19 +75,22 @@ SURVIVAL_COLUMNS: tuple[str, ...] = (
 
 
 def _segments(
-    opportunities: pd.DataFrame | None, segment: str | None
+    opportunities: pd.DataFrame | None, segment: str | None, codes: ColumnCodes | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(code per opportunity row (-1 where missing), sorted segment names)``, or None when the
     column is absent or empty."""
     if opportunities is None or not segment or segment not in opportunities:
         return None
+    values = opportunities[segment]
     try:
-        codes, names = pd.factorize(opportunities[segment], sort=True)
+        found, names = (
+            factorize_text(values, sort=True) if codes is None else codes.within(segment, sort=True)
+        )
     except TypeError:  # values that do not sort together (text and numbers): first-seen order
-        codes, names = pd.factorize(opportunities[segment])
+        found, names = factorize_text(values) if codes is None else codes(segment)
     if not len(names):
         return None
-    return codes, np.asarray(names, dtype=object)
+    return found, np.asarray(names, dtype=object)
 
 
 def _is(values: pd.Series, label: str) -> np.ndarray:
@@ -125,6 +128,7 @@ def threshold_table(
     opportunities: pd.DataFrame | None = None,
     segment: str | None = "segment",
     min_won: int = MIN_WON,
+    codes: ColumnCodes | None = None,
 ) -> pd.DataFrame:
     """Stall thresholds per official stage and segment.
 
@@ -136,6 +140,8 @@ def threshold_table(
             filled ``segment`` column, thresholds are per stage only.
         segment: the column that splits thresholds (default ``segment``).
         min_won: won deals a stage and segment, or a stage, needs for its own threshold.
+        codes: the opportunities' columns factorized (:class:`.stages.ColumnCodes`), when the
+            caller shares them with other analyses.
 
     Returns:
         ``stage, segment, threshold_days, won_deals, source``. Per stage, first the stage-wide row
@@ -149,7 +155,7 @@ def threshold_table(
     stage_n = np.bincount(code, minlength=k)[:k]
     stage_t = np.where(stage_n >= min_won, _quantile_by(code, days, k, percentile), np.nan)
     stage_source = np.where(np.isnan(stage_t), None, "stage")
-    found = _segments(opportunities, segment)
+    found = _segments(opportunities, segment, codes)
     if found is None:
         table = pd.DataFrame(
             {
@@ -246,6 +252,7 @@ def _open_deal_thresholds(
     thresholds: pd.Series | pd.DataFrame,
     opportunities: pd.DataFrame | None,
     segment: str | None,
+    codes: ColumnCodes | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """Open deals with a current stage entry: ``(rows, stage, segment, threshold, source)``."""
     entered = deals["entered_current_at"].to_numpy(dtype="datetime64[ns]")
@@ -253,10 +260,10 @@ def _open_deal_thresholds(
     rows = np.flatnonzero(_is(outcome, "open") & ~np.isnat(entered))
     seg = None
     if isinstance(thresholds, pd.DataFrame) and thresholds["segment"].notna().any():
-        found = _segments(opportunities, segment)
+        found = _segments(opportunities, segment, codes)
         if found is not None:
-            codes, names = found[0][rows], found[1]
-            seg = np.where(codes >= 0, names[np.maximum(codes, 0)], None)
+            seg_codes, names = found[0][rows], found[1]
+            seg = np.where(seg_codes >= 0, names[np.maximum(seg_codes, 0)], None)
     stage = deals["current_stage"].to_numpy(dtype=object)[rows]
     limit, source = _deal_thresholds(stage, seg, thresholds)
     return rows, stage, seg, limit, source
@@ -295,9 +302,20 @@ def stalls(
     """
     if opportunities is not None and as_of is None:
         raise ValueError("stalls() needs as_of together with opportunities.")
-    rows, stage, seg, limit, source = _open_deal_thresholds(
-        deals, thresholds, opportunities, segment
-    )
+    found = _open_deal_thresholds(deals, thresholds, opportunities, segment)
+    return _stalled(deals, found, extra, opportunities, as_of, dead_after_days)
+
+
+def _stalled(
+    deals: pd.DataFrame,
+    found: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray],
+    extra: pd.DataFrame | None,
+    opportunities: pd.DataFrame | None,
+    as_of: pd.Timestamp | None,
+    dead_after_days: float | None,
+) -> pd.DataFrame:
+    """:func:`stalls` of the open deals and thresholds :func:`_open_deal_thresholds` found."""
+    rows, stage, seg, limit, source = found
     in_stage = deals["days_in_current"].to_numpy(dtype=float)[rows]
     over = in_stage > limit  # False where there is no threshold
     rows, stage, limit, source, in_stage = (
@@ -547,17 +565,25 @@ def analyse_stalls(
     segment: str | None = "segment",
     min_won: int = MIN_WON,
     extra: pd.DataFrame | None = None,
+    codes: ColumnCodes | None = None,
 ) -> StallAnalysis:
     """Stall thresholds per stage and segment, stalled deals (slow or dead), past-due deals and
     the hygiene summary (see the module docstring for the rule).
 
     ``deals`` and ``extra`` are aligned with ``opportunities`` (as
     :func:`sales_rca.pipeline.stages.build_deals` makes them). Without stage history, slow and
-    dead are unknown and only past-due deals are reported.
+    dead are unknown and only past-due deals are reported. ``codes``: the opportunities'
+    columns factorized (:class:`.stages.ColumnCodes`), when the caller shares them.
     """
     has_history = not visits.empty
     table = threshold_table(
-        visits, order, percentile, opportunities=opportunities, segment=segment, min_won=min_won
+        visits,
+        order,
+        percentile,
+        opportunities=opportunities,
+        segment=segment,
+        min_won=min_won,
+        codes=codes,
     )
     by_segment = bool(table["segment"].notna().any())
     dead_days, won_with_dates = dead_cycle_days(opportunities, min_won=min_won)
@@ -565,17 +591,9 @@ def analyse_stalls(
     open_deals = int(_is(opportunities["outcome"], "open").sum())
     unjudged = open_deals
     if has_history:
-        limit = _open_deal_thresholds(deals, table, opportunities, segment)[3]
-        unjudged = open_deals - int(np.isfinite(limit).sum())
-        stalled = stalls(
-            deals,
-            table,
-            extra=extra,
-            opportunities=opportunities,
-            as_of=as_of,
-            segment=segment,
-            dead_after_days=dead_days,
-        )
+        found = _open_deal_thresholds(deals, table, opportunities, segment, codes)
+        unjudged = open_deals - int(np.isfinite(found[3]).sum())
+        stalled = _stalled(deals, found, extra, opportunities, as_of, dead_days)
         stage_rows = table[table["segment"].isna()]
         missing = stage_rows.loc[stage_rows["threshold_days"].isna(), "stage"].tolist()
         if missing:

@@ -58,7 +58,7 @@ from scipy import stats
 from sales_rca.display import money, number, share
 from sales_rca.jsonsafe import json_value, records
 from sales_rca.pipeline.drivers import BLANK, band_edges, group_codes, wilson_interval
-from sales_rca.pipeline.stages import NO_DATES
+from sales_rca.pipeline.stages import LOST, NO_DATES, OPEN, WON, outcome_codes
 
 #: A cohort (created quarter, or quarter of stage entry) is *mature* -- its rate can be read --
 #: when at most this share of its deals is still open.
@@ -94,8 +94,6 @@ SIZE_COLUMNS: tuple[str, ...] = (
 CLOSED_ONLY = "closed deals only"
 KAPLAN_MEIER = "Kaplan-Meier, open deals censored at the as-of date"
 _DAY = np.timedelta64(1, "D")
-#: Outcome codes (see :func:`outcome_codes`).
-WON, LOST, OPEN = 0, 1, 2
 
 
 def is_mature(open_: Any, total: Any) -> np.ndarray:
@@ -628,11 +626,6 @@ def _as_of(
         dates.append(_naive(visits["entered_at"]))
     found = [a[~np.isnat(a)].max() for a in dates if (~np.isnat(a)).any()]
     return pd.Timestamp(max(found)) if found else None
-
-
-def outcome_codes(outcome: pd.Series) -> np.ndarray:
-    """Outcomes as small ints: :data:`WON`, :data:`LOST`, :data:`OPEN` (-1 for anything else)."""
-    return pd.Categorical(outcome, categories=["won", "lost", "open"]).codes.astype(np.int8)
 
 
 def _closed(outcome: np.ndarray) -> np.ndarray:
