@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8866
 
-.PHONY: install workshop test demo lint bench clean screenshots
+.PHONY: install workshop test demo wheel lint bench clean screenshots
 
 install: $(STAMP)
 
@@ -22,7 +22,11 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/sales-rca batch data/clients.example.yaml --out out/demo --jobs 2
+	$(BIN)/sales-rca batch sales_rca/resources/demo/clients.example.yaml --out out/demo --jobs 2
+
+# The wheel (into dist/), built offline with the hatchling the test extra installs.
+wheel: install
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 
 lint: install
 	$(BIN)/ruff check sales_rca tests benchmarks facilitator_guide
@@ -35,4 +39,4 @@ bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out dist build .pytest_cache

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import yaml
 
+from sales_rca import resources
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NOTEBOOK = ROOT / "workshops" / "diagnostic.ipynb"
-DEMO = ROOT / "data" / "demo"
+NOTEBOOK = resources.notebook("diagnostic.ipynb")
+DEMO = resources.demo_dir()
 SHAPES = [
     {
         "export_path": str(DEMO / "salesforce_opportunities.csv"),

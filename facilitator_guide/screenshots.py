@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "facilitator_guide" / "images"
 sys.path.insert(0, str(ROOT))
 
+from sales_rca import resources  # noqa: E402
 from sales_rca.guide import STEP_LABELS  # noqa: E402
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY  # noqa: E402
 from tests.ui.workshop_browser import (  # noqa: E402
@@ -199,7 +200,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sales-rca-shots-") as tmp:
         tmp_path = Path(tmp)
         session = tmp_path / "workshop.session"
-        participants = (ROOT / "workshops" / "participant.ipynb").is_file()
+        participants = resources.notebook("participant.ipynb").is_file()
         server = Server(
             url="",
             join_url=None,

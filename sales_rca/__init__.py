@@ -8,6 +8,7 @@ The few names an analyst needs in JupyterLab::
     x = rca.xray(crm)                                                 # where deals stall and die
     losses = rca.code_losses(crm)                                     # why they were lost
     session = rca.Session.open("acme.session")                       # what the team decided
+    rca.demo_path("salesforce_opportunities.csv")                     # a packaged demo file
 
 They are imported on first use, so ``import sales_rca`` (and the ``sales-rca`` command) stays fast.
 """
@@ -34,6 +35,8 @@ _EXPORTS = {
     "Finding": "sales_rca.findings",
     "Session": "sales_rca.session",
     "load_playbook": "sales_rca.rootcause",
+    # The packaged demo data (sales_rca/resources/demo), wherever sales-rca is installed.
+    "demo_path": "sales_rca.resources:demo_file",
 }
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "__version__",
     "code_losses",
     "coding_findings",
+    "demo_path",
     "load_crm",
     "load_playbook",
     "xray",
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from sales_rca.findings import Finding
     from sales_rca.pipeline import findings as xray_findings
     from sales_rca.pipeline import xray
+    from sales_rca.resources import demo_file as demo_path
     from sales_rca.rootcause import load_playbook
     from sales_rca.session import Session
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import yaml
 
+from sales_rca import resources
 from sales_rca.errors import SalesRcaError
 
 VERSIONS = ("full", "short")
@@ -33,7 +33,7 @@ class Segment:
 
 @cache
 def _segments() -> tuple[Segment, ...]:
-    text = resources.files("sales_rca.resources").joinpath("agenda.yaml").read_text("utf-8")
+    text = resources.read_text("agenda.yaml")
     return tuple(Segment(**item) for item in yaml.safe_load(text)["steps"])
 
 

@@ -7,13 +7,11 @@ fishbone itself (:mod:`sales_rca.rootcause`) all refer to these ids. The full ca
 
 from __future__ import annotations
 
-from importlib import resources
-
 import yaml
 
-_DEFAULT = yaml.safe_load(
-    resources.files("sales_rca.resources").joinpath("fishbone.yaml").read_text("utf-8")
-)["categories"]
+from sales_rca import resources
+
+_DEFAULT = yaml.safe_load(resources.read_text("fishbone.yaml"))["categories"]
 
 #: Category ids, in display order.
 CATEGORY_IDS: tuple[str, ...] = tuple(c["id"] for c in _DEFAULT)

@@ -10,15 +10,18 @@ runs sales-rca on it finds what real sales teams find:
 - 10-15% of the deals are still open, some of them stalled.
 
 Everything is drawn from one :class:`numpy.random.Generator`, so a seed always gives the same data
-(and the same files, byte for byte). The committed demo export in ``data/demo`` is::
+(and the same files, byte for byte). The packaged demo export (``sales_rca/resources/demo``, what
+``sales-rca workshop --demo`` and ``make demo`` use) is what the defaults write::
 
-    python -m sales_rca.demo --out data/demo
+    sales-rca demo --out DIR              # the two Salesforce CSVs
+    sales-rca demo --out DIR --clients    # and the other two demo clients and their clients file
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +108,7 @@ REPORT_FOOTER: tuple[str, ...] = (
     "Northwind Demo Co.",
 )
 
-#: The settings that produced the committed files in ``data/demo`` (see its README).
+#: The settings that produced the packaged files in ``sales_rca/resources/demo`` (see its README).
 DEMO_SEED = 7
 DEMO_OPPORTUNITIES = 3000
 DEMO_START = "2024-10-01"
@@ -1200,32 +1203,49 @@ def _pick(options: Sequence[str], u: float) -> str:
 # --- Command line ----------------------------------------------------------------------------------
 
 
+def write_demo(
+    folder: str | Path,
+    *,
+    seed: int = DEMO_SEED,
+    opportunities: int = DEMO_OPPORTUNITIES,
+    start: str = DEMO_START,
+    end: str = DEMO_END,
+    clients: bool = False,
+) -> list[Path]:
+    """Write the demo export into ``folder`` (``sales-rca demo``); returns the paths written.
+
+    With the defaults the files are, byte for byte, the packaged demo data. ``clients`` also writes
+    the other two demo clients into ``folder/clients`` (:mod:`sales_rca.demo_clients`, their own
+    fixed seeds) and copies the example clients file, so ``sales-rca batch
+    folder/clients.example.yaml`` runs all three.
+    """
+    from sales_rca import resources
+
+    folder = Path(folder)
+    demo = generate(opportunities, seed=seed, start=start, end=end)
+    paths = list(write_salesforce_export(demo, folder))
+    if clients:
+        from sales_rca.demo_clients import write_clients
+
+        paths += write_clients(folder / "clients")
+        example = resources.demo_clients_file()
+        target = folder / example.name
+        if not (target.exists() and target.samefile(example)):
+            shutil.copyfile(example, target)
+        paths.append(target)
+    return paths
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sales_rca.demo --out data/demo``: write a demo Salesforce export."""
-    parser = argparse.ArgumentParser(
-        prog="python -m sales_rca.demo",
-        description="Write a synthetic Salesforce opportunities export and its stage history.",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the two CSVs into")
-    parser.add_argument(
-        "--seed", type=int, default=DEMO_SEED, help="random seed (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--opportunities",
-        type=int,
-        default=DEMO_OPPORTUNITIES,
-        help="number of opportunities (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--start", default=DEMO_START, help="first creation date (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--end", default=DEMO_END, help="snapshot date, last creation date (default: %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    demo = generate(args.opportunities, seed=args.seed, start=args.start, end=args.end)
-    for path in write_salesforce_export(demo, args.out):
-        print(path)
+    """``python -m sales_rca.demo ...``: the same as ``sales-rca demo ...`` (kept for old notes)."""
+    from sales_rca.cli import main as cli
+
+    try:
+        cli(["demo", *(sys.argv[1:] if argv is None else argv)])
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        return 1
     return 0
 
 

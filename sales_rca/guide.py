@@ -28,6 +28,8 @@ STEP_LABELS = {
     "plays": "6. Plays and actions",
     "summary": "7. Summary",
 }
+#: The guide's agenda in a checkout (a developer tool: the facilitator guide is not package data,
+#: so an installed wheel has no such file and this module is only imported, never run, there).
 AGENDA_MD = Path(__file__).resolve().parents[1] / "facilitator_guide" / "agenda.md"
 
 
@@ -93,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", type=Path, default=AGENDA_MD, help="agenda.md to update")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if out of date")
     args = parser.parse_args(argv)
+    if not args.path.is_file():
+        print(
+            f"expected the facilitator guide's agenda at {args.path}, found nothing; run this in "
+            "a sales-rca checkout or name the agenda.md to update.",
+            file=sys.stderr,
+        )
+        return 2
     text = args.path.read_text("utf-8")
     new = sync_agenda(text)
     if args.check:

@@ -21,9 +21,11 @@ from typing import Any
 
 import yaml
 
+from sales_rca import resources
+
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "data" / "demo"
-NOTEBOOK = ROOT / "workshops" / "diagnostic.ipynb"
+DEMO = resources.demo_dir()
+NOTEBOOK = resources.notebook("diagnostic.ipynb")
 SALES_RCA = Path(sys.executable).parent / "sales-rca"
 XSS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 HUBSPOT_STAGES = [

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sales_rca import resources
+
 ROOT = Path(__file__).resolve().parents[1]
 CRM_CORPUS = ROOT / "tests" / "data" / "crm"
-DEMO_DIR = ROOT / "data" / "demo"
+DEMO_DIR = resources.demo_dir()
+NOTEBOOKS_DIR = resources.workshops_dir()
 
 
 def _real_data_dir() -> Path:

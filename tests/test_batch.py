@@ -7,10 +7,11 @@ import hashlib
 import html
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
-from batch_fixtures import DEMO, NOTEBOOK, ROOT, demo_batch, write_clients
+from batch_fixtures import DEMO, NOTEBOOK, demo_batch, write_clients
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,7 +107,7 @@ def test_two_clients_given_the_same_slug_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_notebook_declares_the_documented_parameters() -> None:
-    spec = load_batch(ROOT / "data" / "clients.example.yaml")
+    spec = load_batch(DEMO / "clients.example.yaml")
     assert list(spec.parameters) == [
         "client",
         "export_path",
@@ -476,3 +477,27 @@ def test_the_default_notebook_is_the_diagnostic() -> None:
     from sales_rca.batch.clients import DEFAULT_NOTEBOOK
 
     assert DEFAULT_NOTEBOOK == NOTEBOOK
+
+
+def test_a_scheduler_without_dask_says_in_one_line_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sales_rca.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "batch",
+                "no-such-clients.yaml",
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                "tcp://x:1",
+            ]
+        )
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pip install 'sales-rca[distributed]'" in err
+    assert not (tmp_path / "out").exists()  # nothing was read or written first

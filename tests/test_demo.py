@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sales_rca import demo as demo_module
+from sales_rca import resources
+from sales_rca.cli import main as cli
 from sales_rca.demo import (
     DEMO_END,
     DEMO_OPPORTUNITIES,
@@ -33,7 +34,7 @@ from sales_rca.demo import (
     write_salesforce_export,
 )
 
-DEMO_FOLDER = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_FOLDER = resources.demo_dir()
 ALL_STAGES = (*STAGES, "Closed Won", "Closed Lost")
 # The committed demo and two other seeds: the story must not depend on a lucky seed.
 STORY_SEEDS = (DEMO_SEED, 11, 2024)
@@ -343,16 +344,52 @@ def test_export_files_are_quoted_csv_ending_in_the_salesforce_footer(tmp_path):
         pd.testing.assert_frame_equal(read, frame.astype(str))
 
 
-def test_committed_demo_files_are_what_the_documented_seed_generates(tmp_path):
-    assert demo_module.main(["--out", str(tmp_path)]) == 0
-    for name in (OPPORTUNITIES_FILE, HISTORY_FILE):
+def sales_rca_demo(*args: str) -> int:
+    """Run ``sales-rca demo ARGS`` in this process; its exit code."""
+    with pytest.raises(SystemExit) as exit_:
+        cli(["demo", *args])
+    return exit_.value.code
+
+
+def test_packaged_demo_files_are_what_the_documented_command_generates(tmp_path):
+    # Every data file of the packaged demo folder, the other two clients and the clients file too.
+    assert sales_rca_demo("--out", str(tmp_path), "--clients") == 0
+    packaged = sorted(
+        p.relative_to(DEMO_FOLDER).as_posix()
+        for p in DEMO_FOLDER.rglob("*")
+        if p.is_file() and p.name != "README.md"
+    )
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert written == packaged
+    for name in packaged:
         assert (tmp_path / name).read_bytes() == (DEMO_FOLDER / name).read_bytes(), name
+
+
+def test_python_m_sales_rca_demo_is_the_demo_command(tmp_path, capsys):
+    assert demo_module.main(["--out", str(tmp_path), "--opportunities", "50"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([OPPORTUNITIES_FILE, HISTORY_FILE])
+    assert demo_module.main(["--out", str(tmp_path), "--opportunities", "5"]) == 2
+    assert "expected --opportunities to be at least 10, found 5" in capsys.readouterr().err
+
+
+def test_demo_help_names_every_option_with_its_real_default(capsys):
+    assert sales_rca_demo("--help") == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in (
+        ("--seed", DEMO_SEED),
+        ("--opportunities", DEMO_OPPORTUNITIES),
+        ("--start", DEMO_START),
+        ("--end", DEMO_END),
+    ):
+        assert option in text
+        assert f"[default: {default}]" in text.replace("- ", "-")
+    assert "--out" in text and "--clients" in text
 
 
 def test_demo_readme_documents_the_command_and_seed():
     readme = (DEMO_FOLDER / "README.md").read_text(encoding="utf-8")
     command = (
-        f"python -m sales_rca.demo --out data/demo --seed {DEMO_SEED} "
+        f"sales-rca demo --out sales_rca/resources/demo --seed {DEMO_SEED} "
         f"--opportunities {DEMO_OPPORTUNITIES} --start {DEMO_START} --end {DEMO_END}"
     )
     assert command in readme
@@ -365,7 +402,7 @@ def test_committed_demo_files_are_commit_sized():
 
 
 def test_command_line_options_reach_the_generator(tmp_path):
-    demo_module.main(["--out", str(tmp_path), "--seed", "3", "--opportunities", "300"])
+    assert sales_rca_demo("--out", str(tmp_path), "--seed", "3", "--opportunities", "300") == 0
     written = pd.read_csv(
         tmp_path / OPPORTUNITIES_FILE,
         dtype=str,

@@ -32,7 +32,7 @@ def test_code_is_ruff_formatted():
 
 
 def test_notebooks_in_git_carry_no_outputs():
-    for nb in sorted((ROOT / "workshops").glob("*.ipynb")):
+    for nb in sorted((ROOT / "sales_rca" / "workshops").glob("*.ipynb")):
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
         assert not [c for c in cells if c.get("outputs")], f"{nb.name} has outputs"
         assert not [c for c in cells if c.get("execution_count")], f"{nb.name} has execution counts"

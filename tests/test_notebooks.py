@@ -9,9 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from batch_fixtures import NOTEBOOK, ROOT, demo_batch
+from batch_fixtures import NOTEBOOK, demo_batch
 
-NOTEBOOKS = sorted((ROOT / "workshops").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK.parent.glob("*.ipynb"))
 DEMO_CLIENTS = ("northwind-demo-co", "contoso-analytics", "fabrikam-maschinenbau-gmbh")
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from sales_rca import resources
 from sales_rca.errors import SalesRcaError
-from sales_rca.ui.serve import DEMO_DATA, build_server, check_port_free
+from sales_rca.ui.context import Settings
+from sales_rca.ui.serve import DEMO_DATA, WORKSHOPS, build_server, check_port_free
 
 
 def test_demo_server_is_offline_code_free_and_never_culls(tmp_path):
@@ -24,6 +27,30 @@ def test_demo_server_is_offline_code_free_and_never_culls(tmp_path):
     assert server.env["SALES_RCA_DATA"] == str(DEMO_DATA.resolve())
     assert server.env["SALES_RCA_SESSION"] == str((tmp_path / "s.session").resolve())
     assert server.join_code is None and server.env["SALES_RCA_JOIN_CODE"] == ""
+
+
+def test_the_demo_serves_the_packaged_notebooks_and_writes_under_the_working_folder(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    server = build_server(data=None, demo=True)
+    assert resources.workshops_dir() == WORKSHOPS and str(WORKSHOPS) in server.command
+    assert resources.demo_file("salesforce_opportunities.csv") == DEMO_DATA
+    session = Path(server.env["SALES_RCA_SESSION"])
+    assert session == (tmp_path / "out" / "workshop" / "demo.session").resolve()
+    assert session.parent.is_dir()
+    assert Path(server.env["SALES_RCA_WORKDIR"]) == tmp_path.resolve()
+
+
+def test_paths_in_the_app_are_relative_to_where_the_workshop_was_started(tmp_path):
+    settings = Settings.from_env(
+        {"SALES_RCA_WORKDIR": str(tmp_path), "SALES_RCA_DATA": "exports/acme.csv"}
+    )
+    assert settings.data == tmp_path / "exports" / "acme.csv"
+    assert settings.session == tmp_path / "out" / "workshop" / "session.sqlite"
+    assert settings.upload_dir == tmp_path / "out" / "workshop" / "uploads"
+    assert settings.resolve("typed.csv") == tmp_path / "typed.csv"
+    assert settings.resolve(tmp_path / "abs.csv") == tmp_path / "abs.csv"
 
 
 def test_participants_get_a_join_url_and_an_unambiguous_code(tmp_path):

@@ -6,7 +6,8 @@ See :mod:`.clients` for the clients file, :mod:`.kernel` for how kernels are sta
 :mod:`.run` for where jobs run (local processes or a dask cluster).
 
 Example:
-    >>> report = run_batch("data/clients.example.yaml", "out/demo", jobs=2)   # doctest: +SKIP
+    >>> from sales_rca import resources
+    >>> report = run_batch(resources.demo_clients_file(), "out/demo", jobs=2)   # doctest: +SKIP
     >>> [c.status for c in report.clients]
 """
 

@@ -7,7 +7,7 @@ that belong to one client only (a missing export file) do not stop the batch: th
 
 Format::
 
-    notebook: ../workshops/diagnostic.ipynb   # optional; default: the packaged diagnostic
+    notebook: my_diagnostic.ipynb             # optional; default: the packaged diagnostic
     defaults:                                 # optional; parameters every client gets
       currency: USD
     clients:
@@ -36,10 +36,11 @@ from typing import Any
 
 import yaml
 
+from sales_rca import resources
 from sales_rca.errors import BatchError
 
 #: The notebook a clients file runs unless it names another.
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "workshops" / "diagnostic.ipynb"
+DEFAULT_NOTEBOOK = resources.notebook("diagnostic.ipynb")
 #: Parameters holding a file (hashed in the manifest) end in ``_path``; ``baseline`` is a folder.
 PATH_SUFFIX = "_path"
 FOLDER_PARAMETERS = frozenset({"baseline"})

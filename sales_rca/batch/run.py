@@ -201,14 +201,26 @@ def _local(jobs: list[ClientJob], n: int, done: Callable[[ClientResult], None]) 
             done(future.result())
 
 
-def _dask(jobs: list[ClientJob], address: str, done: Callable[[ClientResult], None]) -> None:
+#: What ``--scheduler`` needs (an optional extra, not installed by ``pip install sales-rca``).
+DISTRIBUTED_EXTRA = "pip install 'sales-rca[distributed]'"
+
+
+def require_distributed() -> None:
+    """Raise a one-line :class:`BatchError` naming the extra to install when dask is missing."""
     try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
+        import distributed  # noqa: F401
     except ImportError:
         raise BatchError(
-            "--scheduler needs dask.distributed: pip install 'dask[distributed]'."
+            "expected dask.distributed for --scheduler, found it not installed; "
+            f"install it with: {DISTRIBUTED_EXTRA}"
         ) from None
+
+
+def _dask(jobs: list[ClientJob], address: str, done: Callable[[ClientResult], None]) -> None:
+    require_distributed()
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
     try:
         client = Client(address, timeout="20s")
     except OSError as exc:
@@ -241,6 +253,8 @@ def run_batch(
     """
     if jobs < 1:
         raise BatchError(f"--jobs must be at least 1, found {jobs}.")
+    if scheduler:
+        require_distributed()  # before anything is read or written
     spec = load_batch(clients_file)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,9 @@ def _register() -> None:
     from sales_rca.cli import workshop as workshop_cli
 
     workshop_cli.register(app)
+    from sales_rca.cli import demo as demo_cli
+
+    demo_cli.register(app)
 
 
 _register()

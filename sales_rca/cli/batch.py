@@ -12,7 +12,11 @@ from sales_rca.cli.check import HistoryOpt, MappingOpt
 
 def batch(
     clients: Annotated[
-        Path, typer.Argument(help="The clients file (YAML), e.g. data/clients.example.yaml.")
+        Path,
+        typer.Argument(
+            help="The clients file (YAML); `sales-rca demo --out demo --clients` writes an "
+            "example, demo/clients.example.yaml."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per client.")],
     jobs: Annotated[

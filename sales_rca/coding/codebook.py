@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from sales_rca import resources
 from sales_rca.categories import CATEGORY_IDS
 from sales_rca.categories import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
 from sales_rca.errors import CodebookError
@@ -43,7 +44,7 @@ CATEGORIES: tuple[str, ...] = CATEGORY_IDS
 WORD = r"[a-z0-9]+(?:['&][a-z0-9]+)*"
 _WORD_RE = re.compile(WORD)
 #: The packaged default codebook.
-DEFAULT_CODEBOOK_PATH = Path(__file__).resolve().parents[1] / "resources" / "codebook.yaml"
+DEFAULT_CODEBOOK_PATH = resources.resource("codebook.yaml")
 _GAP_RE = re.compile(r"~(\d)")
 _GLOB_RE = re.compile(r"[a-z0-9'&*]+")
 

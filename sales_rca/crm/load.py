@@ -79,8 +79,9 @@ def load_crm(
         CrmImportError: the file cannot be used (the message says what was expected and found).
 
     Example:
-        >>> crm = load_crm("data/demo/salesforce_opportunities.csv",
-        ...                history="data/demo/salesforce_opportunity_history.csv")
+        >>> from sales_rca import demo_path
+        >>> crm = load_crm(demo_path("salesforce_opportunities.csv"),
+        ...                history=demo_path("salesforce_opportunity_history.csv"))
         >>> crm.report.source
         'salesforce'
     """

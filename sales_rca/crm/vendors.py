@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sales_rca import resources
 from sales_rca.crm.data import OPPORTUNITY_COLUMNS
 from sales_rca.errors import MappingError
 
@@ -53,7 +53,7 @@ class Vendor:
 
 @cache
 def _catalogue() -> dict[str, Any]:
-    text = resources.files("sales_rca.resources").joinpath("crm_vendors.yaml").read_text("utf-8")
+    text = resources.read_text("crm_vendors.yaml")
     return yaml.safe_load(text)
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,7 @@ import yaml
 from lifelines import KaplanMeierFitter
 from lifelines.utils import qth_survival_time
 
+from sales_rca import resources
 from sales_rca.crm.data import CrmData
 from sales_rca.crm.values import is_closed_stage_name
 from sales_rca.errors import PipelineError
@@ -159,7 +159,7 @@ def _order_from_history(crm: CrmData) -> list[str]:
 @cache
 def default_pipelines() -> dict[str, tuple[str, ...]]:
     """Known CRM default pipelines (``resources/pipelines.yaml``), in their official order."""
-    text = resources.files("sales_rca.resources").joinpath("pipelines.yaml").read_text("utf-8")
+    text = resources.read_text("pipelines.yaml")
     return {name: tuple(stages) for name, stages in yaml.safe_load(text).items()}
 
 

@@ -1,7 +1,7 @@
 """The client summary: HTML blocks for the diagnostic notebook, the executive summary, and the
 offline HTML file nbconvert makes of an executed notebook.
 
-Example (in ``workshops/diagnostic.ipynb``)::
+Example (in ``sales_rca/workshops/diagnostic.ipynb``)::
 
     from sales_rca import report
     report.data_check(crm)                      # an HTML block

@@ -17,6 +17,7 @@ from typing import Any
 
 import nbformat
 
+from sales_rca import resources
 from sales_rca.report.sections import PLOTLY_MIME
 from sales_rca.report.summary import RESULTS_MIME
 
@@ -38,7 +39,7 @@ DISPLAY_PRIORITY = [
 
 def templates_dir() -> Path:
     """The folder of sales-rca's nbconvert templates."""
-    return Path(__file__).resolve().parents[1] / "resources" / "templates"
+    return resources.template_dir()
 
 
 @cache

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sales_rca import resources
 from sales_rca.errors import ModelError
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -129,7 +129,7 @@ def load_yaml(path: str | Path | None, default: str, what: str) -> tuple[Any, st
     """
     if path is None:
         source = f"the packaged {default}"
-        raw = resources.files("sales_rca.resources").joinpath(default).read_text("utf-8")
+        raw = resources.read_text(default)
     else:
         source = str(path)
         try:

@@ -1,6 +1,6 @@
 """The live workshop's views (ipywidgets). The only package that imports ipywidgets.
 
-``workshops/workshop.ipynb`` shows :class:`WorkshopApp`; ``workshops/participant.ipynb`` shows
+``sales_rca/workshops/workshop.ipynb`` shows :class:`WorkshopApp`; ``sales_rca/workshops/participant.ipynb`` shows
 :class:`ParticipantApp`. Both read their settings from ``SALES_RCA_*`` environment variables set by
 ``sales-rca workshop``.
 """

@@ -71,7 +71,7 @@ class Timer:
 
 
 class WorkshopApp:
-    """The live workshop: ``WorkshopApp.from_env()`` in ``workshops/workshop.ipynb``."""
+    """The live workshop: ``WorkshopApp.from_env()`` in ``sales_rca/workshops/workshop.ipynb``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -44,17 +44,30 @@ class Settings:
     join_url: str | None = None
     upload_dir: Path = Path("out/workshop/uploads")
     summary_dir: Path = Path("out/workshop")
+    #: The folder ``sales-rca workshop`` was started in: relative paths (typed in the app too) start
+    #: there, not in the kernel's folder (the installed notebooks' folder, which is never written).
+    workdir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` relative to :attr:`workdir` (when set), e.g. an export path typed in the app."""
+        path = Path(path).expanduser()
+        if path.is_absolute() or self.workdir is None:
+            return path
+        return self.workdir / path
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
 
+        workdir = env.get(ENV_PREFIX + "WORKDIR", "").strip()
+        where = cls(workdir=Path(workdir) if workdir else None)
+
         def path(name: str) -> Path | None:
             value = env.get(ENV_PREFIX + name, "").strip()
-            return Path(value) if value else None
+            return where.resolve(value) if value else None
 
-        session = path("SESSION") or Path("out/workshop/session.sqlite")
+        session = path("SESSION") or where.resolve("out/workshop/session.sqlite")
         return cls(
             data=path("DATA"),
             history=path("HISTORY"),
@@ -66,6 +79,7 @@ class Settings:
             join_url=env.get(ENV_PREFIX + "JOIN_URL", "").strip() or None,
             upload_dir=path("UPLOAD_DIR") or session.parent / "uploads",
             summary_dir=path("SUMMARY_DIR") or session.parent,
+            workdir=where.workdir,
         )
 
 

@@ -1,4 +1,4 @@
-"""The participant page (``workshops/participant.ipynb``): join from a phone, add causes, vote silently.
+"""The participant page (``sales_rca/workshops/participant.ipynb``): join from a phone, add causes, vote silently.
 
 A participant opens the join URL shown on the projector, with ``?code=...`` or typing the code, and
 joins anonymously (or with a name). Every change is written to the same session file as the

@@ -1,7 +1,9 @@
-"""Start the live workshop: Voila on ``workshops/``, offline, code hidden, kernels never culled.
+"""Start the live workshop: Voila on the packaged ``sales_rca/workshops``, offline, code hidden,
+kernels never culled.
 
 The workshop notebooks read their settings from ``SALES_RCA_*`` environment variables, which the
-Voila kernels inherit from the server started here.
+Voila kernels inherit from the server started here. The session file, the only thing written, goes
+under the working folder (``out/workshop`` unless ``--session`` names one), never into the package.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from sales_rca import resources
 from sales_rca.errors import SalesRcaError
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKSHOPS = ROOT / "workshops"
-DEMO_DATA = ROOT / "data" / "demo" / "salesforce_opportunities.csv"
-DEMO_HISTORY = ROOT / "data" / "demo" / "salesforce_opportunity_history.csv"
-DEMO_SESSION = ROOT / "out" / "workshop" / "demo.session"
+WORKSHOPS = resources.workshops_dir()
+DEMO_DATA = resources.demo_file("salesforce_opportunities.csv")
+DEMO_HISTORY = resources.demo_file("salesforce_opportunity_history.csv")
+#: Sessions go under the working folder (relative: resolved when the server is built).
+SESSION_DIR = Path("out") / "workshop"
+DEMO_SESSION = SESSION_DIR / "demo.session"
 #: Letters and digits that cannot be misread on a projector (no 0/O, 1/I/L).
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -55,7 +58,7 @@ def lan_address() -> str:
 
 def template_path() -> Path:
     """The folder holding ``voila/templates/sales_rca`` (added to JUPYTER_PATH)."""
-    return Path(str(resources.files("sales_rca.resources").joinpath("jupyter")))
+    return resources.jupyter_dir()
 
 
 def build_server(
@@ -89,7 +92,7 @@ def build_server(
         raise SalesRcaError(f"expected --agenda full or short, found {agenda!r}.")
     if not (WORKSHOPS / "workshop.ipynb").is_file():
         raise SalesRcaError(f"expected the workshop notebooks in {WORKSHOPS}, found none.")
-    session = Path(session or Path("out/workshop") / f"{Path(data).stem}.session").resolve()
+    session = Path(session or SESSION_DIR / f"{Path(data).stem}.session").resolve()
     session.parent.mkdir(parents=True, exist_ok=True)
     shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
     if host in ("0.0.0.0", "::"):
@@ -109,6 +112,9 @@ def build_server(
             "SALES_RCA_TITLE": title or "Sales root-cause workshop",
             "SALES_RCA_JOIN_CODE": code or "",
             "SALES_RCA_JOIN_URL": join_url or "",
+            # Voila runs the kernels in the (installed) notebooks' folder: paths typed in the app
+            # are relative to the folder the workshop was started in.
+            "SALES_RCA_WORKDIR": str(Path.cwd()),
             "JUPYTER_PATH": os.pathsep.join(
                 p for p in (str(template_path()), os.environ.get("JUPYTER_PATH", "")) if p
             ),

@@ -38,7 +38,7 @@ class DataView(StepView):
             accept=".yaml,.yml", multiple=False, description="Mapping"
         )
         self.path_data = c.text_input(
-            "or a path on this machine, e.g. data/demo/salesforce_opportunities.csv",
+            "or a path on this machine, e.g. exports/acme_opportunities.csv",
             description="Export path",
         )
         self.path_history = c.text_input(
@@ -69,14 +69,15 @@ class DataView(StepView):
 
     def _load(self, _: Any = None) -> None:
         folder = self.bench.settings.upload_dir
+        typed = self.bench.settings.resolve  # relative to where the workshop was started
         data = save_upload(self.upload_data, folder) or (
-            Path(self.path_data.value.strip()) if self.path_data.value.strip() else None
+            typed(self.path_data.value.strip()) if self.path_data.value.strip() else None
         )
         if data is None:
             self.show_message("Choose an export file to upload, or type its path.", "error")
             return
         history = save_upload(self.upload_history, folder) or (
-            Path(self.path_history.value.strip()) if self.path_history.value.strip() else None
+            typed(self.path_history.value.strip()) if self.path_history.value.strip() else None
         )
         mapping = save_upload(self.upload_mapping, folder)
         crm = self.bench.use_data(data, history, mapping)

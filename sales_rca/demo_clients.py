@@ -1,6 +1,7 @@
-"""Write the two extra demo clients of ``data/clients.example.yaml`` (run from the repository root).
+"""The two extra demo clients of the example clients file (``sales-rca demo --clients``).
 
-``python data/demo/clients/make_clients.py`` regenerates, byte for byte:
+``sales-rca demo --out DIR --clients`` writes them into ``DIR/clients``, byte for byte the packaged
+ones (``sales_rca/resources/demo/clients``):
 
 - ``hubspot_deals.xlsx``: a HubSpot deals export with its "Date entered <stage>" columns, seed 11, 400 deals;
 - ``european_opportunities.csv`` + ``european_mapping.yaml``: a European CSV (``;`` separated,
@@ -13,7 +14,6 @@ Both start from :func:`sales_rca.demo.generate`, so they tell the same story as 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import zipfile
 from pathlib import Path
 
@@ -21,8 +21,6 @@ import pandas as pd
 import yaml
 
 from sales_rca.demo import STAGES, generate
-
-HERE = Path(__file__).resolve().parent
 
 HUBSPOT_STAGES = {
     "Prospecting": "Appointment Scheduled",
@@ -194,8 +192,9 @@ def _fix_zip_times(path: Path) -> None:
             dst.writestr(fixed, data)
 
 
-def main(folder: Path = HERE) -> list[Path]:
-    """Write the files into ``folder``; returns their paths."""
+def write_clients(folder: str | Path) -> list[Path]:
+    """Write the two extra demo clients' files into ``folder``; returns their paths."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     xlsx = folder / "hubspot_deals.xlsx"
     deals = hubspot_deals()
@@ -214,8 +213,3 @@ def main(folder: Path = HERE) -> list[Path]:
         encoding="utf-8",
     )
     return [xlsx, csv, mapping]
-
-
-if __name__ == "__main__":
-    for p in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
-        print(p)

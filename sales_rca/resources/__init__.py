@@ -1,0 +1,100 @@
+"""The one way to find a file sales-rca ships: notebooks, templates, YAML resources and demo data.
+
+Everything is package data inside ``sales_rca`` (found through :mod:`importlib.resources`), so a
+checkout, an editable install and an installed wheel find the same files the same way::
+
+    sales_rca/workshops/*.ipynb          notebook(name), workshops_dir()
+    sales_rca/resources/*.yaml           resource(name), read_text(name)
+    sales_rca/resources/templates/       template_dir()    (nbconvert: the HTML summary)
+    sales_rca/resources/jupyter/         jupyter_dir()     (JUPYTER_PATH entry: the Voila template)
+    sales_rca/resources/demo/            demo_dir(), demo_file(name), demo_clients_file()
+
+These are read only: nothing is ever written here. Outputs (sessions, batch folders) go under the
+user's working folder. The package must be installed as files (pip does), not imported from a zip.
+"""
+
+from __future__ import annotations
+
+from importlib import resources as _resources
+from pathlib import Path, PurePosixPath
+
+from sales_rca.errors import SalesRcaError
+
+#: The example clients file of ``sales-rca batch`` (three demo clients), in :func:`demo_dir`.
+DEMO_CLIENTS_FILE = "clients.example.yaml"
+
+
+def _root() -> Path:
+    root = _resources.files("sales_rca")
+    if not isinstance(root, Path):  # e.g. imported from a zip archive
+        raise SalesRcaError(
+            f"expected sales-rca to be installed as files, found it inside {root}; "
+            "install it with pip."
+        )
+    return root
+
+
+def _parts(name: str) -> tuple[str, ...]:
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+        raise SalesRcaError(
+            f"expected a packaged file name such as 'codebook.yaml', found {name!r}."
+        )
+    return parts
+
+
+def packaged(*parts: str) -> Path:
+    """A file or folder inside the installed ``sales_rca`` package (it may not exist)."""
+    return _root().joinpath(*parts)
+
+
+def resource(name: str) -> Path:
+    """A file of ``sales_rca/resources``, e.g. ``resource("codebook.yaml")``."""
+    return packaged("resources", *_parts(name))
+
+
+def read_text(name: str) -> str:
+    """The UTF-8 text of a packaged resource, e.g. ``read_text("fishbone.yaml")``."""
+    path = resource(name)
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise SalesRcaError(
+            f"expected the packaged resource {name} at {path}, found nothing; reinstall sales-rca."
+        ) from None
+
+
+def workshops_dir() -> Path:
+    """The folder of the workshop notebooks (what Voila serves)."""
+    return packaged("workshops")
+
+
+def notebook(name: str) -> Path:
+    """A packaged notebook: ``diagnostic.ipynb`` (batch), ``workshop.ipynb``, ``participant.ipynb``."""
+    return workshops_dir().joinpath(*_parts(name))
+
+
+def template_dir() -> Path:
+    """The folder of sales-rca's nbconvert templates (``summary``)."""
+    return packaged("resources", "templates")
+
+
+def jupyter_dir() -> Path:
+    """The folder holding ``voila/templates/sales_rca``: an entry for ``JUPYTER_PATH``."""
+    return packaged("resources", "jupyter")
+
+
+def demo_dir() -> Path:
+    """The folder of the synthetic demo data (see its README.md)."""
+    return packaged("resources", "demo")
+
+
+def demo_file(name: str) -> Path:
+    """A demo file, e.g. ``demo_file("salesforce_opportunities.csv")`` or
+    ``demo_file("clients/hubspot_deals.xlsx")``."""
+    return demo_dir().joinpath(*_parts(name))
+
+
+def demo_clients_file() -> Path:
+    """The example clients file: the three demo clients, for ``sales-rca batch``."""
+    return demo_file(DEMO_CLIENTS_FILE)
