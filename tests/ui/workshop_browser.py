@@ -128,6 +128,10 @@ class Guard:
     dialogs: list[str] = field(default_factory=list)
 
 
+#: How long a page load (goto, reload) may take before a test fails.
+NAVIGATION_TIMEOUT_MS = 120_000
+
+
 def guarded_context(browser, guard: Guard, **kwargs):
     """A browser context that aborts every non-loopback request and records it and any dialog."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, **kwargs)
@@ -141,6 +145,9 @@ def guarded_context(browser, guard: Guard, **kwargs):
             r.abort()
 
     context.route("**/*", route)
+    # A Voila page starts a kernel and runs the notebook before "load": on a busy 2-core machine
+    # that can take longer than Playwright's 30 s default. Waits stay waits for readiness.
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
 
     def on_page(page):
         page.on("dialog", lambda d: (guard.dialogs.append(d.message), d.dismiss()))
