@@ -34,6 +34,7 @@ from statsmodels.stats.multitest import multipletests
 
 from sales_rca.jsonsafe import json_value
 from sales_rca.pipeline.leakage import attribute_name, excluded_attributes
+from sales_rca.pipeline.stages import LOST, WON, ColumnCodes, outcome_codes
 from sales_rca.pipeline.stats import (
     beta_binomial_prior,
     cramers_v,
@@ -207,17 +208,21 @@ class DriverAnalysis:
         return out
 
 
-def driver_columns(opportunities: pd.DataFrame) -> list[str]:
-    """The attributes worth looking at: canonical driver columns and ``extra_*`` with 2+ values."""
+def driver_columns(opportunities: pd.DataFrame, codes: ColumnCodes | None = None) -> list[str]:
+    """The attributes worth looking at: canonical driver columns and ``extra_*`` with 2+ values.
+
+    ``codes`` factorizes the columns (the caller's, to share the work)."""
+    codes = ColumnCodes(opportunities) if codes is None else codes
     cols = [c for c in DRIVER_COLUMNS if c in opportunities] + [
         c for c in opportunities.columns if str(c).startswith("extra_")
     ]
     out = []
     for c in cols:
-        s = opportunities[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
+        if pd.api.types.is_datetime64_any_dtype(opportunities[c]):
             continue
-        if s.nunique(dropna=False) >= 2 and s.notna().any():
+        values, uniques = codes(c)
+        blank = bool((values < 0).any())
+        if len(uniques) + blank >= 2 and len(uniques):  # two values (blank counts), one filled
             out.append(c)
     return out
 
@@ -275,9 +280,18 @@ def group_codes(
         raw = np.where(ok, raw, len(names))
         names = [*names, BLANK]
     else:
-        raw, uniques = pd.factorize(values, sort=True)
-        names = [*(str(u) for u in uniques), BLANK]
-        raw = np.where(raw < 0, len(names) - 1, raw)
+        return _text_groups(*pd.factorize(values, sort=True))
+    return _compact(raw, names)
+
+
+def _text_groups(raw: np.ndarray, uniques: Any) -> tuple[np.ndarray, list[str]]:
+    """:func:`group_codes` of text from its sorted factorization (codes, distinct values)."""
+    names = [*(str(u) for u in uniques), BLANK]
+    return _compact(np.where(raw < 0, len(names) - 1, raw), names)
+
+
+def _compact(raw: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes and names without the groups nobody is in."""
     used = np.bincount(raw, minlength=len(names)) > 0
     remap = np.cumsum(used) - 1
     return remap[raw].astype(np.int64), [n for n, u in zip(names, used, strict=True) if u]
@@ -315,6 +329,7 @@ def analyse_drivers(
     adjust: str = "fdr_bh",
     max_bands: int = MAX_BANDS,
     stage_reached: pd.Series | None = None,
+    codes: ColumnCodes | None = None,
 ) -> DriverAnalysis:
     """Win rate by group for each attribute, and the attributes ranked by honest evidence.
 
@@ -329,19 +344,23 @@ def analyse_drivers(
         max_bands: numbers are cut into at most this many quantile bands.
         stage_reached: per opportunity, the position of the furthest official stage it reached
             (from the stage history), to recognise counts kept while a deal ran.
+        codes: the opportunities' columns factorized (:class:`.stages.ColumnCodes`), when the
+            caller shares them with other analyses.
 
     Example:
         >>> d = analyse_drivers(crm.opportunities)
         >>> d.ranking[["label", "effect", "p_adjusted", "explained_by", "flags"]].head(3)
     """
-    outcome = opportunities["outcome"].astype(str)
-    closed_mask = outcome.isin(["won", "lost"]).to_numpy()
-    closed = opportunities[closed_mask]
-    won_flag = (closed["outcome"].astype(str) == "won").to_numpy()
-    total = len(closed)
+    codes = ColumnCodes(opportunities) if codes is None else codes
+    outcome = outcome_codes(opportunities["outcome"])
+    closed_mask = (outcome == WON) | (outcome == LOST)
+    won_flag = outcome[closed_mask] == WON
+    total = len(won_flag)
     overall = float(won_flag.mean()) if total else float("nan")
-    columns = driver_columns(opportunities) if columns is None else columns
+    columns = driver_columns(opportunities, codes) if columns is None else columns
     numeric = {c for c in columns if _is_number(opportunities[c])}
+    # the closed deals' numbers (text is read from the shared codes)
+    closed = opportunities.loc[closed_mask, [c for c in columns if c in numeric]]
     cycle = (opportunities["close_date"] - opportunities["created_date"]) / pd.Timedelta(days=1)
     excluded = excluded_attributes(
         opportunities,
@@ -349,6 +368,7 @@ def analyse_drivers(
         numeric=numeric,
         cycle_days=cycle.where(cycle >= 0),
         stage_reached=stage_reached,
+        codes=codes,
     )
     notes: list[str] = []
     small = total < MIN_CLOSED_DEALS
@@ -364,8 +384,8 @@ def analyse_drivers(
     for col in columns:
         if col in excluded or col in numeric:
             continue
-        known[col] = group_codes(closed[col])
-    units = _unit_candidates(closed, columns, known)
+        known[col] = _text_groups(*codes.within(col, closed_mask, sort=True))
+    units = _unit_candidates(opportunities, closed_mask, columns, known, codes)
     for col in columns:
         if col in excluded:
             continue
@@ -414,7 +434,7 @@ def analyse_drivers(
     if not ranking.empty:
         ranking["p_adjusted"] = _adjust(ranking["p_value"].to_numpy(float), adjust)
         ranking["significant"] = ranking["p_adjusted"] < alpha
-        groups = _test_groups(groups, ranking, closed, won_flag, units, alpha, adjust)
+        groups = _test_groups(groups, ranking, won_flag, units, alpha, adjust)
         ranking = _best_worst(ranking, groups)
         ordered = {
             c: [g for g in groups.loc[groups["attribute"] == c, "group"] if g != BLANK]
@@ -478,27 +498,32 @@ class _Unit:
 
 
 def _unit_candidates(
-    closed: pd.DataFrame, columns: list[str], known: dict[str, tuple[np.ndarray, list[str]]]
+    opportunities: pd.DataFrame,
+    closed: np.ndarray,
+    columns: list[str],
+    known: dict[str, tuple[np.ndarray, list[str]]],
+    codes: ColumnCodes,
 ) -> list[_Unit]:
     """Columns that can carry an attribute: text with 3 to n/2 values (blanks are no unit).
 
     ``known`` holds group codes already computed (:func:`group_codes`, blank last) to reuse.
     """
-    names = [c for c in UNIT_COLUMNS if c in closed] + [
-        c for c in columns if c.startswith("extra_") and not _is_number(closed[c])
+    names = [c for c in UNIT_COLUMNS if c in opportunities] + [
+        c for c in columns if c.startswith("extra_") and not _is_number(opportunities[c])
     ]
+    n_closed = int(closed.sum())
     out = []
     for name in dict.fromkeys(names):
         if name in known:
-            codes, groups = known[name]
+            unit_codes, groups = known[name]
             blank = len(groups) - 1 if groups and groups[-1] == BLANK else -1
-            codes = np.where(codes == blank, -1, codes) if blank >= 0 else codes
+            unit_codes = np.where(unit_codes == blank, -1, unit_codes) if blank >= 0 else unit_codes
             levels = len(groups) - (blank >= 0)
         else:
-            codes, uniques = pd.factorize(closed[name])
+            unit_codes, uniques = codes.within(name, closed)
             levels = len(uniques)
-        if 3 <= levels <= max(3, len(closed) // 2):
-            out.append(_Unit(name, codes, levels))
+        if 3 <= levels <= max(3, n_closed // 2):
+            out.append(_Unit(name, unit_codes, levels))
     return out
 
 
@@ -629,7 +654,6 @@ def _test_attribute(
 def _test_groups(
     groups: pd.DataFrame,
     ranking: pd.DataFrame,
-    closed: pd.DataFrame,
     won: np.ndarray,
     units: list[_Unit],
     alpha: float,

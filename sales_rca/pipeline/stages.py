@@ -295,7 +295,9 @@ class ColumnCodes:
         if column not in self._done:
             values = self.frame[column]
             codes, uniques = pd.factorize(_objects(values) if _is_text(values.dtype) else values)
-            self._done[column] = (codes, np.asarray(uniques))
+            plain = _is_text(values.dtype) or uniques.dtype.kind in "iuf"
+            # dates, categories ...: the values as pandas gives them (Timestamps, not datetime64)
+            self._done[column] = (codes, np.asarray(uniques, dtype=None if plain else object))
         return self._done[column]
 
     def within(
@@ -323,7 +325,7 @@ class ColumnCodes:
         if order is None:
             picked = values if mask is None else values[mask]
             codes, uniques = pd.factorize(picked, sort=True)
-            return codes, np.asarray(uniques)
+            return codes, np.asarray(uniques, dtype=object)
         return _reorder(codes, uniques, order)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.proportion import proportion_confint
 
 #: Bounds on the beta prior's concentration (alpha + beta): at least a couple of pseudo-deals,
@@ -214,8 +216,6 @@ def unit_level_test(unit_won: np.ndarray, unit_n: np.ndarray, unit_group: np.nda
     an F test on the units' residual degrees of freedom, so 4 managers are 4 pieces of evidence,
     not 2,600 deals.
     """
-    import statsmodels.api as sm
-
     unit_won = np.asarray(unit_won, float)
     unit_n = np.asarray(unit_n, float)
     keep = unit_n > 0
@@ -228,7 +228,7 @@ def unit_level_test(unit_won: np.ndarray, unit_n: np.ndarray, unit_group: np.nda
     exog = np.zeros((units, k))
     exog[np.arange(units), codes] = 1.0
     endog = np.column_stack([unit_won, unit_n - unit_won])
-    model = sm.GLM(endog, exog, family=sm.families.Binomial())
+    model = GLM(endog, exog, family=Binomial())
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = model.fit(scale="X2")

@@ -16,6 +16,7 @@ from sales_rca.pipeline.drivers import DriverAnalysis, analyse_drivers, wilson_i
 from sales_rca.pipeline.paths import PathAnalysis, analyse_paths
 from sales_rca.pipeline.stages import (
     NO_DATES,
+    ColumnCodes,
     StageOrder,
     build_deals,
     build_visits,
@@ -235,6 +236,7 @@ def xray(
     won, lost, open_ = (int((outcome == o).sum()) for o in ("won", "lost", "open"))
     low, high = wilson_interval(np.array([won]), np.array([won + lost]))
     extra = opps[[c for c in _STALL_EXTRA if c in opps]].reset_index(drop=True)
+    codes = ColumnCodes(opps)  # each column factorized once, for every analysis below
     stall = analyse_stalls(
         visits,
         deals,
@@ -245,6 +247,7 @@ def xray(
         segment=stall_segment,
         min_won=stall_min_won,
         extra=extra,
+        codes=codes,
     )
     stage_rows = stall.thresholds[stall.thresholds["segment"].isna()]
     thresholds = stage_rows.set_index("stage")["threshold_days"]
@@ -263,18 +266,9 @@ def xray(
                 "column in a mapping file, or give the stage history)."
             )
     paths = analyse_paths(visits, order.stages)
-    official = visits[visits["stage_index"] >= 0]
-    reached = (
-        pd.Series(official["stage_index"].to_numpy(), index=official["opp_row"].to_numpy())
-        .groupby(level=0)
-        .max()
-        .reindex(range(len(opps)))
-        .set_axis(opps.index)
-        if has_history
-        else None
-    )
+    reached = _stage_reached(visits, len(opps), opps.index) if has_history else None
     drivers = analyse_drivers(
-        opps, min_group_size=min_group_size, alpha=alpha, stage_reached=reached
+        opps, min_group_size=min_group_size, alpha=alpha, stage_reached=reached, codes=codes
     )
     if drivers.ranking.empty:
         notes.append(
@@ -283,7 +277,10 @@ def xray(
         )
     vel = velocity(opps, by=velocity_by)
     accounts = analyse_accounts(
-        opps, pd.Series(deals["loss_stage"].to_numpy(), index=opps.index), period=period
+        opps,
+        pd.Series(deals["loss_stage"].to_numpy(), index=opps.index),
+        period=period,
+        codes=codes,
     )
     time_view = trend(opps, visits, as_of=as_of)
     notes += drivers.notes + vel.notes + accounts.notes
@@ -314,3 +311,12 @@ def xray(
         notes=notes,
         opportunities=opps,
     )
+
+
+def _stage_reached(visits: pd.DataFrame, n: int, index: pd.Index) -> pd.Series:
+    """Per opportunity, the position of the furthest official stage it entered (NaN if none)."""
+    stage_index = visits["stage_index"].to_numpy()
+    official = stage_index >= 0
+    furthest = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(furthest, visits["opp_row"].to_numpy()[official], stage_index[official])
+    return pd.Series(np.where(furthest >= 0, furthest, np.nan), index=index)
