@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sales_rca.display import known
 from sales_rca.errors import BatchError
 from sales_rca.findings import Finding
 from sales_rca.report.blocks import Markup, esc, kpis, money, note, share, table
@@ -86,8 +87,8 @@ class Summary:
         stages = [
             {
                 "stage": str(r["stage"]),
-                "conversion": _num(r["conversion"]),
-                "lost_here": _num(r["lost_here"]),
+                "conversion": known(r["conversion"]),
+                "lost_here": known(r["lost_here"]),
             }
             for r in xray.stage_table.to_dict(orient="records")
         ]
@@ -387,14 +388,6 @@ def _root_causes(state: WorkshopState | None, top: int = 3) -> list[str]:
         return [causes[r.cause_id].text for r in result.causes[:top] if r.cause_id in causes]
     roots = [w.text for w in state.whys if w.root_cause]
     return (roots or [c.text for c in state.causes])[:top]
-
-
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
 
 
 def _clean(value: Any) -> Any:
