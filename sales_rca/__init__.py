@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from sales_rca.errors import CrmImportError, SalesRcaError
     from sales_rca.findings import Finding
     from sales_rca.pipeline import findings as xray_findings
-    from sales_rca.pipeline import xray
+    from sales_rca.pipeline import xray  # type: ignore[no-redef]  # mypy sees the submodule
     from sales_rca.resources import demo_file as demo_path
     from sales_rca.rootcause import load_playbook
     from sales_rca.session import Session

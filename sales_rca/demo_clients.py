@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sales_rca.demo import STAGES, generate
+from sales_rca.demo import STAGES, DemoData, generate
 
 HUBSPOT_STAGES = {
     "Prospecting": "Appointment Scheduled",
@@ -61,7 +61,7 @@ def _us_date(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
 
 
-def _date_entered(demo, stages: dict[str, str]) -> pd.DataFrame:
+def _date_entered(demo: DemoData, stages: dict[str, str]) -> pd.DataFrame:
     """HubSpot's 'Date entered "<stage> (Sales Pipeline)"' properties: when each deal first
     entered each HubSpot stage (several Salesforce stages map to one HubSpot stage)."""
     h = demo.history

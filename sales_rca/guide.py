@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from sales_rca.agenda import VERSIONS, checked, load_agenda
@@ -64,6 +65,10 @@ def _block(version: str) -> re.Pattern[str]:
     return re.compile(rf"(<!-- agenda:{version} -->\n)(.*?)(<!-- /agenda:{version} -->)", re.DOTALL)
 
 
+def _put_table(match: re.Match[str], table: str) -> str:
+    return f"{match.group(1)}{table}\n{match.group(3)}"
+
+
 def agenda_tables(markdown: str) -> dict[str, str]:
     """The tables found between the agenda markers of ``markdown``, by version."""
     found = {}
@@ -84,7 +89,7 @@ def sync_agenda(markdown: str) -> str:
                 "in the agenda, found none."
             )
         table = render_agenda_table(version)
-        markdown = pattern.sub(lambda m, t=table: f"{m.group(1)}{t}\n{m.group(3)}", markdown)
+        markdown = pattern.sub(partial(_put_table, table=table), markdown)
     return markdown
 
 

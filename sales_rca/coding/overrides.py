@@ -77,7 +77,7 @@ def _records(overrides: Iterable[Any] | pd.DataFrame) -> list[Override]:
             out.extend(from_decision(o))
             continue
         clean = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in o.items()}
-        known = {k: clean[k] for k in Override.__dataclass_fields__ if k in clean}
+        known: dict[str, Any] = {k: clean[k] for k in Override.__dataclass_fields__ if k in clean}
         known["opportunity_id"] = str(known.get("opportunity_id", ""))
         out.append(Override(**known))
     return out

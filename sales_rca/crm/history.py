@@ -134,7 +134,7 @@ def load_history(
         )
     user_cols = resolve_user_columns(user.history, headers, path.name)
     shapes = history_shapes()
-    best_name, best_cols = "generic_history", {}
+    best_name, best_cols = "generic_history", dict[str, str]()
     for name, shape in shapes.items():
         cols = map_columns(headers, shape, None, user_cols, wanted=HISTORY_MAPPABLE)
         if name == "salesforce_field_history" and "field" not in cols:

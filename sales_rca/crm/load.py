@@ -37,6 +37,7 @@ from sales_rca.crm.values import (
 )
 from sales_rca.crm.vendors import (
     Mapping,
+    Vendor,
     detect_vendor,
     header_score,
     load_mapping,
@@ -163,7 +164,7 @@ def load_crm(
     )
 
 
-def _choose_vendor(source: str, headers: list[str], path: Path):
+def _choose_vendor(source: str, headers: list[str], path: Path) -> Vendor:
     known = vendors()
     if source == "auto":
         return detect_vendor(headers)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 def spread(
-    result: pd.Series | np.ndarray, codes: np.ndarray, index: pd.Index, fill=None
+    result: pd.Series | np.ndarray, codes: np.ndarray, index: pd.Index, fill: Any = None
 ) -> pd.Series:
     """Per-row values from per-distinct-value ``result`` (the inverse of :func:`distinct`)."""
     arr = np.asarray(result, dtype=object if fill is None or isinstance(fill, str) else None)
@@ -54,7 +55,7 @@ def parse_text(raw: pd.Series) -> pd.Series:
     return _text_of(codes, texts, raw.index)
 
 
-def _cells_where(raw: pd.Series, test) -> pd.Series:
+def _cells_where(raw: pd.Series, test: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``test`` per cell, skipped (all False) when every cell is text, as in any CSV."""
     if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
         return pd.Series(False, index=raw.index)

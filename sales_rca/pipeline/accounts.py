@@ -110,8 +110,8 @@ def _account_codes(
     ):
         if accounts.isna().all():
             return None
-        codes, names = pd.factorize(accounts, sort=True)
-        return codes, pd.Index(names)
+        account_codes, names = pd.factorize(accounts, sort=True)
+        return account_codes, pd.Index(names)
     found, names = (
         factorize_text(accounts, sort=True) if codes is None else codes.within("account", sort=True)
     )

@@ -397,12 +397,12 @@ def analyse_drivers(
             band_names[col] = _band_names(x, np.searchsorted(edges[1:-1], x, side="left"), edges)
         if col not in known:
             known[col] = group_codes(closed[col], edges)
-        codes, names = known[col]
+        group, names = known[col]
         k = len(names)
         counts = pd.DataFrame(
             {
-                "deals": np.bincount(codes, minlength=k),
-                "won": np.bincount(codes, weights=won_flag, minlength=k).astype(np.int64),
+                "deals": np.bincount(group, minlength=k),
+                "won": np.bincount(group, weights=won_flag, minlength=k).astype(np.int64),
             },
             index=pd.Index(names, name="group"),
         )
@@ -413,7 +413,7 @@ def analyse_drivers(
         counts.insert(0, "attribute", col)
         counts = counts.rename_axis("group").reset_index()
         group_parts.append(counts)
-        row = _test_attribute(col, counts, codes, won_flag, units, min_group_size)
+        row = _test_attribute(col, counts, group, won_flag, units, min_group_size)
         if row is not None:
             row["kind"] = "numeric" if col in numeric else "category"
             if small:

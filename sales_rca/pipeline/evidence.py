@@ -195,7 +195,7 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
 
 
 def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     stalls = x.stalls
     if stalls.empty:
         return out

@@ -181,9 +181,9 @@ def _open_stage_names(crm: CrmData) -> list[str]:
 
 def _order_from_names(crm: CrmData) -> list[str]:
     names = _open_stage_names(crm)
-    numbers = [_NUMBER_PREFIX.match(str(s)) for s in names]
-    if names and all(numbers):
-        return [s for _, s in sorted(zip((float(m[1]) for m in numbers), names, strict=True))]
+    numbers = [m[1] for s in names if (m := _NUMBER_PREFIX.match(str(s)))]
+    if names and len(numbers) == len(names):
+        return [s for _, s in sorted(zip(map(float, numbers), names, strict=True))]
     return [str(s) for s in names]
 
 
@@ -544,7 +544,7 @@ def build_deals(crm: CrmData, visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.D
     n = len(opps)
     outcome = outcome_text(opps["outcome"])
     code = outcome_codes(opps["outcome"])
-    current_stage = np.where(code == OPEN, _objects(opps["stage"]), None)
+    current_stage = np.where(code == OPEN, _objects(opps["stage"]), np.array(None))
     entered_current = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     opp_row = visits["opp_row"].to_numpy()
     stage = visits["stage"].to_numpy(dtype=object)
@@ -554,8 +554,8 @@ def build_deals(crm: CrmData, visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.D
 
     loss_col = _objects(opps["loss_stage"]) if "loss_stage" in opps else np.full(n, None, object)
     lost = code == LOST
-    loss_stage = np.where(lost, loss_col, None)
-    loss_from = np.where(pd.notna(loss_stage), "column", None).astype(object)
+    loss_stage = np.where(lost, loss_col, np.array(None))
+    loss_from = np.where(pd.notna(loss_stage), "column", np.array(None)).astype(object)
     official = np.flatnonzero(visits["stage_index"].to_numpy() >= 0)
     rows = opp_row[official]
     if len(rows) and np.all(rows[1:] >= rows[:-1]):  # grouped by deal, as build_visits makes it

@@ -154,7 +154,7 @@ def threshold_table(
     code, days, opp_row = _won_visits(visits, opportunities)
     stage_n = np.bincount(code, minlength=k)[:k]
     stage_t = np.where(stage_n >= min_won, _quantile_by(code, days, k, percentile), np.nan)
-    stage_source = np.where(np.isnan(stage_t), None, "stage")
+    stage_source = np.where(np.isnan(stage_t), np.array(None), "stage")
     found = _segments(opportunities, segment, codes)
     if found is None:
         table = pd.DataFrame(
@@ -231,12 +231,12 @@ def _deal_thresholds(
     """Threshold days and their source for deals in ``stage`` (segment ``labels``)."""
     if isinstance(thresholds, pd.Series):
         limit = pd.Series(stage).map(thresholds).to_numpy(dtype=float)
-        return limit, np.where(np.isnan(limit), None, "stage")
+        return limit, np.where(np.isnan(limit), np.array(None), "stage")
     stage_rows = thresholds[thresholds["segment"].isna()].set_index("stage")
     codes = stage_rows.index.get_indexer(pd.Index(stage, dtype=object))
     found = codes >= 0
     limit = np.where(found, stage_rows["threshold_days"].to_numpy(float)[codes], np.nan)
-    source = np.where(found, stage_rows["source"].to_numpy(object)[codes], None)
+    source = np.where(found, stage_rows["source"].to_numpy(object)[codes], np.array(None))
     seg_rows = thresholds[thresholds["segment"].notna()]
     if labels is not None and len(seg_rows):
         key = pd.MultiIndex.from_arrays([seg_rows["stage"], seg_rows["segment"]])
@@ -258,12 +258,12 @@ def _open_deal_thresholds(
     entered = deals["entered_current_at"].to_numpy(dtype="datetime64[ns]")
     outcome = deals["outcome"] if opportunities is None else opportunities["outcome"]
     rows = np.flatnonzero(_is(outcome, "open") & ~np.isnat(entered))
-    seg = None
+    seg: np.ndarray | None = None
     if isinstance(thresholds, pd.DataFrame) and thresholds["segment"].notna().any():
         found = _segments(opportunities, segment, codes)
         if found is not None:
             seg_codes, names = found[0][rows], found[1]
-            seg = np.where(seg_codes >= 0, names[np.maximum(seg_codes, 0)], None)
+            seg = np.where(seg_codes >= 0, names[np.maximum(seg_codes, 0)], np.array(None))
     stage = deals["current_stage"].to_numpy(dtype=object)[rows]
     limit, source = _deal_thresholds(stage, seg, thresholds)
     return rows, stage, seg, limit, source

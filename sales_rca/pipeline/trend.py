@@ -278,7 +278,7 @@ def _by_created_quarter(created: np.ndarray, outcome: np.ndarray, notes: list[st
     keep = created_n > 0
     table = pd.DataFrame(
         {
-            "period": [quarter_label(low + i) for i in np.flatnonzero(keep)],
+            "period": [quarter_label(int(low + i)) for i in np.flatnonzero(keep)],
             "created": created_n[keep],
             **{o: c[keep] for o, c in counts.items()},
         }
