@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from sales_rca.crm import CrmData, load_crm
+from sales_rca.csvsafe import write_csv
 
 DataPath = Annotated[Path, typer.Argument(help="The CRM export: CSV, XLSX or Salesforce .xls.")]
 HistoryOpt = Annotated[
@@ -121,7 +122,7 @@ def check(
     crm = load_from_cli(path, history, mapping, source)
     if quarantine_out is not None:
         quarantine_out.parent.mkdir(parents=True, exist_ok=True)
-        crm.quarantine.to_csv(quarantine_out, index=False)
+        write_csv(crm.quarantine, quarantine_out)
     if as_json:
         typer.echo(json.dumps(check_summary(crm), default=str, indent=2))
     else:

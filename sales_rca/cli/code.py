@@ -18,6 +18,7 @@ from sales_rca.coding import (
 )
 from sales_rca.coding.agreement import Agreement, rating
 from sales_rca.coding.codebook import CATEGORY_LABELS
+from sales_rca.csvsafe import write_csv
 
 CodebookOpt = Annotated[
     Path | None, typer.Option("--codebook", help="Codebook YAML (default: the packaged codebook).")
@@ -63,7 +64,7 @@ def code(
     result = code_losses(crm, book)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        result.to_frame().to_csv(out, index=False)
+        write_csv(result.to_frame(), out)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
     else:

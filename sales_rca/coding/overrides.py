@@ -17,6 +17,7 @@ import pandas as pd
 from sales_rca.coding.autocode import categories_of
 from sales_rca.coding.codebook import CATEGORIES, Codebook, default_codebook
 from sales_rca.coding.losses import CodingResult
+from sales_rca.csvsafe import read_csv, write_csv
 from sales_rca.errors import CodebookError, SalesRcaError
 
 Action = Literal["accept", "change", "add", "remove"]
@@ -166,9 +167,7 @@ def export_coding_csv(result: CodingResult, path: str | Path) -> Path:
     frame.insert(2, "loss_detail", d["loss_detail"].to_numpy())
     if "loss_stage" in d:
         frame.insert(1, "loss_stage", d["loss_stage"].to_numpy())
-    out = Path(path)
-    frame.to_csv(out, index=False)
-    return out
+    return write_csv(frame, path)
 
 
 def read_coding_csv(path: str | Path, codebook: Codebook | None = None) -> pd.DataFrame:
@@ -182,7 +181,7 @@ def read_coding_csv(path: str | Path, codebook: Codebook | None = None) -> pd.Da
     p = Path(path)
     if not p.is_file():
         raise SalesRcaError(f"Coding file not found: {p} (expected a CSV with opportunity_id).")
-    frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+    frame = read_csv(p)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "opportunity_id" not in frame or not ({"codes", "categories"} & set(frame.columns)):
         raise SalesRcaError(

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sales_rca.crm.data import STAGE_EVENT_COLUMNS
-from sales_rca.crm.read import read_table
+from sales_rca.crm.read import read_table, table_warnings
 from sales_rca.crm.values import parse_dates
 from sales_rca.crm.vendors import (
     HISTORY_MAPPABLE,
@@ -206,6 +206,7 @@ def load_history(
         "mapping": cols,
         "quarantine_reasons": {k: int(v) for k, v in quarantine["reason"].value_counts().items()},
         "footer_lines_removed": raw.footer_lines_removed,
+        "warnings": table_warnings(raw),
     }
     return events, quarantine, report
 

@@ -25,7 +25,7 @@ from sales_rca.crm.data import (
     CrmData,
     ImportReport,
 )
-from sales_rca.crm.read import RawTable, read_table
+from sales_rca.crm.read import RawTable, read_table, table_warnings
 from sales_rca.crm.values import (
     closed_outcome_from_stage,
     outcome_from_text,
@@ -119,6 +119,7 @@ def load_crm(
         blank_rows_skipped=raw.blank_rows_skipped,
         mapping=dict(columns),
     )
+    report.warnings.extend(table_warnings(raw))
     # HubSpot-style "Date entered <stage>" columns are a stage history inside the export.
     stage_dates = {} if history is not None else history_mod.stage_date_columns(headers)
     opps, quarantine, accepted = _build_opportunities(
@@ -142,6 +143,7 @@ def load_crm(
             created=opps.set_index("opportunity_id")["created_date"],
             dayfirst_default=report.decimal == ",",
         )
+        report.warnings.extend(f"history: {w}" for w in report.history.get("warnings", []))
         quarantine = (
             pd.concat([quarantine, hist_quarantine], ignore_index=True)
             if len(hist_quarantine)
@@ -257,6 +259,8 @@ def _build_opportunities(
                 f"amount ({columns['amount']}): {amounts.unparseable} values could not be read as "
                 f"numbers (e.g. {', '.join(map(repr, amounts.examples))}); left empty."
             )
+        if ambiguity := amounts.ambiguity():
+            report.warnings.append(f"amount ({columns['amount']}): {ambiguity}")
     else:
         out["amount"] = pd.Series(np.nan, index=frame.index, dtype=float)
         report.notes.append("No amount column: value figures cannot be computed.")
@@ -412,6 +416,8 @@ def _extra_columns(
                 f"{kind} (e.g. {', '.join(map(repr, typed.examples))}); left empty here, the "
                 "file still holds them."
             )
+        if typed.ambiguity:
+            report.warnings.append(f"{label}: {typed.ambiguity}")
         if typed.percent:
             report.notes.append(
                 f"{label}: {number(typed.percent)} percentages read as fractions (35% -> 0.35)."

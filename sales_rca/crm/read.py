@@ -11,12 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import psutil
+from defusedxml import ElementTree
 
 from sales_rca.errors import CrmImportError
 
@@ -29,6 +33,9 @@ FOOTER_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+#: The largest export read at all, and how many times its size reading may take in memory.
+MAX_FILE_BYTES = 4 * 1024**3
+MEMORY_PER_FILE_BYTE = 12
 
 
 @dataclass
@@ -48,6 +55,27 @@ class RawTable:
     footer_lines_removed: int = 0
     blank_rows_skipped: int = 0
     overlong: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Headers that name one column twice (ignoring case, spaces and underscores), as read.
+    repeated_headers: list[list[str]] = field(default_factory=list)
+    #: Cells of a spreadsheet holding a formula Excel never calculated (no saved value).
+    formulas_without_values: list[str] = field(default_factory=list)
+
+
+def table_warnings(table: RawTable) -> list[str]:
+    """What a reader of ``table`` must be told about its shape: repeated headers and formulas
+    Excel never calculated (both are read, but perhaps not as the export's author meant)."""
+    out = [
+        f"the headers {', '.join(map(repr, names))} name one column {len(names)} times (ignoring "
+        "case and spaces): the first is read as that column and the others are kept as extra "
+        "columns; rename or remove the copies in the export."
+        for names in table.repeated_headers
+    ]
+    if cells := table.formulas_without_values:
+        out.append(
+            f"{len(cells)} formula cell(s) have no saved value (e.g. {', '.join(cells[:3])}) and "
+            "are read as empty; open the workbook in Excel, let it recalculate, and save it again."
+        )
+    return out
 
 
 def read_table(
@@ -71,6 +99,7 @@ def read_table(
         raise CrmImportError(f"{path}: expected an export file, found nothing at that path.")
     if path.is_dir():
         raise CrmImportError(f"{path}: expected an export file, found a folder.")
+    _check_size(path)
     data = path.read_bytes()
     if not data.strip():
         raise CrmImportError(
@@ -88,6 +117,19 @@ def read_table(
     if head.startswith("<") and ("<table" in text[:200_000].lower() or "<html" in head):
         return _read_html(text, path, encoding, is_header)
     return _read_csv(text, path, encoding, is_header)
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a file too big to read on this machine before reading it."""
+    size = path.stat().st_size
+    free = psutil.virtual_memory().available
+    budget = min(MAX_FILE_BYTES, free // MEMORY_PER_FILE_BYTE)
+    if size > budget:
+        raise CrmImportError(
+            f"{path.name}: expected an export of at most {budget / 1e6:,.0f} MB "
+            f"(this machine has {free / 1e9:.1f} GB of memory free), found {size / 1e6:,.0f} MB; "
+            "export fewer columns or a shorter period."
+        )
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
@@ -191,27 +233,34 @@ def _read_csv(
     # Count physical lines before the header (a quoted title could span lines; rare, ignored).
     skip = header_idx
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skiprows=skip,
-            header=0,
-            skip_blank_lines=True,
-            engine="c",
-        )
+        # No implicit index: pandas would take the first column as an index when the first data
+        # row has one field more than the header, shifting every column; here it warns instead,
+        # and such a file goes through the tolerant path, which sets overlong rows aside.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skiprows=skip,
+                header=0,
+                index_col=False,
+                skip_blank_lines=True,
+                engine="c",
+            )
         overlong = pd.DataFrame()
         line_numbers = None
-    except pd.errors.ParserError:
+    except (pd.errors.ParserError, pd.errors.ParserWarning):
         _check_quotes(text, path, delimiter)  # an unterminated quote is fatal, with its line
         frame, overlong, line_numbers = _read_csv_tolerant(text, delimiter, skip)
     except pd.errors.EmptyDataError:
         raise CrmImportError(
             f"{path.name}: expected a header row and data rows, found no columns."
         ) from None
-    frame.columns = _unique_headers([str(c) for c in frame.columns])
+    headers = [str(c) for c in frame.columns]
+    frame.columns = _unique_headers(headers)
     if line_numbers is None:
         source_rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
     else:
@@ -223,6 +272,7 @@ def _read_csv(
         delimiter=DELIMITER_NAMES.get(delimiter, delimiter),
         header_row=header_idx + 1,
         overlong=overlong,
+        repeated_headers=repeated_headers(headers),
     )
     return _drop_blank_and_footer(table)
 
@@ -251,6 +301,8 @@ def _read_csv_tolerant(
             record = 1
             continue
         record += 1
+        if len(row) > len(header) and not any(c.strip() for c in row[len(header) :]):
+            row = row[: len(header)]  # trailing empty fields hold nothing
         if len(row) > len(header):
             bad.append({"source_row": record, "fields": len(row), "raw": delimiter.join(row)})
             continue
@@ -262,6 +314,19 @@ def _read_csv_tolerant(
     if not overlong.empty:
         overlong["expected"] = len(header)
     return frame, overlong, good_rows
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\s_]+", " ", header.strip().lstrip("\ufeff")).casefold()
+
+
+def repeated_headers(headers: list[str]) -> list[list[str]]:
+    """Groups of headers naming the same column (``Amount``, ``amount `` and ``AMOUNT``)."""
+    groups: dict[str, list[str]] = {}
+    for h in headers:
+        if (key := _header_key(h)) and not h.startswith("Unnamed: "):
+            groups.setdefault(key, []).append(h.strip())
+    return [names for names in groups.values() if len(names) > 1]
 
 
 def _unique_headers(headers: list[str]) -> list[str]:
@@ -345,7 +410,8 @@ def _frame_from_grid(
         for i in range(min(30, len(grid)))
     ]
     header_idx = find_header_row(rows, is_header)
-    header = _unique_headers(rows[header_idx] if rows else [])
+    header_cells = rows[header_idx] if rows else []
+    header = _unique_headers(header_cells)
     body = grid.iloc[header_idx + 1 :].copy()
     body.columns = header
     # Columns with no header and no data are spreadsheet padding.
@@ -353,6 +419,7 @@ def _frame_from_grid(
     frame = _cells_to_text(body).reset_index(drop=True)
     source_rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
     table = RawTable(frame=frame, source_rows=source_rows, header_row=header_idx + 1, **meta)  # type: ignore[arg-type]
+    table.repeated_headers = repeated_headers([h for h in header_cells if h.strip()])
     return _drop_blank_and_footer(table)
 
 
@@ -382,7 +449,45 @@ def _read_xlsx(
             )
         name, grid = candidates[0]
     grid = grid.dropna(how="all", axis=1)
-    return _frame_from_grid(grid, is_header, sheet=str(name), encoding=None, delimiter=None)
+    table = _frame_from_grid(grid, is_header, sheet=str(name), encoding=None, delimiter=None)
+    table.formulas_without_values = _formulas_without_values(path, str(name))
+    return table
+
+
+_SHEET_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+#: A cell holding a formula and no saved value (``<v>`` missing or empty).
+_UNCALCULATED = re.compile(
+    rb'<c\b[^>]*\br="([A-Z]+[0-9]+)"[^>]*>\s*<f\b(?:[^>]*/>|[^>]*>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+
+
+def _formulas_without_values(path: Path, sheet: str) -> list[str]:
+    """References of the cells of ``sheet`` whose formula has no saved value: pandas reads them
+    as empty, though the workbook shows a value once Excel recalculates."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+            targets = {
+                r.get("Id"): r.get("Target", "")
+                for r in rels.findall("rel:Relationship", _SHEET_NS)
+            }
+            rid = next(
+                s.get(f"{{{_SHEET_NS['r']}}}id")
+                for s in workbook.iterfind("m:sheets/m:sheet", _SHEET_NS)
+                if s.get("name") == sheet
+            )
+            target = targets[rid].lstrip("/")
+            xml = book.read(target if target.startswith("xl/") else f"xl/{target}")
+    except (KeyError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        return []
+    if b"<f" not in xml:
+        return []
+    return [m.decode() for m in _UNCALCULATED.findall(xml)]
 
 
 def _read_html(

@@ -108,6 +108,14 @@ class NumberResult:
     decimal: str
     missing_marked: int = 0
     percent: int = 0
+    #: Rows such as ``1,000`` read with three decimals (the column's decimal mark is a comma):
+    #: the same text means a thousand in the other convention.
+    ambiguous: int = 0
+    ambiguous_examples: list[str] = field(default_factory=list)
+
+    def ambiguity(self) -> str | None:
+        """One sentence on the values the two conventions read differently, or None."""
+        return ambiguity_sentence(self.decimal, self.ambiguous, self.ambiguous_examples)
 
 
 #: The name :func:`parse_amounts` has always returned.
@@ -138,6 +146,21 @@ class _Parsed:
     marker: np.ndarray
     percent: np.ndarray
     decimal: str
+    ambiguous: np.ndarray
+
+
+def ambiguity_sentence(decimal: str, rows: int, examples: list[str]) -> str | None:
+    """Say how values like ``1,000`` were read when the column's decimal mark makes them small."""
+    if not rows:
+        return None
+    first = re.sub(r"[^\d.,]", "", examples[0])
+    small = float(first.replace(decimal, ".")) * (-1 if re.search(_NEGATIVE, examples[0]) else 1)
+    mark = "comma" if decimal == "," else "point"
+    return (
+        f"{rows} value(s) such as {', '.join(map(repr, examples))} were read with a decimal "
+        f"{mark}, like the column's other values ({examples[0]!r} as {small:g}); if they mean "
+        f"thousands ({small * 1000:,.0f}), correct them in the export."
+    )
 
 
 def _bool(s: pd.Series) -> np.ndarray:
@@ -173,6 +196,16 @@ def _parse_texts(stripped: pd.Series, decimal_hint: str | None, percent: bool) -
     voters = t.str.replace(" ", "", regex=False)
     decimal = _decimal_separator(voters[voters.str.fullmatch(_NUMBER)], decimal_hint)
     valid = _bool(t.str.fullmatch(_VALID[decimal]))
+    # One separator followed by exactly three digits: a thousand in one convention, a number
+    # with three decimals in the other. Only worth a word when read as the three decimals.
+    # A column that writes three decimals elsewhere ("0.125", "1234.567") means them here too.
+    mark = re.escape(decimal)
+    ambiguous = valid & _bool(voters.str.fullmatch(rf"[1-9]\d{{0,2}}{mark}\d{{3}}"))
+    if (
+        ambiguous.any()
+        and (valid & _bool(voters.str.fullmatch(rf"(?:0|\d{{4,}}){mark}\d{{3}}"))).any()
+    ):
+        ambiguous[:] = False
     scaled = _bool(exponent != "")
     if scaled.any():  # "1e5%" or "$1e3k": not numbers anyone writes
         valid &= ~(scaled & _bool(t.str.contains("[eE]", regex=True)))
@@ -197,6 +230,7 @@ def _parse_texts(stripped: pd.Series, decimal_hint: str | None, percent: bool) -
         marker=marker,
         percent=is_percent & valid,
         decimal=decimal,
+        ambiguous=ambiguous,
     )
 
 
@@ -236,6 +270,8 @@ def parse_numbers(
         decimal=parsed.decimal,
         missing_marked=int(rows[bad & parsed.marker].sum()),
         percent=int(rows[parsed.percent].sum()),
+        ambiguous=int(rows[parsed.ambiguous].sum()),
+        ambiguous_examples=[str(v) for v in stripped[parsed.ambiguous].head(3)],
     )
 
 
@@ -450,6 +486,8 @@ class TypedColumn:
     examples: list[str] = field(default_factory=list)
     percent: int = 0
     dates: DateResult | None = None
+    #: For numbers: as :attr:`NumberResult.ambiguous`, and the sentence that says so.
+    ambiguity: str | None = None
 
 
 def looks_like_code(numbers: pd.Series, name: str = "") -> bool:
@@ -519,6 +557,11 @@ def type_column(
                 unparseable=int(rows[bad].sum()),
                 examples=[str(v) for v in texts[bad].head(3)],
                 percent=int(rows[parsed.percent].sum()),
+                ambiguity=ambiguity_sentence(
+                    parsed.decimal,
+                    int(rows[parsed.ambiguous].sum()),
+                    [str(v) for v in texts[parsed.ambiguous].head(3)],
+                ),
             )
         if numeric * 2 >= considered:  # mostly numbers: never read those as Excel serial dates
             return TypedColumn("text", _text_of(codes, texts, raw.index))
