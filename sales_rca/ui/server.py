@@ -1,0 +1,238 @@
+"""The workshop's web server: Voila for the facilitator, a kernel-free page for participants.
+
+``python -m sales_rca.ui.server`` takes Voila's own options (``sales-rca workshop`` builds them,
+see :mod:`sales_rca.ui.serve`) and adds what a room on shared Wi-Fi needs:
+
+- **A facilitator key.** Voila's token: the facilitator's URL carries it (``?token=...``, then a
+  cookie). Without it the workshop page, any listing and every kernel API answer 403 and start
+  nothing; there is no login form to guess at. Only ``workshop.ipynb`` renders.
+- **Participants without kernels.** ``/join/`` is a static page and ``/join/api/*`` a small JSON
+  API over :class:`sales_rca.ui.join.Room`: no key needed, no kernel started, nothing else reachable.
+- **Kernels that live as long as their page.** The page's own shutdown beacon works (the
+  ``_xsrf`` cookie it sends is set here), kernels without a connection are culled after
+  ``--MappingKernelManager.cull_idle_timeout`` and at most :data:`MAX_FACILITATOR_KERNELS` pages
+  run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import tornado.web
+from traitlets import Integer, Unicode
+from voila.app import Voila
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+from sales_rca import resources
+from sales_rca.errors import SalesRcaError
+from sales_rca.ui.join import JoinError, Room
+
+#: Facilitator pages (each with its kernel) that may be open at once: the laptop, a second tab
+#: for the room view, a spare.
+MAX_FACILITATOR_KERNELS = 4
+#: The page served to facilitators; nothing else renders.
+WORKSHOP_NOTEBOOK = "workshop.ipynb"
+COOKIE = "srca_me"
+COOKIE_DAYS = 7
+
+
+class _KeyRequired:
+    """Unauthenticated requests get a plain 403, not a login form."""
+
+    def get_login_url(self) -> str:
+        raise tornado.web.HTTPError(403, "the facilitator key is missing or wrong")
+
+
+class FacilitatorPage(_KeyRequired, TornadoVoilaHandler):
+    """``/voila/render/workshop.ipynb`` for the key holder only, a bounded number of times."""
+
+    @tornado.web.authenticated
+    async def get(self, path: str | None = None) -> None:
+        if path != WORKSHOP_NOTEBOOK:
+            raise tornado.web.HTTPError(404)
+        manager = self.kernel_manager
+        kernels = list(manager.list_kernel_ids())
+        if len(kernels) >= MAX_FACILITATOR_KERNELS:
+            # Pages closed without their beacon (a crashed tab) leave kernels with no connection.
+            for kernel_id in kernels:
+                if manager._kernel_connections.get(kernel_id, 0) == 0:
+                    await manager.shutdown_kernel(kernel_id)
+            if len(list(manager.list_kernel_ids())) >= MAX_FACILITATOR_KERNELS:
+                raise tornado.web.HTTPError(
+                    503, f"the workshop is already open in {MAX_FACILITATOR_KERNELS} tabs"
+                )
+        # The page's shutdown beacon sends the _xsrf cookie: make sure it exists.
+        self.xsrf_token  # noqa: B018
+        await super().get(path)
+
+
+class FacilitatorTree(_KeyRequired, TornadoVoilaTreeHandler):
+    """The listing Voila would show: the key holder is sent to the workshop page instead."""
+
+    @tornado.web.authenticated
+    def get(self, path: str = "") -> None:
+        self.redirect(self.base_url + f"voila/render/{WORKSHOP_NOTEBOOK}")
+
+
+class JoinPage(tornado.web.StaticFileHandler):
+    """The participant page's files; ``/join/`` is ``index.html`` and sets the _xsrf cookie."""
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
+        )
+        self.xsrf_token  # noqa: B018
+
+
+class JoinApi(tornado.web.RequestHandler):
+    """``/join/api/<action>``: JSON in, JSON out, the participant named by a signed cookie."""
+
+    room: Room
+
+    def initialize(self, room: Room) -> None:
+        self.room = room
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    def _token(self) -> str | None:
+        return self.get_cookie(COOKIE)
+
+    def _body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise JoinError("The page sent something unreadable: reload it.") from None
+        if not isinstance(data, dict):
+            raise JoinError("The page sent something unreadable: reload it.")
+        return data
+
+    async def _answer(self, work: Callable[[], Any]) -> None:
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, work)
+        except JoinError as exc:
+            self.set_status(exc.status)
+            self.finish({"error": str(exc)})
+            return
+        except SalesRcaError as exc:  # the workshop refused it (e.g. too many dots): say why
+            self.set_status(409)
+            self.finish({"error": str(exc).rstrip(".") + "."})
+            return
+        except Exception:  # never a traceback on a phone; the log has it
+            self.log_exception(*sys.exc_info())
+            self.set_status(500)
+            self.finish({"error": "The workshop could not save that: try again in a moment."})
+            return
+        if token := result.pop("token", None):
+            self.set_cookie(
+                COOKIE,
+                token,
+                httponly=True,
+                samesite="Strict",
+                expires_days=COOKIE_DAYS,
+                path="/join/",
+            )
+        self.finish(result)
+
+    async def get(self, action: str) -> None:
+        if action != "state":
+            raise tornado.web.HTTPError(404)
+        await self._answer(lambda: self.room.view(self._token()))
+
+    async def post(self, action: str) -> None:
+        handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "join": self._join,
+            "vote": lambda b: {
+                "state": self.room.vote(self._token(), str(b.get("cause", "")), _int(b.get("dots")))
+            },
+            "rank": lambda b: {"state": self.room.rank(self._token(), _list(b.get("causes")))},
+            "cause": lambda b: {
+                "state": self.room.propose(
+                    self._token(), str(b.get("category", "")), str(b.get("text", ""))
+                ),
+                "message": "Sent: it appears on the screen once the facilitator adds it.",
+            },
+        }
+        if action not in handlers:
+            raise tornado.web.HTTPError(404)
+        try:
+            body = self._body()
+        except JoinError as exc:
+            self.set_status(exc.status)
+            self.finish({"error": str(exc)})
+            return
+        await self._answer(lambda: handlers[action](body))
+
+    def _join(self, body: dict[str, Any]) -> dict[str, Any]:
+        token, view = self.room.join(
+            str(body.get("code") or ""),
+            str(body.get("name") or ""),
+            self._token(),
+            self.request.remote_ip or "",
+        )
+        return {"state": view, "token": token, "message": f"Welcome, {view.get('me', '')}."}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise JoinError("Expected a number of dots.") from None
+
+
+def _list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise JoinError("Expected your ranking as a list of causes.")
+    return [str(v) for v in value]
+
+
+class WorkshopServer(Voila):
+    """Voila with a facilitator key and the participants' page."""
+
+    name = "sales-rca-workshop"
+    session_path = Unicode("", config=True, help="The workshop's session file.")
+    max_kernels = Integer(MAX_FACILITATOR_KERNELS, config=True)
+
+    def init_handlers(self) -> list:
+        handlers = []
+        for handler in super().init_handlers():
+            pattern, cls, *rest = handler
+            if cls is TornadoVoilaHandler:
+                cls = FacilitatorPage
+            elif cls is TornadoVoilaTreeHandler:
+                cls = FacilitatorTree
+            handlers.append((pattern, cls, *rest))
+        join: list = []
+        if self.session_path:
+            room = Room(self.session_path)
+            join = [
+                (r"/join/api/([a-z]+)", JoinApi, {"room": room}),
+                (
+                    r"/join/(.*)",
+                    JoinPage,
+                    {
+                        "path": str(resources.packaged("resources", "join")),
+                        "default_filename": "index.html",
+                    },
+                ),
+                (r"/join", tornado.web.RedirectHandler, {"url": "/join/"}),
+            ]
+        return join + handlers
+
+
+def main(argv: list[str] | None = None) -> None:
+    WorkshopServer.launch_instance(argv)
+
+
+if __name__ == "__main__":
+    main()
