@@ -185,7 +185,7 @@ def test_soft_removed_whys_can_be_restored(session):
 
 
 def test_reopening_gives_the_same_state_as_replaying_every_event(tmp_path, monkeypatch):
-    import sales_rca.session as store
+    import sales_rca.session.session as store
 
     monkeypatch.setattr(store, "SNAPSHOT_EVERY", 7)  # snapshots inside the history
     s = Session.create(tmp_path / "s.session", "Q3")
