@@ -117,7 +117,11 @@ def _build(model: type[Operation[Any]], args: tuple[Any, ...], kwargs: dict[str,
 
 def _input_error(model: type[Operation[Any]], exc: ValidationError) -> ModelError:
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
+    loc = list(err["loc"])
+    arguments = list(inspect.signature(model).parameters)
+    if loc and isinstance(loc[0], int) and loc[0] < len(arguments):  # a positional argument
+        loc[0] = arguments[loc[0]]
+    where = ".".join(str(p) for p in loc)
     names = ", ".join(f.name for f in dataclasses.fields(model)) or "no fields"  # type: ignore[arg-type]
     if err["type"] == "missing":
         return ModelError(f"expected {model.kind} to have {where}, found none", expected=where)
