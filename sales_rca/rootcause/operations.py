@@ -1,21 +1,15 @@
 """Every change a workshop accepts, defined once: one typed model per operation.
 
-A model is a frozen dataclass that names the operation's ``kind`` (the event kind a session
-stores), its fields with types and defaults (the JSON arguments of that event, and the signature
-of ``Workshop.<kind>`` and ``Session.<kind>``), and ``undo``, the plain words for it after an undo
-("Undone: the new why"). :data:`OPERATIONS` maps each kind to its model; :func:`operation` turns a
-model into a method with the model's signature. Adding an operation is one model here and one
+A model names the operation's ``kind`` (the event kind a session stores), its fields with types and
+defaults (the event's JSON arguments, and the signature of ``Workshop.<kind>`` and
+``Session.<kind>``) and ``undo``, its plain words after an undo ("Undone: the new why"). Building
+one checks the arguments' shape (unknown, missing or ill-typed fields raise :class:`ModelError`);
+rules that need the workshop are its handler's. Adding an operation is one model here and one
 handler in :class:`~sales_rca.rootcause.workshop.Workshop`.
 
-Building a model checks the shape of the arguments (unknown, missing or ill-typed fields raise
-:class:`ModelError`); the rules that need the workshop (existing ids, dots left...) are the
-handler's.
-
 Example:
-    >>> OPERATIONS["add_why"].undo
-    'the new why'
-    >>> AddWhy.parse({"id": "W2", "parent_id": "P1", "text": "Reps pitch"}).status
-    'hypothesis'
+    >>> OPERATIONS["add_why"].undo, AddWhy.parse({"parent_id": "P1", "text": "Pitching"}).status
+    ('the new why', 'hypothesis')
 """
 
 from __future__ import annotations
@@ -27,7 +21,17 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, field
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Concatenate, Generic, Literal, ParamSpec, TypeVar
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    dataclass_transform,
+)
 
 from pydantic import ConfigDict, PlainValidator, ValidationError
 from pydantic.dataclasses import dataclass
@@ -51,37 +55,42 @@ class Keep(enum.Enum):
 
 
 KEEP = Keep.KEEP
-
 _registry: dict[str, type[Operation[Any]]] = {}
 #: Every operation by kind (a session's event kinds, besides ``create`` and ``undo``).
 OPERATIONS: Mapping[str, type[Operation[Any]]] = MappingProxyType(_registry)
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 class Operation(Generic[R]):
-    """Base of the operation models; ``R`` is what applying one returns (a new id, or nothing).
+    """Base of the models (each a frozen, validating dataclass); ``R`` is what applying returns.
 
-    Subclasses declare ``kind`` and ``undo`` as class arguments; ``undo=None`` marks a change that
-    is not an edit (a setting), which undo skips. ``sparse`` models store only the fields given:
-    a field left at its default (``None`` or :data:`KEEP`) means "unchanged".
+    Class arguments: ``kind``; ``undo`` (``None`` for a change that is not an edit, which undo
+    skips); ``new_id``, the id prefix of an operation that creates something (it returns the id);
+    ``sparse`` to store only the fields given (a field at its default ``None`` / :data:`KEEP` is
+    "unchanged").
     """
 
     kind: ClassVar[str]
     undo: ClassVar[str | None]
+    new_id: ClassVar[str | None]
     sparse: ClassVar[bool]
-    #: The prefix of the id an operation that creates something gets (``W`` for a why).
-    new_id: ClassVar[str | None] = None
     #: Fields that default to the session's author (a participant's own ballot).
     by_author: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(
-        cls, *, kind: str = "", undo: str | None = None, sparse: bool = False, **kwargs: Any
+        cls,
+        *,
+        kind: str,
+        undo: str | None = None,
+        new_id: str | None = None,
+        sparse: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
-        if not kind:  # an abstract base such as Creates
-            return
         if kind in _registry:
             raise TypeError(f"operation {kind!r} is defined twice")
-        cls.kind, cls.undo, cls.sparse = kind, undo, sparse
+        cls.kind, cls.undo, cls.new_id, cls.sparse = kind, undo, new_id, sparse
+        dataclass(frozen=True, config=ConfigDict(strict=True, extra="forbid"))(cls)
         _registry[kind] = cls
 
     @classmethod
@@ -93,59 +102,36 @@ class Operation(Generic[R]):
 
     def to_data(self) -> dict[str, Any]:
         """The fields to store, in declaration order (JSON-ready once dumped)."""
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        data = {f.name: getattr(self, f.name) for f in fields}
         if self.sparse:
-            defaults = {f.name: f.default for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-            data = {k: v for k, v in data.items() if v is not defaults[k]}
+            data = {f.name: data[f.name] for f in fields if data[f.name] is not f.default}
         return data
-
-
-class Creates(Operation[str]):
-    """An operation that creates something and returns its id (given, or ``new_id`` + a number)."""
-
-    def __init_subclass__(cls, *, new_id: str = "", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.new_id = new_id
 
 
 def _build(model: type[Operation[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     try:
         return model(*args, **kwargs)
     except ValidationError as exc:
-        raise _input_error(model, exc) from None
-
-
-def _input_error(model: type[Operation[Any]], exc: ValidationError) -> ModelError:
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    arguments = list(inspect.signature(model).parameters)
-    if loc and isinstance(loc[0], int) and loc[0] < len(arguments):  # a positional argument
-        loc[0] = arguments[loc[0]]
-    where = ".".join(str(p) for p in loc)
-    names = ", ".join(f.name for f in dataclasses.fields(model)) or "no fields"  # type: ignore[arg-type]
+        err = exc.errors()[0]
+    loc, names = list(err["loc"]), list(inspect.signature(model).parameters)
+    if loc and isinstance(loc[0], int) and loc[0] < len(names):  # a positional argument
+        loc[0] = names[loc[0]]
+    where, kind = ".".join(str(p) for p in loc), model.kind
     if err["type"] == "missing":
-        return ModelError(f"expected {model.kind} to have {where}, found none", expected=where)
+        raise ModelError(f"expected {kind} to have {where}, found none", expected=where) from None
     if err["type"].startswith("unexpected_"):
-        return ModelError(
-            f"expected the fields of {model.kind} ({names}), found {where!r}",
-            expected=names,
-            found=where,
-        )
-    wanted = err["msg"].removeprefix("Input should be ")
-    found = f"{err.get('input')!r:.60}"
-    return ModelError(
-        f"expected {where} of {model.kind} to be {wanted}, found {found}",
-        expected=wanted,
-        found=found,
-    )
+        expected = ", ".join(f.name for f in dataclasses.fields(model)) or "no fields"  # type: ignore[arg-type]
+        message = f"expected the fields of {kind} ({expected}), found {where!r}"
+        raise ModelError(message, expected=expected, found=where) from None
+    wanted, found = err["msg"].removeprefix("Input should be "), f"{err.get('input')!r:.60}"
+    message = f"expected {where} of {kind} to be {wanted}, found {found}"
+    raise ModelError(message, expected=wanted, found=found) from None
 
 
 def operation(model: Callable[P, Operation[R]]) -> Callable[Concatenate[Any, P], R]:
-    """A method with ``model``'s signature that builds the operation and hands it to ``_perform``.
-
-    The owner (a :class:`Workshop` or a :class:`Session`) defines ``_perform(op)``; ``help()``
-    and type checkers see the model's fields as the method's arguments.
-    """
+    """A method with ``model``'s signature (for ``help()`` and type checkers alike) that builds
+    the operation and hands it to its owner's ``_perform(op)`` (a Workshop's or a Session's)."""
     op_model: type[Operation[R]] = model  # type: ignore[assignment]
 
     def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -232,27 +218,22 @@ DueChange = Annotated[dt.date | str | Keep | None, _or_keep(_date)]
 #: A new target metric, ``None`` to clear it, :data:`KEEP` to leave it.
 TargetChange = Annotated[TargetMetric | Keep | None, _or_keep(_target)]
 
-_CONFIG = ConfigDict(strict=True, extra="forbid")
-
 
 # ---------------------------------------------------------------------- the operations
-@dataclass(frozen=True, config=_CONFIG)
-class Join(Creates, kind="join", undo="adding a ballot", new_id="U"):
+class Join(Operation[str], kind="join", undo="adding a ballot", new_id="U"):
     """Add a participant, named or anonymous (``name=None``); returns their id for ``who=``."""
 
     id: str | None = field(default=None, kw_only=True)
     name: str | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class Rename(Operation[None], kind="rename", undo="the new title"):
     """Change the workshop's title."""
 
     title: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class AddProblem(Creates, kind="add_problem", undo="the new problem", new_id="P"):
+class AddProblem(Operation[str], kind="add_problem", undo="the new problem", new_id="P"):
     """Add a problem statement (a five-whys root); a finding's numbers become its evidence."""
 
     id: str | None = field(default=None, kw_only=True)
@@ -262,7 +243,6 @@ class AddProblem(Creates, kind="add_problem", undo="the new problem", new_id="P"
     note: str | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class UpdateProblem(Operation[None], kind="update_problem", undo="the problem's new wording"):
     """Reword a problem statement."""
 
@@ -270,8 +250,7 @@ class UpdateProblem(Operation[None], kind="update_problem", undo="the problem's 
     text: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class AddWhy(Creates, kind="add_why", undo="the new why", new_id="W"):
+class AddWhy(Operation[str], kind="add_why", undo="the new why", new_id="W"):
     """Add a why under a problem or a live why; returns its id."""
 
     id: str | None = field(default=None, kw_only=True)
@@ -284,7 +263,6 @@ class AddWhy(Creates, kind="add_why", undo="the new why", new_id="W"):
     note: str | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class UpdateWhy(Operation[None], kind="update_why", undo="the change to a why", sparse=True):
     """Change a why's text, status, root-cause flag or parent (verified needs evidence)."""
 
@@ -296,23 +274,24 @@ class UpdateWhy(Operation[None], kind="update_why", undo="the change to a why", 
     parent_id: str | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class RemoveWhy(Operation[None], kind="remove_why", undo="removing a why"):
     """Hide a why and its branch (soft: ``restore_why`` or undo bring it back)."""
 
     id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class RestoreWhy(Operation[None], kind="restore_why", undo="bringing back a why"):
     """Bring back a removed why and the branch removed with it."""
 
     id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class AttachEvidence(
-    Creates, kind="attach_evidence", undo="the evidence just attached", new_id="E", sparse=True
+    Operation[str],
+    kind="attach_evidence",
+    undo="the evidence just attached",
+    new_id="E",
+    sparse=True,
 ):
     """Attach one note or one finding to a problem or why; returns the evidence id."""
 
@@ -323,7 +302,6 @@ class AttachEvidence(
     finding: FindingArg = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class DetachEvidence(Operation[None], kind="detach_evidence", undo="removing evidence"):
     """Remove one piece of evidence (a verified why keeps at least one)."""
 
@@ -331,7 +309,6 @@ class DetachEvidence(Operation[None], kind="detach_evidence", undo="removing evi
     evidence_id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class LinkWhys(Operation[None], kind="link_whys", undo="the AND / OR link"):
     """Mark sibling whys as needing each other (``"and"``) or as alternatives (``"or"``)."""
 
@@ -339,8 +316,7 @@ class LinkWhys(Operation[None], kind="link_whys", undo="the AND / OR link"):
     relation: Literal["and", "or"] = "and"
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class AddCause(Creates, kind="add_cause", undo="the new cause", new_id="C"):
+class AddCause(Operation[str], kind="add_cause", undo="the new cause", new_id="C"):
     """Place a cause on a fishbone category, linked to whys and loss codes; returns its id."""
 
     id: str | None = field(default=None, kw_only=True)
@@ -351,7 +327,6 @@ class AddCause(Creates, kind="add_cause", undo="the new cause", new_id="C"):
     codes: Sequence[str] = ()
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class UpdateCause(Operation[None], kind="update_cause", undo="the change to a cause", sparse=True):
     """Change a cause's text, category, linked whys or codes."""
 
@@ -363,21 +338,18 @@ class UpdateCause(Operation[None], kind="update_cause", undo="the change to a ca
     codes: Sequence[str] | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class RemoveCause(Operation[None], kind="remove_cause", undo="removing a cause"):
     """Take a cause off the fishbone (soft); its votes stop counting."""
 
     id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class StartRound(Operation[None], kind="start_round", undo="the new voting round", sparse=True):
     """Start a new silent voting round (ballots cleared and hidden again)."""
 
     dots_per_person: int | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class Vote(Operation[None], kind="vote", undo="a vote"):
     """Set the dots ``participant`` (default: the session's author) puts on a cause; 0 removes."""
 
@@ -387,7 +359,6 @@ class Vote(Operation[None], kind="vote", undo="a vote"):
     dots: int = 1
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class Rank(Operation[None], kind="rank", undo="a ranking"):
     """Record a ranking of causes, best first (replaces the participant's earlier one)."""
 
@@ -396,12 +367,10 @@ class Rank(Operation[None], kind="rank", undo="a ranking"):
     cause_ids: Sequence[str]
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class Reveal(Operation[None], kind="reveal", undo="revealing the results"):
     """Reveal the current round's ballots and results to everyone."""
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class SelectPlay(Operation[None], kind="select_play", undo="picking a play"):
     """Pick a play for some causes (picking it again updates the causes)."""
 
@@ -409,15 +378,13 @@ class SelectPlay(Operation[None], kind="select_play", undo="picking a play"):
     cause_ids: Sequence[str] = ()
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class UnselectPlay(Operation[None], kind="unselect_play", undo="dropping a play"):
     """Drop a picked play."""
 
     play_id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class AddAction(Creates, kind="add_action", undo="the new action", new_id="A"):
+class AddAction(Operation[str], kind="add_action", undo="the new action", new_id="A"):
     """Commit to an action with owner, due date, cause, play and target metric; returns its id."""
 
     id: str | None = field(default=None, kw_only=True)
@@ -430,7 +397,6 @@ class AddAction(Creates, kind="add_action", undo="the new action", new_id="A"):
     target: TargetArg = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class UpdateAction(
     Operation[None], kind="update_action", undo="the change to an action", sparse=True
 ):
@@ -447,7 +413,6 @@ class UpdateAction(
     target: TargetChange = KEEP
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class OverrideCode(Operation[None], kind="override_code", undo="the team's codes for a deal"):
     """Store the team's loss codes for one deal (an empty list means "none of the codes")."""
 
@@ -457,14 +422,12 @@ class OverrideCode(Operation[None], kind="override_code", undo="the team's codes
     note: str | None = None
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class ClearOverride(Operation[None], kind="clear_override", undo="going back to automatic codes"):
     """Go back to the automatic codes for one deal."""
 
     opportunity_id: str
 
 
-@dataclass(frozen=True, config=_CONFIG)
 class SetSetting(Operation[None], kind="set_setting"):
     """Remember an app setting with the session (the open step...); ``None`` forgets it.
 

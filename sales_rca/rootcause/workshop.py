@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from operator import attrgetter
-from typing import Any, Concatenate
+from typing import Any, Concatenate, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -38,6 +38,8 @@ from sales_rca.rootcause.whys import (
     check_status,
     would_cycle,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,7 @@ class WorkshopState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkshopState:
         """Inverse of :meth:`to_dict`; raises ``ModelError`` naming the first bad field."""
-        try:
-            return _state_adapter().validate_python(data)
-        except ValidationError as exc:
-            raise ModelError(f"expected a workshop state, found {_first_error(exc)}") from None
+        return _validated(_state_adapter().validate_python, data)
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON of :meth:`to_dict`."""
@@ -168,10 +167,7 @@ class WorkshopState:
     @classmethod
     def from_json(cls, data: bytes | str) -> WorkshopState:
         """Inverse of :meth:`to_json`."""
-        try:
-            return _state_adapter().validate_json(data)
-        except ValidationError as exc:
-            raise ModelError(f"expected a workshop state, found {_first_error(exc)}") from None
+        return _validated(_state_adapter().validate_json, data)
 
     def redacted(self, viewer: str | None = None) -> WorkshopState:
         """This state as ``viewer`` may see it: before the reveal, only their own ballot."""
@@ -190,32 +186,36 @@ def _state_adapter() -> TypeAdapter[WorkshopState]:
     return TypeAdapter(WorkshopState)
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    return f"{err['msg'].lower()} at {where or 'top level'}"
+def _validated(validate: Callable[[Any], WorkshopState], data: Any) -> WorkshopState:
+    try:
+        return validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "top level"
+        raise ModelError(
+            f"expected a workshop state, found {err['msg'].lower()} at {where}"
+        ) from None
 
 
 def _find(items: Iterable[Any], item_id: str, kind: str) -> Any:
-    for item in items:
-        if item.id == item_id:
-            return item
-    raise ModelError(
-        f"expected an existing {kind} id, found {item_id!r}", expected=kind, found=item_id
-    )
+    return _live({item.id: item for item in items}, item_id, kind)
+
+
+def _live(items: Mapping[Any, T], item_id: Any, kind: str) -> T:
+    """The item with this id that is not soft-removed, or ``ModelError`` naming the id."""
+    item = items.get(item_id)
+    if item is None or getattr(item, "removed", False):
+        raise ModelError(
+            f"expected an existing {kind} id, found {item_id!r}", expected=kind, found=str(item_id)
+        )
+    return item
 
 
 #: How a :class:`Workshop` keeps each collection of :class:`WorkshopState`: a dict by this key.
 _KEYS: dict[str, Callable[[Any], Any]] = {
-    "categories": attrgetter("id"),
-    "participants": attrgetter("id"),
-    "problems": attrgetter("id"),
-    "whys": attrgetter("id"),
-    "causes": attrgetter("id"),
-    "votes": attrgetter("participant", "cause_id"),
-    "rankings": attrgetter("participant"),
-    "selected_plays": attrgetter("play_id"),
-    "actions": attrgetter("id"),
+    **dict.fromkeys(("categories", "participants", "problems", "whys", "causes"), attrgetter("id")),
+    **{"actions": attrgetter("id"), "votes": attrgetter("participant", "cause_id")},
+    **{"rankings": attrgetter("participant"), "selected_plays": attrgetter("play_id")},
     "code_overrides": attrgetter("opportunity_id"),
 }
 #: Soft-removed items live with the others in the workshop and apart in the state.
@@ -223,19 +223,17 @@ _REMOVED = {"removed_whys": "whys", "removed_causes": "causes"}
 #: State fields that :meth:`Workshop.snapshot` computes rather than keeps.
 _DERIVED = {*_REMOVED, "voters", "hidden"}
 
-_Handler = Callable[["Workshop", Any, str | None, str | None], Any]
-_HANDLERS: dict[str, _Handler] = {}
+_Handler = Callable[["Workshop", Any, str | None, str | None], R]
+_HANDLERS: dict[str, _Handler[Any]] = {}
 
 
 def _handles(
     model: Callable[P, Operation[R]],
-) -> Callable[
-    [Callable[[Workshop, Any, str | None, str | None], R]], Callable[Concatenate[Any, P], R]
-]:
-    """Register the decorated method as the one handler of ``model``; the name becomes the
-    public method with the model's signature (``Workshop.add_why(parent_id=..., text=...)``)."""
+) -> Callable[[_Handler[R]], Callable[Concatenate[Any, P], R]]:
+    """Register the decorated method as the one handler of ``model``; its name becomes the public
+    method with the model's signature (``Workshop.add_why(parent_id=..., text=...)``)."""
 
-    def register(handler: Callable[[Workshop, Any, str | None, str | None], R]) -> Any:
+    def register(handler: _Handler[R]) -> Callable[Concatenate[Any, P], R]:
         _HANDLERS[model.kind] = handler  # type: ignore[attr-defined]
         return operation(model)
 
@@ -382,22 +380,17 @@ class Workshop:
         return new
 
     def _live_why(self, why_id: Any) -> Why:
-        why = self.whys.get(why_id)
-        if why is None or why.removed:
-            raise ModelError(
-                f"expected an existing why id, found {why_id!r}", expected="why", found=str(why_id)
-            )
-        return why
+        return _live(self.whys, why_id, "why")
 
     def _live_cause(self, cause_id: Any) -> Cause:
-        cause = self.causes.get(cause_id)
-        if cause is None or cause.removed:
-            raise ModelError(
-                f"expected an existing cause id, found {cause_id!r}",
-                expected="cause",
-                found=str(cause_id),
-            )
-        return cause
+        return _live(self.causes, cause_id, "cause")
+
+    @staticmethod
+    def _live_ids(ids: Sequence[str], items: Mapping[str, Any], kind: str) -> tuple[str, ...]:
+        keys = check.keys(ids, f"{kind}_ids")
+        for key in keys:
+            _live(items, key, kind)
+        return keys
 
     def _participant(self, participant: Any) -> Participant:
         found = self.participants.get(participant)
@@ -446,9 +439,7 @@ class Workshop:
 
     @_handles(ops.UpdateProblem)
     def update_problem(self, op: ops.UpdateProblem, by: str | None, at: str | None) -> None:
-        problem = self.problems.get(op.id)
-        if problem is None:
-            raise ModelError(f"expected an existing problem id, found {op.id!r}")
+        problem = _live(self.problems, op.id, "problem")
         self.problems[op.id] = replace(problem, text=check.text(op.text, "problem text"))
 
     def _status(self, status: str) -> Status:
@@ -591,17 +582,11 @@ class Workshop:
             if w.and_group and sizes[w.and_group] < 2:
                 self.whys[w.id] = replace(w, and_group=None)
 
-    def _live_whys(self, why_ids: Sequence[str]) -> tuple[str, ...]:
-        whys = check.keys(why_ids, "why_ids")
-        for w in whys:
-            self._live_why(w)
-        return whys
-
     @_handles(ops.AddCause)
     def add_cause(self, op: ops.AddCause, by: str | None, at: str | None) -> str:
         text = check.text(op.text, "cause text")
         category = self._category(op.category)
-        whys = self._live_whys(op.why_ids)
+        whys = self._live_ids(op.why_ids, self.whys, "why")
         codes = check.idents(op.codes, "codes")
         cid = self._new_id("C", op.id, self.causes)
         self.causes[cid] = Cause(cid, text, category, whys, codes, by=by, at=at)
@@ -616,7 +601,7 @@ class Workshop:
         if op.category is not None:
             changes["category"] = self._category(op.category)
         if op.why_ids is not None:
-            changes["why_ids"] = self._live_whys(op.why_ids)
+            changes["why_ids"] = self._live_ids(op.why_ids, self.whys, "why")
         if op.codes is not None:
             changes["codes"] = check.idents(op.codes, "codes")
         self.causes[op.id] = replace(cause, **changes)
@@ -668,11 +653,9 @@ class Workshop:
     @_handles(ops.Rank)
     def rank(self, op: ops.Rank, by: str | None, at: str | None) -> None:
         participant = self._open_ballot(op.participant)
-        ids = check.keys(op.cause_ids, "cause_ids")
+        ids = self._live_ids(op.cause_ids, self.causes, "cause")
         if not ids:
             raise ModelError("expected a ranking of at least one cause, found none")
-        for c in ids:
-            self._live_cause(c)
         self.rankings[participant] = Ranking(participant, ids, self.round)
 
     @_handles(ops.Reveal)
@@ -681,16 +664,10 @@ class Workshop:
             raise ModelError(f"expected a hidden round, found round {self.round} already revealed")
         self.revealed = True
 
-    def _live_causes(self, cause_ids: Sequence[str]) -> tuple[str, ...]:
-        ids = check.keys(cause_ids, "cause_ids")
-        for c in ids:
-            self._live_cause(c)
-        return ids
-
     @_handles(ops.SelectPlay)
     def select_play(self, op: ops.SelectPlay, by: str | None, at: str | None) -> None:
         play_id = check.ident(op.play_id, "play_id")
-        ids = self._live_causes(op.cause_ids)
+        ids = self._live_ids(op.cause_ids, self.causes, "cause")
         self.selected_plays[play_id] = PlaySelection(play_id, ids, by, at)
 
     @_handles(ops.UnselectPlay)
@@ -725,9 +702,7 @@ class Workshop:
 
     @_handles(ops.UpdateAction)
     def update_action(self, op: ops.UpdateAction, by: str | None, at: str | None) -> None:
-        action = self.actions.get(op.id)
-        if action is None:
-            raise ModelError(f"expected an existing action id, found {op.id!r}")
+        action = _live(self.actions, op.id, "action")
         changes: dict[str, Any] = {}
         if op.title is not None:
             changes["title"] = check.text(op.title, "action title")
@@ -770,7 +745,9 @@ class Workshop:
             self.settings[op.key] = op.value
 
 
-def _category_dict(category: Category | Mapping[str, Any]) -> dict[str, Any]:
+def _category_dict(category: Category | Mapping[str, Any]) -> Any:
+    if not isinstance(category, Category | Mapping):
+        return category  # categories_from_data names what it found
     data = dataclasses.asdict(category) if isinstance(category, Category) else dict(category)
     if isinstance(data.get("examples"), tuple):
         data["examples"] = list(data["examples"])

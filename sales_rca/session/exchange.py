@@ -1,8 +1,7 @@
-"""A session as one JSON file: every event plus the derived state, to archive, mail or import.
+"""A session as one JSON file (every event, plus the derived state for readers) and back.
 
-:func:`write_export` writes the document atomically; :func:`read_export` reads one back and checks
-its structure (format, version, a gap-free history starting with ``create``, known kinds, undo
-targets, timestamps) before anything replays it.
+:func:`read_export` checks an export's structure (format, version, a gap-free history starting
+with ``create``, known kinds, undo targets, timestamps) before anything replays it.
 """
 
 from __future__ import annotations
@@ -115,6 +114,8 @@ def check_events(events: Sequence[Event], source: Path) -> None:
                 raise SessionError(
                     f"expected event 1 in {source} to have {', '.join(sorted(missing))}"
                 )
+            if not isinstance(event.data["categories"], list):
+                raise SessionError(f"expected the categories of event 1 in {source} to be a list")
         if event.kind == "undo":
             target = event.data.get("target")
             if (

@@ -1,19 +1,16 @@
-"""The workshop's state: every change is an event in one session file, the state is their replay.
+"""A session: the workshop's state as the replay of the events in one session file.
 
 A :class:`Session` folds the events of its :class:`~sales_rca.session.store.Store` into a
-:class:`~sales_rca.rootcause.Workshop`; a handle keeps that state in memory and applies only newer
-events on each read, and the file keeps a periodic snapshot so opening a long session replays only
-its tail. Each change method is derived from its operation model, so it has the model's signature.
-
-Every change is validated against the latest state and committed before the call returns, so
-several processes (the facilitator's tab, each participant's device) can write the same file.
+:class:`~sales_rca.rootcause.Workshop`, keeps that in memory and applies only newer events on each
+read; the file keeps a periodic snapshot so opening a long session replays only its tail. Every
+change is validated against the latest state and committed before the call returns, so several
+processes (the facilitator's tab, each participant's device) can write the same file. The change
+methods are derived from the operation models (:mod:`sales_rca.rootcause.operations`).
 
 Example:
     >>> s = Session.create(tmp / "q3.session", "Q3 loss review")   # doctest: +SKIP
     >>> p = s.add_problem("38% of lost deals die at Needs Analysis", finding=finding)
     >>> w = s.add_why(p, "Reps pitch instead of diagnosing")
-    >>> s.state().whys[0].text
-    'Reps pitch instead of diagnosing'
 """
 
 from __future__ import annotations
@@ -22,13 +19,10 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from pydantic import ConfigDict, ValidationError
-from pydantic.dataclasses import dataclass
 
 from sales_rca.errors import ModelError, SessionError
 from sales_rca.findings import Finding
@@ -36,7 +30,7 @@ from sales_rca.rootcause import operations as ops
 from sales_rca.rootcause.operations import OPERATIONS, Operation, operation
 from sales_rca.rootcause.workshop import Workshop, WorkshopState
 from sales_rca.session import exchange
-from sales_rca.session.store import Event, Snapshot, Store, dumps, now
+from sales_rca.session.store import Event, Store, dumps, now
 
 #: Version of the replay rules; cached snapshots from another version are ignored and rebuilt.
 FOLD_VERSION = 2
@@ -44,31 +38,6 @@ FOLD_VERSION = 2
 SNAPSHOT_EVERY = 1000
 #: Kinds that undo never takes back: the session's own, and changes that are not edits.
 _NOT_UNDONE = (*exchange.SESSION_KINDS, *(k for k, m in OPERATIONS.items() if m.undo is None))
-
-
-@dataclass(frozen=True, config=ConfigDict(strict=True))
-class _Created:
-    """The data of the ``create`` event."""
-
-    title: str
-    categories: list[dict[str, Any]]
-    dots_per_person: int
-
-
-def _created(event: Event) -> Workshop:
-    try:
-        fields: dict[str, Any] = {k: event.data.get(k) for k in exchange.CREATE_FIELDS}
-        data = _Created(**fields)
-    except ValidationError as exc:
-        raise ModelError(
-            f"expected the create event's data, found {exc.errors()[0]['msg']}"
-        ) from None
-    return Workshop(
-        data.title,
-        categories=data.categories,
-        dots_per_person=data.dots_per_person,
-        created_at=event.at,
-    )
 
 
 class Session:
@@ -122,7 +91,7 @@ class Session:
         at = now()
         meta = {"app": "sales-rca", "session_id": uuid.uuid4().hex, "created_at": at}
         with Store.create(path, meta) as store:
-            store.append([Event(1, at, who, "create", data)])
+            store.append(1, at, who, "create", dumps(data))
         return cls.open(path, who=who)
 
     @classmethod
@@ -174,7 +143,13 @@ class Session:
         if event.kind == "create":
             if workshop is not None or event.seq != 1:
                 raise ModelError(f"expected 'create' only as event 1, found it at {event.seq}")
-            workshop = _created(event)
+            data = event.data
+            workshop = Workshop(
+                data["title"],
+                categories=data["categories"],
+                dots_per_person=data["dots_per_person"],
+                created_at=event.at,
+            )
         elif workshop is None:
             raise ModelError(f"expected event 1 to be 'create', found {event.kind!r}")
         elif event.kind != "undo" and event.seq not in self._undone:
@@ -201,12 +176,12 @@ class Session:
             # An undo written after the snapshot that reaches back before it makes it stale.
             if (
                 snap is not None
-                and snap.fold_version == FOLD_VERSION
-                and not any(e.seq > snap.seq >= int(e.data["target"]) for e in undos)
+                and snap[1] == FOLD_VERSION
+                and not any(e.seq > snap[0] >= int(e.data["target"]) for e in undos)
             ):
                 with contextlib.suppress(ModelError):
-                    state = WorkshopState.from_json(snap.state)
-                    workshop, start = Workshop.from_state(state), snap.seq
+                    workshop = Workshop.from_state(WorkshopState.from_json(snap[2]))
+                    start = snap[0]
             for event in store.events(start):
                 workshop = self._apply(workshop, event, strict=False)
             if workshop is None:
@@ -241,51 +216,38 @@ class Session:
 
     # ------------------------------------------------------------------ writing
     def _perform(self, op: Operation[Any]) -> Any:
-        """Store one operation built by a change method (see :func:`operation`)."""
+        """Validate one operation against the latest state and commit it as one event."""
         data = op.to_data()
-        for name in op.by_author:
-            if data[name] is None:
-                data[name] = self._who
-        new_id = op.new_id if data.get("id") is None else None
-        if new_id is not None:
-            data.pop("id", None)
-        return self._write(op.kind, data, new_id)
-
-    def _write(self, kind: str, data: Mapping[str, Any], id_prefix: str | None = None) -> Any:
-        """Validate ``kind(**data)`` against the latest state and commit it as one event."""
+        for name in op.by_author:  # a participant's own ballot, by default
+            data[name] = self._who if data[name] is None else data[name]
+        given = data.pop("id", None)  # stored first, allocated from the event number if not given
         with self._store.write():
             applied = False
             try:
                 self._catch_up()
                 seq = self._seq + 1
-                if id_prefix is not None:
-                    data = {"id": f"{id_prefix}{seq}", **data}
-                text = dumps(data)
-                at = now()
+                if given is not None or op.new_id:
+                    data = {"id": f"{op.new_id}{seq}" if given is None else given, **data}
+                text, at = dumps(data), now()
                 assert self._workshop is not None
                 # Apply what replay will see (the stored JSON), so both give the same state.
-                result = self._workshop.apply(kind, json.loads(text), by=self._who, at=at)
+                result = self._workshop.apply(op.kind, json.loads(text), by=self._who, at=at)
                 applied = True
                 self._workshop.event_count = seq
-                self._store.append_raw(seq, at, self._who, kind, text)
+                self._store.append(seq, at, self._who, op.kind, text)
                 self._maybe_snapshot(seq)
             except BaseException:
                 if applied:  # memory is ahead of the file: rebuild on next read
                     self._workshop, self._seq, self._cache = None, 0, None
                 raise
-        self._seq = seq
-        self._cache = None
+        self._seq, self._cache = seq, None
         return result
 
     def _maybe_snapshot(self, seq: int, *, force: bool = False) -> None:
         mark = self._store.snapshot(with_state=False)
-        stale = (
-            mark is None or mark.fold_version != FOLD_VERSION or seq - mark.seq >= SNAPSHOT_EVERY
-        )
-        if force or stale:
+        if force or mark is None or mark[1] != FOLD_VERSION or seq - mark[0] >= SNAPSHOT_EVERY:
             assert self._workshop is not None
-            state = self._workshop.snapshot().to_json()
-            self._store.save_snapshot(Snapshot(seq, FOLD_VERSION, state))
+            self._store.save_snapshot(seq, FOLD_VERSION, self._workshop.snapshot().to_json())
 
     # ------------------------------------------------------------------ changes
     # One per operation, with the model's arguments; add_* / join return the new id.
@@ -346,7 +308,7 @@ class Session:
                         f"on it ({exc})"
                     ) from None
                 seq = self._seq + 1
-                self._store.append([Event(seq, now(), self._who, "undo", {"target": target.seq})])
+                self._store.append(seq, now(), self._who, "undo", dumps({"target": target.seq}))
                 workshop.event_count = seq
                 self._workshop, self._undone, self._seq, self._cache = workshop, undone, seq, None
                 self._maybe_snapshot(seq, force=True)
@@ -428,7 +390,8 @@ class Session:
         meta = {"app": "sales-rca", "session_id": session_id, "created_at": events[0].at}
         with Store.create(path, meta) as store:
             with store.write():
-                store.append(events)
+                for e in events:
+                    store.append(e.seq, e.at, e.who, e.kind, dumps(e.data))
             probe = cls(store, who=who)
             undone = {int(e.data["target"]) for e in events if e.kind == "undo"}
             try:

@@ -1,9 +1,8 @@
-"""One session file: an append-only event log in SQLite, its meta table and a cached snapshot.
+"""One session file: an append-only event log in SQLite, a meta table and one cached snapshot.
 
-The store keeps events (who, when, which kind, what as JSON) and one opaque snapshot blob; it knows
-nothing of what the events mean. Writes run inside ``BEGIN IMMEDIATE`` (one writer at a time, WAL
-mode so readers never wait) and are durable when the transaction commits; a new file appears at
-its path only when complete, and an existing file is never replaced.
+The store knows nothing of what events mean. Writes run inside ``BEGIN IMMEDIATE`` (one writer at
+a time, WAL mode so readers never wait) and are durable once committed; a new file appears at its
+path only when complete, and an existing file is never replaced.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ CREATE TABLE snapshot (
     state        BLOB NOT NULL
 );
 """
+_EVENT = "SELECT seq, at, who, kind, data FROM events"
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "who": self.who,
-            "kind": self.kind,
-            "data": self.data,
-        }
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The cached state after event ``seq``, as written by replay rules ``fold_version``."""
-
-    seq: int
-    fold_version: int
-    state: bytes
+        return asdict(self)
 
 
 def now() -> str:
@@ -115,22 +100,14 @@ def dumps(data: Any) -> str:
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
-    mode = "rwc" if create else "rw"
-    uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
+    uri = f"file:{quote(str(path.resolve()))}?mode={'rwc' if create else 'rw'}"
     return sqlite3.connect(
         uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
     )
 
 
-def _configure(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a change reported as done survives a power cut, not only a killed process.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-
-
-def _check_session_file(conn: sqlite3.Connection, path: Path) -> int:
-    """Return the schema version, or raise SessionError; reads only (never writes a foreign file)."""
+def _check_session_file(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise SessionError unless ``path`` is a session this version reads; never writes to it."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -156,10 +133,9 @@ def _check_session_file(conn: sqlite3.Connection, path: Path) -> int:
         )
     if version < 1:
         raise SessionError(f"expected a session schema version >= 1 in {path}, found {version}")
-    return version
 
 
-def _exists_error(path: Path) -> SessionError:
+def _exists(path: Path) -> SessionError:
     return SessionError(
         f"{path} already exists: choose another file name (sessions are never overwritten)",
         expected="a new file",
@@ -167,23 +143,11 @@ def _exists_error(path: Path) -> SessionError:
     )
 
 
-def _link_new(tmp: Path, path: Path) -> None:
-    """Move a finished file into place without ever replacing an existing one."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise _exists_error(path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class Store:
-    """An open session file. Thread-safe: every use of the connection holds :attr:`lock`."""
+    """An open session file; thread-safe (every use of the connection holds :attr:`lock`)."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self.path = path
-        self._conn = conn
-        self.lock = threading.RLock()
+        self.path, self._conn, self.lock = path, conn, threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -198,7 +162,10 @@ class Store:
         conn = _connect(path, create=False)
         try:
             _check_session_file(conn, path)
-            _configure(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a change reported as done survives a power cut, not only a killed process.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         except BaseException:
             conn.close()
             raise
@@ -207,10 +174,9 @@ class Store:
     @classmethod
     @contextlib.contextmanager
     def create(cls, path: Path, meta: Mapping[str, str]) -> Iterator[Store]:
-        """A fresh session file with ``meta``, which appears at ``path`` only when the block ends
-        without an error (nothing is left behind otherwise)."""
+        """A new session file with ``meta``; it appears at ``path`` only if the block succeeds."""
         if path.exists():
-            raise _exists_error(path)
+            raise _exists(path)
         if not path.parent.is_dir():
             raise SessionError(f"expected an existing folder for {path}, found none")
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -223,7 +189,10 @@ class Store:
             yield cls(path, conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.close()
-            _link_new(tmp, path)
+            try:  # a hard link never replaces an existing file, unlike a rename
+                os.link(tmp, path)
+            except FileExistsError:
+                raise _exists(path) from None
         finally:
             conn.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -238,12 +207,9 @@ class Store:
         """A value of the meta table (``session_id``, ``created_at``...)."""
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
-            raise SessionError(
-                f"expected '{key}' in the session's meta table of {self.path}, found none"
-            )
+            raise SessionError(f"expected '{key}' in the meta table of {self.path}, found none")
         return row[0]
 
-    # ------------------------------------------------------------------ transactions
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
         """A read transaction: everything read inside sees one consistent version of the file."""
@@ -269,35 +235,24 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
-    # ------------------------------------------------------------------ events
     def events(self, after: int = 0, *, kind: str | None = None) -> list[Event]:
         """Events after number ``after`` (only those of ``kind`` if given), oldest first."""
-        sql = "SELECT seq, at, who, kind, data FROM events WHERE seq > ?"
-        args: tuple[Any, ...] = (after,)
-        if kind is not None:
-            sql, args = f"{sql} AND kind = ?", (after, kind)
-        rows = self._conn.execute(f"{sql} ORDER BY seq", args).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        where = "" if kind is None else " AND kind = ?"
+        args = (after,) if kind is None else (after, kind)
+        return self._events(f"{_EVENT} WHERE seq > ?{where} ORDER BY seq", args)
 
-    def latest_by(self, who: str | None, *, skip: Sequence[str]) -> Iterator[Event]:
+    def latest_by(self, who: str | None, *, skip: Sequence[str]) -> list[Event]:
         """Events written by ``who``, newest first, except those of the kinds in ``skip``."""
         marks = ", ".join("?" * len(skip))
-        rows = self._conn.execute(
-            "SELECT seq, at, who, kind, data FROM events WHERE who IS ? "
-            f"AND kind NOT IN ({marks}) ORDER BY seq DESC",
-            (who, *skip),
-        )
-        return (Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows)
+        sql = f"{_EVENT} WHERE who IS ? AND kind NOT IN ({marks}) ORDER BY seq DESC"
+        return self._events(sql, (who, *skip))
 
-    def append(self, events: Iterable[Event]) -> None:
-        """Add events (inside a write transaction); their data is stored as compact JSON."""
-        self._conn.executemany(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
-            [(e.seq, e.at, e.who, e.kind, dumps(e.data)) for e in events],
-        )
+    def _events(self, sql: str, args: Sequence[Any]) -> list[Event]:
+        rows = self._conn.execute(sql, args).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
-    def append_raw(self, seq: int, at: str, who: str | None, kind: str, data: str) -> None:
-        """Add one event whose data is already JSON text."""
+    def append(self, seq: int, at: str, who: str | None, kind: str, data: str) -> None:
+        """Add one event whose data is JSON text (see :func:`dumps`), inside a write."""
         self._conn.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)", (seq, at, who, kind, data))
 
     def event_count(self) -> int:
@@ -305,18 +260,15 @@ class Store:
         with self.lock:
             return self._conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 
-    # ------------------------------------------------------------------ snapshot
-    def snapshot(self, *, with_state: bool = True) -> Snapshot | None:
-        """The cached snapshot, if one was saved (its ``state`` empty unless ``with_state``)."""
-        blob = "state" if with_state else "x''"
-        row = self._conn.execute(f"SELECT seq, fold_version, {blob} FROM snapshot").fetchone()
-        return None if row is None else Snapshot(row[0], row[1], row[2])
+    def snapshot(self, *, with_state: bool = True) -> tuple[int, int, bytes] | None:
+        """The cached ``(seq, fold_version, state)``, if any (``state`` empty unless asked for)."""
+        state = "state" if with_state else "x''"
+        return self._conn.execute(f"SELECT seq, fold_version, {state} FROM snapshot").fetchone()
 
-    def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Replace the cached snapshot (inside a write transaction)."""
+    def save_snapshot(self, seq: int, fold_version: int, state: bytes) -> None:
+        """Replace the cached snapshot (inside a write)."""
         self._conn.execute(
-            "INSERT OR REPLACE INTO snapshot VALUES (1, ?, ?, ?)",
-            (snapshot.seq, snapshot.fold_version, snapshot.state),
+            "INSERT OR REPLACE INTO snapshot VALUES (1, ?, ?, ?)", (seq, fold_version, state)
         )
 
     def integrity_check(self) -> str:
