@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import sqlite3
@@ -405,16 +406,10 @@ def test_app_settings_are_kept_with_the_session_and_not_undone(tmp_path):
 
 def every_operation(s: Session) -> None:
     """Every change method once (and an undo): the calls that wrote OLD_EXPORT."""
-    f = Finding(
-        key="lost_here:NA",
-        title="38% lost at NA",
-        metric="lost_here",
-        value=0.38,
-        unit="share",
-        stage="NA",
-        opportunity_ids=("OPP-1",),
-        details={"lost_value": 4.0},
+    f = dataclasses.replace(
+        FINDING, key="lost_here:NA", title="38% lost at NA", stage="NA", opportunity_ids=("OPP-1",)
     )
+    f = dataclasses.replace(f, details={"lost_value": 4.0})
     ann, anon = s.join("Ann"), s.join()
     s.rename("Golden 2")
     p = s.add_problem(f.title, finding=f)
