@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import sqlite3
 import subprocess
@@ -9,11 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from suite_paths import ROOT
 
 from sales_rca.errors import ModelError, SessionError
 from sales_rca.findings import Finding
-from sales_rca.rootcause import Status, TargetMetric
+from sales_rca.rootcause import KEEP, OPERATIONS, Status, TargetMetric
+from sales_rca.rootcause.operations import AddWhy
 from sales_rca.session import SCHEMA_VERSION, Session
+
+#: Written by sales-rca before operations were models, with :func:`every_operation`.
+OLD_EXPORT = ROOT / "tests" / "data" / "session" / "every-operation-v1.json"
 
 FINDING = Finding(
     key="lost_here:Needs Analysis",
@@ -185,7 +192,7 @@ def test_soft_removed_whys_can_be_restored(session):
 
 
 def test_reopening_gives_the_same_state_as_replaying_every_event(tmp_path, monkeypatch):
-    import sales_rca.session as store
+    import sales_rca.session.session as store
 
     monkeypatch.setattr(store, "SNAPSHOT_EVERY", 7)  # snapshots inside the history
     s = Session.create(tmp_path / "s.session", "Q3")
@@ -395,3 +402,134 @@ def test_app_settings_are_kept_with_the_session_and_not_undone(tmp_path):
     assert pid not in {p.id for p in reopened.state().problems}
     reopened.set_setting("step", None)
     assert Session.open(tmp_path / "s.session").state().settings == {}
+
+
+def every_operation(s: Session) -> None:
+    """Every change method once (and an undo): the calls that wrote OLD_EXPORT."""
+    f = dataclasses.replace(
+        FINDING, key="lost_here:NA", title="38% lost at NA", stage="NA", opportunity_ids=("OPP-1",)
+    )
+    f = dataclasses.replace(f, details={"lost_value": 4.0})
+    ann, anon = s.join("Ann"), s.join()
+    s.rename("Golden 2")
+    p = s.add_problem(f.title, finding=f)
+    p2 = s.add_problem("Second", note="a note")
+    s.update_problem(p2, "Second reworded")
+    w1 = s.add_why(p, "W one")
+    w2 = s.add_why(p, "W two", status="supported", note="n")
+    w3 = s.add_why(w1, "W three", finding=f)
+    s.update_why(w3, status="verified", root_cause=True)
+    s.update_why(w2, text="W two again")
+    s.update_why(w2, root_cause=False, parent_id=p)
+    s.link_whys([w1, w2])
+    s.link_whys([w2], "or")
+    s.attach_finding(w1, f)
+    e2 = s.add_note(w1, "note text")
+    s.detach_evidence(w1, e2)
+    s.remove_why(w2)
+    s.restore_why(w2)
+    c1 = s.add_cause("Cause one", "process", why_ids=[w3], codes=["poor_qualification"])
+    c2 = s.add_cause("Cause two", "buyer")
+    c3 = s.add_cause("Cause three", "price")
+    s.update_cause(c2, text="Cause two b", codes=["no_decision"])
+    s.update_cause(c2, category="people", why_ids=[])
+    s.remove_cause(c3)
+    s.vote(c1, 2, participant=ann)
+    s.rank([c2, c1], participant=anon)
+    s.reveal()
+    s.start_round()
+    s.start_round(5)
+    s.select_play("spin_discovery", [c1])
+    s.select_play("x_play")
+    s.unselect_play("x_play")
+    target = TargetMetric.from_finding(f, target=0.25)
+    a = s.add_action(
+        "Act", "Owner", due="2025-09-30", cause_id=c1, play_id="spin_discovery", target=target
+    )
+    a2 = s.add_action("Act2", "Owner2")
+    s.update_action(a, status="done", due=None)
+    s.update_action(
+        a2, title="Act2b", owner="O", cause_id=c1, play_id=None, target=None, due="2025-01-02"
+    )
+    s.override_code("OPP-1", ["no_decision"], note="because")
+    s.override_code("OPP-2", [])
+    s.clear_override("OPP-2")
+    s.set_setting("step", "whys")
+    s.set_setting("step", None)
+    s.undo()
+
+
+def test_an_export_written_before_operations_were_models_replays_to_its_recorded_state(tmp_path):
+    recorded = json.loads(OLD_EXPORT.read_text(encoding="utf-8"))
+    assert {e["kind"] for e in recorded["events"]} == {"create", "undo", *OPERATIONS}
+    with Session.import_json(OLD_EXPORT, tmp_path / "old.session") as s:
+        assert s.state(include_hidden=True).to_dict() == recorded["state"]
+        assert [e.to_dict() for e in s.events_since(0)] == recorded["events"]
+        assert s.skipped == ()
+
+
+def test_every_change_is_stored_as_the_same_event_json_as_before(tmp_path):
+    recorded = json.loads(OLD_EXPORT.read_text(encoding="utf-8"))
+    with Session.create(tmp_path / "new.session", "Golden") as s:
+        every_operation(s)
+        stored = [(e.seq, e.who, e.kind, e.data) for e in s.events_since(0)]
+        state = s.state(include_hidden=True).to_dict()
+    assert stored == [(e["seq"], e["who"], e["kind"], e["data"]) for e in recorded["events"]]
+    assert timeless(state) == timeless(recorded["state"])
+
+
+def timeless(value):
+    """``value`` without its timestamps (``at``, ``created_at``), at any depth."""
+    if isinstance(value, dict):
+        return {k: timeless(v) for k, v in value.items() if k not in ("at", "created_at")}
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value
+
+
+def test_update_action_clears_with_none_and_keeps_what_is_left_out(session):
+    a = session.add_action("Act", "Owner", due="2025-09-30", play_id="spin_discovery")
+    session.update_action(a, due=None, title="Renamed")
+    action = session.state().action(a)
+    assert (action.title, action.owner, action.due, action.play_id) == (
+        "Renamed",
+        "Owner",
+        None,
+        "spin_discovery",
+    )
+    assert session.events_since(0)[-1].data == {"id": a, "title": "Renamed", "due": None}
+
+
+def test_change_methods_have_the_signature_and_help_of_their_operation_model():
+    for kind, model in OPERATIONS.items():
+        method = getattr(Session, kind)
+        assert method.__name__ == kind and method.__doc__ == model.__doc__
+    signature = inspect.signature(Session.update_action)
+    assert list(signature.parameters) == [
+        "self",
+        "id",
+        "title",
+        "owner",
+        "due",
+        "status",
+        "cause_id",
+        "play_id",
+        "target",
+    ]
+    assert signature.parameters["due"].default is KEEP
+    assert inspect.signature(Session.add_why).return_annotation == "str"
+    assert inspect.signature(Session.reveal).return_annotation == "None"
+    assert list(inspect.signature(Session.add_why).parameters)[1:3] == ["parent_id", "text"]
+    assert Session.add_why.__doc__ == AddWhy.__doc__
+
+
+def test_an_ill_typed_or_unknown_argument_is_refused_before_anything_is_stored(session):
+    p = session.add_problem("Deals die early")
+    before = session.event_count
+    with pytest.raises(ModelError, match="expected text of add_why to be a valid string, found 5"):
+        session.add_why(p, 5)
+    with pytest.raises(ModelError, match=r"expected the fields of update_action \(id, title"):
+        session.update_action("A1", colour="red")
+    with pytest.raises(ModelError, match="expected add_cause to have category, found none"):
+        session.add_cause("No category")
+    assert session.event_count == before

@@ -1,13 +1,15 @@
 """Root-cause models: five whys, the sales fishbone, silent voting, proven plays and actions.
 
-Pure models (frozen dataclasses) with no I/O except loading the packaged YAML resources. The
-:class:`Workshop` aggregate applies every rule; :mod:`sales_rca.session` stores its operations.
+Pure models (frozen dataclasses) with no I/O except loading the packaged YAML resources. Every
+change is a model in :mod:`~sales_rca.rootcause.operations` (:data:`OPERATIONS`); the
+:class:`Workshop` aggregate applies them with every rule; :mod:`sales_rca.session` stores them.
 """
 
 from __future__ import annotations
 
 from sales_rca.rootcause.actions import Action, ActionStatus, Progress, TargetMetric, assess
 from sales_rca.rootcause.fishbone import CATEGORY_IDS, Category, Cause, load_categories
+from sales_rca.rootcause.operations import KEEP, OPERATIONS, Operation
 from sales_rca.rootcause.plays import (
     Indicator,
     Play,
@@ -38,7 +40,6 @@ from sales_rca.rootcause.whys import (
     validate_tree,
 )
 from sales_rca.rootcause.workshop import (
-    OPERATIONS,
     CodeOverride,
     Participant,
     PlaySelection,
@@ -48,6 +49,7 @@ from sales_rca.rootcause.workshop import (
 
 __all__ = [
     "CATEGORY_IDS",
+    "KEEP",
     "OPERATIONS",
     "Action",
     "ActionStatus",
@@ -57,6 +59,7 @@ __all__ = [
     "CodeOverride",
     "Evidence",
     "Indicator",
+    "Operation",
     "Participant",
     "Play",
     "PlaySelection",

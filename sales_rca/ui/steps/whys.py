@@ -15,6 +15,7 @@ import ipywidgets as w
 
 from sales_rca import charts
 from sales_rca.findings import Finding
+from sales_rca.rootcause.operations import OPERATIONS
 from sales_rca.rootcause.whys import Status, WhyTree
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.session import Event
@@ -28,25 +29,6 @@ STATUS_HELP: dict[Status, str] = {
     Status.SUPPORTED: "Some data or experience points this way",
     Status.VERIFIED: "Proven by evidence attached to it (a finding or a note)",
     Status.REJECTED: "Checked and ruled out",
-}
-#: Plain words for an undone change.
-UNDO_WORDS: dict[str, str] = {
-    "add_problem": "the new problem",
-    "update_problem": "the problem's new wording",
-    "add_why": "the new why",
-    "update_why": "the change to a why",
-    "remove_why": "removing a why",
-    "restore_why": "bringing back a why",
-    "attach_evidence": "the evidence just attached",
-    "detach_evidence": "removing evidence",
-    "link_whys": "the AND / OR link",
-    "add_cause": "the new cause",
-    "update_cause": "the change to a cause",
-    "remove_cause": "removing a cause",
-    "vote": "a vote",
-    "reveal": "revealing the results",
-    "start_round": "the new voting round",
-    "join": "adding a ballot",
 }
 INDENT = "\u00a0\u00a0\u00a0\u00a0"
 
@@ -67,7 +49,8 @@ def node_choices(tree: WhyTree) -> list[tuple[str, str]]:
 
 def describe_undo(event: Event) -> str:
     """The notice after an undo, e.g. ``Undone: the new why “Reps pitch”.``"""
-    what = UNDO_WORDS.get(event.kind, event.kind.replace("_", " "))
+    model = OPERATIONS.get(event.kind)
+    what = model.undo if model is not None and model.undo else event.kind.replace("_", " ")
     text = event.data.get("text") or event.data.get("note")
     return f"Undone: {what}" + (f" “{shorten(str(text), 60)}”." if text else ".")
 
