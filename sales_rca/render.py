@@ -324,7 +324,7 @@ def decisions(state: WorkshopState, playbook: Iterable[Play], *, currency: str =
     )
 
 
-def data_check(report: ImportReport, *, file: str = "") -> Markup:
+def data_check(report: ImportReport, *, file: str = "", rows: str = "") -> Markup:
     """What the import read: rows kept and set aside (and why), outcomes, warnings, the columns
-    used. ``file`` names the export (the app shows it; the summary does not)."""
-    return render("data.data_check", report, file=file)
+    used. The app adds ``file`` (the export's name) and ``rows`` (the rows set aside, as HTML)."""
+    return render("data.data_check", report, file=file, rows=rows)

@@ -58,14 +58,12 @@ class DataView(StepView):
             ]
         )
         self.report = w.HTML()
-        self.quarantine = w.HTML()
         self.widget.children = [
             c.heading(
                 "1. Data check",
                 sub="Is this our pipeline? What did the import keep, and what did it set aside?",
             ),
             self.report,
-            self.quarantine,
             w.Accordion(children=[chooser], titles=("Choose or upload a different export",)),
         ]
 
@@ -91,10 +89,9 @@ class DataView(StepView):
             err = self.bench.load_error
             msg = str(err) if err is not None else "No export is loaded yet: upload one below."
             self.report.value = render.notice(msg, "error")
-            self.quarantine.value = ""
             return
-        self.report.value = render.data_check(crm.report, file=Path(crm.report.path).name)
-        q = crm.quarantine
-        self.quarantine.value = (
-            render.frame_table(q.drop(columns=["table"]), max_rows=20) if not q.empty else ""
+        q = crm.quarantine.drop(columns=["table"])
+        rows = render.frame_table(q, max_rows=20) if not q.empty else ""
+        self.report.value = render.data_check(
+            crm.report, file=Path(crm.report.path).name, rows=rows
         )
