@@ -3,8 +3,8 @@
 Every fragment the workshop app, the offline summary and the batch index show is a macro of a
 template in ``sales_rca/resources/templates/html`` (``blocks``: tables, KPI tiles, notes, notices;
 ``decisions``: the team's why trees, ranking, actions and plays; ``data``: the data check;
-``report``: the summary's sections; ``app``: pieces only the app shows; ``index``: the batch page).
-Autoescape is on, so a CRM value or a typed text is escaped wherever it lands; only
+``report``: the executive summary; ``app``: pieces only the app shows; ``index``: the batch page),
+called through :func:`fragment` or the named functions below. Autoescape is on, so a CRM value or a typed text is escaped wherever it lands; only
 :class:`markupsafe.Markup` (what a template made) passes as HTML. A missing value (``None``, NaN)
 shows as :data:`sales_rca.display.MISSING` everywhere.
 
@@ -80,22 +80,18 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_shown,
     )
-    env.filters.update(
-        share=share, number=number, money=money, metric=metric_value, date=date, known=_shown
-    )
+    env.filters.update(share=share, number=number, money=money, metric=metric_value, date=date)
     env.globals["Tile"] = Tile
     return env
 
 
-def macro(name: str) -> Callable[..., Markup]:
-    """The macro ``name`` (``"template.macro"``), e.g. ``macro("blocks.note")("text")``."""
-    template, _, name = name.rpartition(".")
-    return getattr(environment().get_template(f"{template}.html.j2").module, name)
-
-
-def render(name: str, /, *args: Any, **kwargs: Any) -> Markup:
-    """Call the macro ``name`` (``"template.macro"``): its HTML, every argument escaped."""
-    return Markup(macro(name)(*args, **kwargs))
+def fragment(name: str, /, *args: Any, **kwargs: Any) -> Markup:
+    """The HTML of the macro ``name`` (``"template.macro"``) called with these arguments (each
+    escaped where it lands), e.g. ``fragment("blocks.note", "3 deals")``."""
+    template, _, macro = name.rpartition(".")
+    return Markup(
+        getattr(environment().get_template(f"{template}.html.j2").module, macro)(*args, **kwargs)
+    )
 
 
 def join(parts: Iterable[Any]) -> Markup:
@@ -111,7 +107,7 @@ def stylesheet() -> Markup:
 
 def style() -> Markup:
     """The stylesheet as a ``<style>`` element (the app shows it in a widget)."""
-    return render("blocks.style", stylesheet())
+    return fragment("blocks.style", stylesheet())
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,7 @@ def table(
 
     ``numeric`` lists the column positions to right-align.
     """
-    return render(
+    return fragment(
         "blocks.table",
         headers,
         [list(r) for r in rows],
@@ -190,7 +186,7 @@ def frame_table(
         for row in frame.head(max_rows).itertuples(index=False)
     ]
     headers = [str(c).replace("_", " ") for c in columns]
-    return render(
+    return fragment(
         "blocks.frame_table",
         table(headers, rows, numeric=right, caption=caption),
         shown=min(max_rows, len(frame)),
@@ -200,43 +196,43 @@ def frame_table(
 
 def note(text: Any) -> Markup:
     """A muted note."""
-    return render("blocks.note", text)
+    return fragment("blocks.note", text)
 
 
 def heading(text: Any, level: int = 2, sub: Any = "") -> Markup:
     """A heading, with an optional muted line under it."""
-    return render("blocks.heading", text, level, sub)
+    return fragment("blocks.heading", text, level, sub)
 
 
 def notice(text: Any, kind: str = "ok") -> Markup:
     """A coloured one-line message (``kind`` is ok or error); empty without text."""
-    return render("blocks.notice", text, kind)
+    return fragment("blocks.notice", text, kind)
 
 
 def kpis(tiles: Iterable[Sequence[Any]], *, testid: str = "") -> Markup:
     """Headline numbers as tiles: ``[(label, value), …]`` or :class:`Tile`."""
-    return render("blocks.kpis", [Tile(*t) for t in tiles], testid=testid)
+    return fragment("blocks.kpis", [Tile(*t) for t in tiles], testid=testid)
 
 
 def bullets(items: Iterable[Any], *, css: str = "") -> Markup:
     """An unordered list (each item escaped unless it is :class:`Markup`)."""
-    return render("blocks.bullets", list(items), css=css)
+    return fragment("blocks.bullets", list(items), css=css)
 
 
 def bar(fraction: Any, label: Any = "") -> Markup:
     """A horizontal bar (CSS, no script) for a share, with its label."""
     f = 0.0 if display.missing(fraction) else max(0.0, min(1.0, float(fraction)))
-    return render("blocks.bar", f * 100, label)
+    return fragment("blocks.bar", f * 100, label)
 
 
 def link(href: str, text: Any) -> Markup:
     """A link (``href`` and text escaped)."""
-    return render("blocks.link", href, text)
+    return fragment("blocks.link", href, text)
 
 
 def section(title: str, *parts: Any, css: str = "") -> Html:
     """A titled block of the summary: ``<section><h2>title</h2>parts…</section>``."""
-    return Html(render("blocks.section", title, join(parts), css=css), title)
+    return Html(fragment("blocks.section", title, join(parts), css=css), title)
 
 
 # --- the team's decisions: the room and the summary show the same HTML ---------------------------
@@ -264,12 +260,12 @@ def alignment_reading(w_value: float | None) -> str:
 
 def why_tree(tree: WhyTree) -> Markup:
     """A five-whys tree as a nested outline: status, root-cause flag, AND groups, evidence."""
-    return render("decisions.why_tree", tree)
+    return fragment("decisions.why_tree", tree)
 
 
 def trees(state: WorkshopState) -> Markup:
     """Every problem's five-whys tree."""
-    return render("decisions.trees", state)
+    return fragment("decisions.trees", state)
 
 
 def ranking(state: WorkshopState, result: VoteResult | None = None) -> Markup:
@@ -277,7 +273,7 @@ def ranking(state: WorkshopState, result: VoteResult | None = None) -> Markup:
     reveal (``result`` ``None``), the causes on the fishbone."""
     labels = {c.id: c.label for c in state.categories}
     if result is None:
-        return render("decisions.ranking", state, None, labels=labels)
+        return fragment("decisions.ranking", state, None, labels=labels)
     causes = {c.id: c for c in state.causes}
     rows = [
         (r.place, c.text, labels.get(c.category, c.category), r.points, r.voters, f"{r.borda:g}")
@@ -286,7 +282,7 @@ def ranking(state: WorkshopState, result: VoteResult | None = None) -> Markup:
     ]
     agrees = result.alignment is not None and result.alignment >= AGREES
     reading = alignment_reading(result.alignment)
-    return render("decisions.ranking", state, result, rows, reading=reading, agrees=agrees)
+    return fragment("decisions.ranking", state, result, rows, reading=reading, agrees=agrees)
 
 
 def actions(
@@ -297,25 +293,25 @@ def actions(
 ) -> Markup:
     """Committed actions: owner, due date, status and target metric (with before / after from a
     baseline run when ``progress`` is given)."""
-    return render("decisions.actions", state, progress=progress, currency=currency)
+    return fragment("decisions.actions", state, progress=progress, currency=currency)
 
 
 def play_card(play: Play, why: str, *, chosen: bool = False, open_: bool = False) -> Markup:
     """A proven play: what it is, why it fits, its leading indicator, 30/60/90-day steps and
     its evidence (``open_``: the steps unfolded)."""
-    return render("decisions.play_card", play, why, chosen=chosen, open=open_)
+    return fragment("decisions.play_card", play, why, chosen=chosen, open=open_)
 
 
 def picked_plays(state: WorkshopState, playbook: Iterable[Play]) -> Markup:
     """The plays the team picked, with the causes each is meant to fix."""
     causes = {k.id: k.text for k in (*state.causes, *state.removed_causes)}
-    return render("decisions.picked_plays", state, {p.id: p for p in playbook}, causes)
+    return fragment("decisions.picked_plays", state, {p.id: p for p in playbook}, causes)
 
 
 def decisions(state: WorkshopState, playbook: Iterable[Play], *, currency: str = "") -> Markup:
     """What the team decided: its five-whys trees, the ranked causes, the plays it picked and
     its actions (the app's last step and the summary show the same)."""
-    return render(
+    return fragment(
         "decisions.decisions",
         trees(state),
         ranking(state, state.results()),
@@ -327,4 +323,4 @@ def decisions(state: WorkshopState, playbook: Iterable[Play], *, currency: str =
 def data_check(report: ImportReport, *, file: str = "", rows: str = "") -> Markup:
     """What the import read: rows kept and set aside (and why), outcomes, warnings, the columns
     used. The app adds ``file`` (the export's name) and ``rows`` (the rows set aside, as HTML)."""
-    return render("data.data_check", report, file=file, rows=rows)
+    return fragment("data.data_check", report, file=file, rows=rows)

@@ -180,20 +180,20 @@ def fragments() -> dict[str, str]:
         "executive summary": Summary.from_session(after, client=hostile("Acme")).html(),
         "index": index_html([ok, failed]),
         "anonymised index": index_html([ok, failed], anonymise=True),
-        "app: paragraph": render.render("app.paragraph", hostile("p")),
-        "app: muted": render.render("app.muted", hostile("m"), "basis"),
-        "app: big line": render.render("app.big_line", hostile("Round 1"), "votes"),
-        "app: timer": render.render("app.timer", hostile("-01:00"), True),
-        "app: participants": render.render(
+        "app: paragraph": render.fragment("app.paragraph", hostile("p")),
+        "app: muted": render.fragment("app.muted", hostile("m"), "basis"),
+        "app: big line": render.fragment("app.big_line", hostile("Round 1"), "votes"),
+        "app: timer": render.fragment("app.timer", hostile("-01:00"), True),
+        "app: participants": render.fragment(
             "app.participants", hostile("http://x"), hostile("AB12"), 2, 1
         ),
-        "app: x-ray headline": render.render("app.xray_headline", x, [hostile("note")]),
-        "app: lead mark": render.render("app.lead_mark", hostile("lead"), hostile("tip")),
-        "app: second coder": render.render("app.second_coder"),
-        "app: over-attribution": render.render(
+        "app: x-ray headline": render.fragment("app.xray_headline", x, [hostile("note")]),
+        "app: lead mark": render.fragment("app.lead_mark", hostile("lead"), hostile("tip")),
+        "app: second coder": render.fragment("app.second_coder"),
+        "app: over-attribution": render.fragment(
             "app.over_attribution", hostile("price"), "3", "1", "33%"
         ),
-        "app: deal": render.render(
+        "app: deal": render.fragment(
             "app.deal",
             hostile("X-1"),
             stage=hostile("Demo"),
@@ -203,19 +203,19 @@ def fragments() -> dict[str, str]:
             text=hostile("lost on price"),
             codes=hostile("Price too high"),
         ),
-        "app: baseline": render.render("app.baseline", hostile("81%")),
-        "app: action": render.render(
+        "app: baseline": render.fragment("app.baseline", hostile("81%")),
+        "app: action": render.fragment(
             "app.action", action, target=hostile("t"), play=hostile("p"), cause=hostile("c")
         ),
-        "app: summary written": render.render("app.summary_written", 1.5, hostile("/tmp/s.html")),
-        "app: join": render.render("app.join"),
-        "app: participant header": render.render(
+        "app: summary written": render.fragment("app.summary_written", 1.5, hostile("/tmp/s.html")),
+        "app: join": render.fragment("app.join"),
+        "app: participant header": render.fragment(
             "app.participant_header", hostile("Q3"), hostile("Ann"), hostile("code=1&me=2")
         ),
-        "app: cause text": render.render("app.cause_text", hostile("cause")),
-        "app: dots": render.render("app.dots", 2),
-        "app: ballot status": render.render("app.ballot_status", 1, False, 2, 3),
-        "app: ballot status revealed": render.render("app.ballot_status", 1, True, 0, 3),
+        "app: cause text": render.fragment("app.cause_text", hostile("cause")),
+        "app: dots": render.fragment("app.dots", 2),
+        "app: ballot status": render.fragment("app.ballot_status", 1, False, 2, 3),
+        "app: ballot status revealed": render.fragment("app.ballot_status", 1, True, 0, 3),
     }
 
 
@@ -239,7 +239,7 @@ def test_every_fragment_shows_hostile_text_as_text_and_every_macro_is_covered(in
 
 
 def test_a_quote_cannot_leave_an_attribute() -> None:
-    html = render.render("app.lead_mark", "lead", PAYLOAD)
+    html = render.fragment("app.lead_mark", "lead", PAYLOAD)
     ((tag, attrs),) = Tags(html).tags
     assert tag == "span" and attrs["title"] == PAYLOAD  # the whole payload stays the title
 

@@ -126,7 +126,7 @@ def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> s
         else [r.name, r.error or "", None]
         for r in failed
     ]
-    return render.render(
+    return render.fragment(
         "index.page",
         render.stylesheet(),
         headers,

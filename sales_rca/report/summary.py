@@ -162,7 +162,7 @@ class Summary:
             else []
         )
         state = self.state
-        return render.render(
+        return render.fragment(
             "report.executive_summary",
             self,
             " · ".join(p for p in ("Sales diagnostic", self.period, when) if p),

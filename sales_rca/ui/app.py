@@ -62,7 +62,7 @@ class Timer:
         left = round(self.remaining)
         m, s = divmod(abs(left), 60)
         sign = "-" if left < 0 else ""
-        self.label.value = render.render("app.timer", f"{sign}{m:02d}:{s:02d}", left < 0)
+        self.label.value = render.fragment("app.timer", f"{sign}{m:02d}:{s:02d}", left < 0)
 
     def close(self) -> None:
         self._stop.set()
@@ -157,7 +157,7 @@ class WorkshopApp:
 
     # ------------------------------------------------------------- live updates
     def _draw_participants(self, state: Any) -> None:
-        self.participants.value = render.render(
+        self.participants.value = render.fragment(
             "app.participants",
             self.settings.join_url or "",
             self.settings.join_code,

@@ -42,8 +42,8 @@ def heading(text: str, level: int = 2, sub: str | None = None) -> w.HTML:
 
 
 def html(name: str, /, *args: Any, **kwargs: Any) -> w.HTML:
-    """An HTML widget showing the macro ``name`` of :func:`sales_rca.render.render`."""
-    return w.HTML(render.render(name, *args, **kwargs))
+    """An HTML widget showing the fragment ``name`` (:func:`sales_rca.render.fragment`)."""
+    return w.HTML(render.fragment(name, *args, **kwargs))
 
 
 def button(

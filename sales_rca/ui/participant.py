@@ -91,7 +91,7 @@ class VoteRow:
 
     def show(self, dots: int, open_ballot: bool) -> None:
         self.dots = dots
-        self.count.value = render.render("app.dots", dots)
+        self.count.value = render.fragment("app.dots", dots)
         self.minus.disabled = not open_ballot or dots == 0
         self.plus.disabled = not open_ballot
 
@@ -285,7 +285,7 @@ class ParticipantApp:
             mine = {v.cause_id: v.dots for v in state.votes if v.participant == self.participant}
             used = sum(mine.values())
             open_ballot = not state.revealed
-            self.status.value = render.render(
+            self.status.value = render.fragment(
                 "app.ballot_status",
                 state.round,
                 state.revealed,
@@ -315,7 +315,7 @@ class ParticipantApp:
             order = " · ".join(
                 f"{n}. {texts.get(cid, cid)}" for n, cid in enumerate(mine.cause_ids, 1)
             )
-            self.rank_status.value = render.render(
+            self.rank_status.value = render.fragment(
                 "app.muted", f"Your ranking is saved: {order}", "my-ranking"
             )
         else:

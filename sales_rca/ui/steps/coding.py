@@ -321,7 +321,7 @@ class CodingView(StepView):
             amount = d.get("amount")
             text = str(d.get("loss_detail") or "").strip()
             o = overrides.get(r.opportunity_id)
-            r.info.value = render.render(
+            r.info.value = render.fragment(
                 "app.deal",
                 r.opportunity_id,
                 stage="" if _blank(stage) else stage,

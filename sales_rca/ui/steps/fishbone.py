@@ -135,7 +135,7 @@ class FishboneView(StepView):
 
     def _draw(self, state: WorkshopState) -> None:
         result = state.results()
-        self.status.value = render.render("app.big_line", vote_status(state), "fishbone-votes")
+        self.status.value = render.fragment("app.big_line", vote_status(state), "fishbone-votes")
         self.reveal_button.disabled = state.revealed or not state.causes
         self.round_button.layout.display = "" if state.revealed else "none"
         self.results.value = "" if result is None else render.ranking(state, result)

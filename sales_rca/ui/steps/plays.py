@@ -322,7 +322,7 @@ class PlaysView(StepView):
             return
         self._drawn_for = state.event_count
         recs, basis = self._recommendations(state)
-        self.basis.value = render.render("app.muted", basis, "plays-basis")
+        self.basis.value = render.fragment("app.muted", basis, "plays-basis")
         causes = {k.id: k for k in state.causes}
         selected = {s.play_id: s for s in state.selected_plays}
         cards = [self._card(r, causes, selected, open_=i == 0) for i, r in enumerate(recs)]
@@ -404,7 +404,7 @@ class PlaysView(StepView):
             self.a_baseline.value = ""
             self.a_unit.value = ""
             return
-        self.a_baseline.value = render.render("app.baseline", format_value(f.value, f.unit))
+        self.a_baseline.value = render.fragment("app.baseline", format_value(f.value, f.unit))
         self.a_unit.value = {"share": "%"}.get(f.unit, f.unit)
 
     def _reset_form(self) -> None:

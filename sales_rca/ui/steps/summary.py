@@ -73,4 +73,4 @@ class SummaryView(StepView):
         finally:
             self.write_button.disabled = False
         path = str(out.resolve())
-        self.written.value = render.render("app.summary_written", took, path)
+        self.written.value = render.fragment("app.summary_written", took, path)

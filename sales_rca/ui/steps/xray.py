@@ -97,7 +97,7 @@ def stalled_deals_frame(x: Any) -> pd.DataFrame:
 
 
 def _html(markup: str) -> w.HTML:
-    return w.HTML(render.render("blocks.scroll", markup))
+    return w.HTML(render.fragment("blocks.scroll", markup))
 
 
 class XRayView(StepView):
@@ -136,7 +136,7 @@ class XRayView(StepView):
             self.problem_buttons.mark_used()
             return
         self._drawn_for = x
-        self.headline.value = render.render("app.xray_headline", x, [s.plain(n) for n in x.notes])
+        self.headline.value = render.fragment("app.xray_headline", x, [s.plain(n) for n in x.notes])
         self.problem_buttons.draw(ranked_findings(self.bench.findings()))
         pages = self._pages(x)
         self.tabs.children = [p[1] for p in pages]
