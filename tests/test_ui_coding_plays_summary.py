@@ -13,6 +13,7 @@ from sales_rca.coding import agreement, code_losses, default_codebook
 from sales_rca.crm import load_crm
 from sales_rca.findings import Finding
 from sales_rca.pipeline import xray
+from sales_rca.render import actions, picked_plays
 from sales_rca.report.export import write_summary
 from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook
 from sales_rca.session import Session
@@ -33,7 +34,7 @@ from sales_rca.ui.steps.plays import (
     target_from_input,
     target_text,
 )
-from sales_rca.ui.steps.summary import actions_html, plays_html, summary_path
+from sales_rca.ui.steps.summary import summary_path
 from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
 
 XSS = "<script>alert(1)</script>"
@@ -202,7 +203,7 @@ def _state_with_hostile_text():
 
 def test_the_decisions_show_typed_text_as_text():
     state = _state_with_hostile_text()
-    html = actions_html(state) + plays_html(state, load_playbook())
+    html = actions(state) + picked_plays(state, load_playbook())
     assert XSS not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "2027-03-31" in html

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sales_rca.report.blocks import Html, esc
+from sales_rca.render import Html
 from sales_rca.report.sections import (
     PLOTLY_MIME,
     category_shares,
@@ -59,7 +59,6 @@ __all__ = [
     "category_shares",
     "coding_figures",
     "data_check",
-    "esc",
     "hypotheses",
     "load_baseline",
     "loss_coding",

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
@@ -65,8 +66,10 @@ class StepView:
 
     def no_data(self) -> w.Widget:
         return w.HTML(
-            '<div class="srca-error">No CRM export is loaded yet. Open step 1 (Data) and '
-            "choose or upload one.</div>"
+            render.notice(
+                "No CRM export is loaded yet. Open step 1 (Data) and choose or upload one.",
+                "error",
+            )
         )
 
 
