@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sales_rca.batch.export import write_summary
 from sales_rca.coding import agreement, code_losses, default_codebook
 from sales_rca.crm import load_crm
 from sales_rca.findings import Finding
 from sales_rca.pipeline import xray
 from sales_rca.render import actions, picked_plays
-from sales_rca.report.export import write_summary
 from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook
 from sales_rca.session import Session
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY

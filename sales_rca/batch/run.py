@@ -25,10 +25,10 @@ from sales_rca import __version__
 from sales_rca.batch.clients import ClientJob, file_sha256, load_batch
 from sales_rca.batch.index import write_index, write_manifest
 from sales_rca.errors import BatchError
+from sales_rca.report.summary import RESULTS_FILE, results_from_notebook
 
 NOTEBOOK_FILE = "diagnostic.ipynb"
 SUMMARY_FILE = "summary.html"
-RESULTS_FILE = "results.json"
 
 
 @dataclass
@@ -93,7 +93,6 @@ def run_client(
     """
     from sales_rca.batch.kernel import Kernel
     from sales_rca.report.html import render_html
-    from sales_rca.report.summary import results_from_notebook
 
     out = Path(job.out_dir)
     result = ClientResult(job.name, job.slug, "failed", parameters=dict(job.parameters))

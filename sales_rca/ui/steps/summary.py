@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import render
-from sales_rca.report.export import write_summary
+from sales_rca.batch.export import write_summary
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import StepView
 

@@ -1,4 +1,8 @@
-"""Write the offline HTML summary of one workshop session, with or without the client's data."""
+"""Write the offline HTML summary of one workshop session, with or without the client's data.
+
+It lives in ``batch`` (not ``report``) because with data it runs the diagnostic like one batch
+client: ``batch`` uses ``report``, never the other way round.
+"""
 
 from __future__ import annotations
 
