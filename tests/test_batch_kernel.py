@@ -12,7 +12,8 @@ from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 
-from sales_rca.batch.kernel import IpcKernelManager, Kernel, KernelStartError
+from sales_rca.batch.kernel import IpcKernelManager, Kernel
+from sales_rca.errors import KernelStartError, SalesRcaError
 
 pytestmark = pytest.mark.notebook
 
@@ -111,3 +112,4 @@ def test_a_kernel_that_never_starts_gives_up_after_the_retries(
     with pytest.raises(KernelStartError, match=r"3 attempts.*kernel died"):
         Kernel(attempts=3).start()
     assert len(calls) == 3
+    assert issubclass(KernelStartError, SalesRcaError)  # one line for the user, no traceback

@@ -24,6 +24,8 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import default
 
+from sales_rca.errors import KernelStartError
+
 log = logging.getLogger("sales_rca.batch")
 
 ENGINE_NAME = "sales-rca"
@@ -34,10 +36,6 @@ RESET_CODE = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().executi
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
 START_ATTEMPTS = 3
 START_TIMEOUT = 60.0
-
-
-class KernelStartError(RuntimeError):
-    """A kernel could not be started (after the retries)."""
 
 
 class IpcKernelManager(AsyncKernelManager):
