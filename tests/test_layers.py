@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sales_rca"
@@ -16,6 +17,7 @@ def _unit(module: str) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
     """Which first-level module or package of ``sales_rca`` imports which other one."""
     graph: dict[str, set[str]] = defaultdict(set)
