@@ -458,9 +458,10 @@ def test_an_export_written_before_operations_were_models_replays_to_its_recorded
     recorded = json.loads(OLD_EXPORT.read_text(encoding="utf-8"))
     assert {e["kind"] for e in recorded["events"]} <= {"create", "undo", *OPERATIONS}
     with Session.import_json(OLD_EXPORT, tmp_path / "old.session") as s:
-        assert as_recorded(s.state(include_hidden=True).to_dict(), recorded["state"]) == recorded[
-            "state"
-        ]
+        assert (
+            as_recorded(s.state(include_hidden=True).to_dict(), recorded["state"])
+            == recorded["state"]
+        )
         assert [e.to_dict() for e in s.events_since(0)] == recorded["events"]
         assert s.skipped == ()
 
