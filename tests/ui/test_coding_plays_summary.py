@@ -155,8 +155,13 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     # The written file opened in a browser shows the payloads as text and runs none of them.
     report = context.new_page()
     report.set_content(html)
+    # Ready once every chart has drawn from its JSON: only then can nothing have run.
+    report.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= n",
+        arg=report.locator("script.plotly-figure").count(),
+        timeout=SLOW,
+    )
     assert SCRIPT in report.inner_text("body")
     assert report.locator("img[src=x]").count() == 0
-    report.wait_for_timeout(500)
     assert guard.dialogs == []
     assert guard.blocked == []

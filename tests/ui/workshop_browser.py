@@ -185,6 +185,9 @@ def open_app(context, url: str, ready: str = "button:has-text('1. Data check')")
 
 
 def go_to_step(page, label: str) -> None:
-    """Click a step button by (part of) its label, e.g. '4. Five whys'."""
+    """Click a step button by (part of) its label, e.g. '4. Five whys', and wait until the step's
+    view is built: its heading (or, when it failed, the bare title the app shows) is on the page."""
     page.click(f".srca-nav button:has-text('{label}')")
     page.wait_for_selector(f".srca-nav button.mod-primary:has-text('{label}')", timeout=30_000)
+    title = label.split(". ", 1)[-1]
+    page.wait_for_selector(f".srca-app h2:has-text('{title}')", timeout=90_000)
