@@ -189,5 +189,7 @@ def go_to_step(page, label: str) -> None:
     view is built: its heading (or, when it failed, the bare title the app shows) is on the page."""
     page.click(f".srca-nav button:has-text('{label}')")
     page.wait_for_selector(f".srca-nav button.mod-primary:has-text('{label}')", timeout=30_000)
-    title = label.split(". ", 1)[-1]
-    page.wait_for_selector(f".srca-app h2:has-text('{title}')", timeout=90_000)
+    number, _, title = label.partition(". ")
+    built = f".srca-app h2:text-matches('^{number}\\\\. ')"  # every step's heading: "4. Five whys"
+    failed = f".srca-app h2:text-is('{title}')"  # a step that failed to build: its bare title
+    page.wait_for_selector(f"{built}, {failed}", timeout=90_000)
