@@ -47,9 +47,8 @@ class WorkshopServer:
 
     @property
     def join_url(self) -> str | None:
-        if self.join_code is None:
-            return None
-        return f"http://{self.shown_host}:{self.port}/voila/render/participant.ipynb"
+        """Where participants join (only with a join code)."""
+        return self.url.replace("/workshop.ipynb", "/participant.ipynb") if self.join_code else None
 
 
 def join_code(length: int = 6) -> str:

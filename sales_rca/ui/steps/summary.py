@@ -3,7 +3,6 @@ the offline HTML summary written to disk."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import render
+from sales_rca.batch.clients import slugify
 from sales_rca.batch.export import write_summary
 from sales_rca.ui import components as c
 from sales_rca.ui.context import report_error
@@ -20,8 +20,7 @@ from sales_rca.ui.steps.base import StepView
 
 def summary_path(folder: Path, title: str) -> Path:
     """Where the summary of a workshop called ``title`` is written: ``<folder>/<slug>-summary.html``."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "workshop"
-    return folder / f"{slug}-summary.html"
+    return folder / f"{slugify(title)}-summary.html"
 
 
 class SummaryView(StepView):
@@ -39,7 +38,6 @@ class SummaryView(StepView):
         self.written = w.HTML()
         #: The background job writing the summary (the room's live updates go on meanwhile).
         self.job: threading.Thread | None = None
-        self._about = ""
         self.widget.children = [
             c.heading("7. Summary", sub="What we decided today, and who does what by when."),
             self.decisions,
@@ -102,5 +100,3 @@ class SummaryView(StepView):
             self.progress.layout.visibility = "hidden"
             self.write_button.disabled = False
         self.progress.value = self.progress.max
-        took = time.monotonic() - start
-        self.written.value = render.fragment("app.summary_written", took, str(written.resolve()))
