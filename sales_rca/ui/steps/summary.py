@@ -100,3 +100,5 @@ class SummaryView(StepView):
             self.progress.layout.visibility = "hidden"
             self.write_button.disabled = False
         self.progress.value = self.progress.max
+        took = time.monotonic() - start
+        self.written.value = render.fragment("app.summary_written", took, str(written.resolve()))
