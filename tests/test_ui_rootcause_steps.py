@@ -1,4 +1,4 @@
-"""Pure helpers behind workshop steps 4-5 and the participant page (no browser, no kernel)."""
+"""Pure helpers behind workshop steps 4-5 (no browser, no kernel)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from sales_rca.render import alignment_reading, ranking, why_tree
 from sales_rca.rootcause import Workshop
 from sales_rca.session import Event
 from sales_rca.ui.inputs import set_options, shorten
-from sales_rca.ui.participant import (
-    code_matches,
-    normalise_code,
-    query_value,
-    resume_token,
-    resumed_participant,
-)
 from sales_rca.ui.steps.fishbone import vote_status
 from sales_rca.ui.steps.whys import describe_undo, node_choices
 
@@ -113,24 +106,6 @@ def test_fishbone_figure_shows_typed_html_as_text():
     assert not any("<script" in t or "<img" in t for t in texts)
     assert any("&lt;img src=x" in t for t in texts)
     assert any("&lt;script&gt;" in t for t in texts)
-
-
-def test_join_code_is_read_from_the_query_and_compared_loosely():
-    assert query_value("code=ab2c3d&me=U3-x", "code") == "ab2c3d"
-    assert query_value("?code=", "code") is None
-    assert query_value("", "code") is None
-    assert normalise_code(" ab-2c 3d ") == "AB2C3D"
-    assert code_matches("ab2 c3d", "AB2C3D")
-    assert not code_matches("AB2C3E", "AB2C3D")
-    assert not code_matches(None, "AB2C3D")
-
-
-def test_resume_token_brings_back_only_the_participant_it_was_made_for():
-    token = resume_token("U7", "session-secret:AB2C3D")
-    assert resumed_participant(token, "session-secret:AB2C3D") == "U7"
-    assert resumed_participant(token.replace("U7", "U8"), "session-secret:AB2C3D") is None
-    assert resumed_participant(token, "other-session:AB2C3D") is None
-    assert resumed_participant("garbage", "session-secret:AB2C3D") is None
 
 
 def test_set_options_keeps_the_choice_when_it_is_still_offered():
