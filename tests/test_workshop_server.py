@@ -147,3 +147,25 @@ def test_voila_may_look_for_a_free_port_and_the_urls_follow_the_one_it_bound(tmp
     assert lan.join_url == "http://10.0.0.5:9123/join/?code=AB2C3D"
     assert build_server(data=DEMO_DATA, session=tmp_path / "s.session").join_url is None
     assert "--Voila.port_retries=0" in build_server(data=DEMO_DATA, session=tmp_path / "s").command
+
+
+def test_the_app_lists_exports_only_from_the_data_folder_and_the_uploads(tmp_path):
+    exports, uploads = tmp_path / "exports", tmp_path / "out" / "workshop" / "uploads"
+    (exports / "2025").mkdir(parents=True)
+    uploads.mkdir(parents=True)
+    for f in (exports / "acme.csv", exports / "2025" / "q3.xlsx", uploads / "sent.csv"):
+        f.write_text("x")
+    (exports / "notes.md").write_text("x")
+    settings = Settings.from_env(
+        {"SALES_RCA_WORKDIR": str(tmp_path), "SALES_RCA_DATA": "exports/acme.csv"}
+    )
+    assert settings.data_dir == exports
+    assert settings.exports() == [
+        exports / "2025" / "q3.xlsx",
+        exports / "acme.csv",
+        uploads / "sent.csv",
+    ]
+    server = build_server(data=DEMO_DATA, session=tmp_path / "s.session", data_dir=exports)
+    assert server.env["SALES_RCA_DATA_DIR"] == str(exports.resolve())
+    with pytest.raises(SalesRcaError, match="expected --data-dir to be a folder"):
+        build_server(data=DEMO_DATA, session=tmp_path / "s.session", data_dir=tmp_path / "none")

@@ -124,6 +124,7 @@ def build_server(
     agenda: str = "full",
     title: str | None = None,
     port_retries: int = 0,
+    data_dir: Path | None = None,
 ) -> WorkshopServer:
     """Check the options and build the Voila command (nothing is started, nothing written).
 
@@ -143,6 +144,9 @@ def build_server(
     for label, path in (("--data", data), ("--history", history), ("--mapping", mapping)):
         if path is not None and not Path(path).is_file():
             raise SalesRcaError(f"expected {label} to be a file, found nothing at {path}.")
+    data_dir = Path(data_dir) if data_dir is not None else Path(data).parent
+    if not data_dir.is_dir():
+        raise SalesRcaError(f"expected --data-dir to be a folder, found nothing at {data_dir}.")
     if agenda not in ("full", "short"):
         raise SalesRcaError(f"expected --agenda full or short, found {agenda!r}.")
     if not (WORKSHOPS / "workshop.ipynb").is_file():
@@ -160,6 +164,7 @@ def build_server(
             "SALES_RCA_DATA": str(Path(data).resolve()),
             "SALES_RCA_HISTORY": str(Path(history).resolve()) if history else "",
             "SALES_RCA_MAPPING": str(Path(mapping).resolve()) if mapping else "",
+            "SALES_RCA_DATA_DIR": str(data_dir.resolve()),
             "SALES_RCA_SESSION": str(session),
             "SALES_RCA_AGENDA": agenda,
             "SALES_RCA_TITLE": title or "Sales root-cause workshop",

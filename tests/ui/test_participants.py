@@ -206,3 +206,18 @@ def test_a_stopped_server_shows_a_banner_and_a_restart_keeps_the_person(
     )
     assert body == {"joined": False, "title": "Browser test workshop"}  # no cookie, no ballot
     assert guard.blocked == []
+
+
+def test_the_facilitator_page_says_when_the_server_is_gone_and_when_it_restarted(
+    workshop_server, context
+):
+    app = open_app(context, workshop_server.url)
+    banner = app.locator("#srca-offline")
+    expect(banner).to_be_hidden(timeout=WAIT)
+    port = workshop_server.port
+    workshop_server.stop()
+    expect(banner).to_be_visible(timeout=WAIT)
+    expect(banner).to_contain_text("Nothing you type now can be saved")
+    workshop_server.start()
+    if workshop_server.port == port:  # the page can only see a server on its own port
+        expect(banner).to_contain_text("reload this page", timeout=WAIT)
