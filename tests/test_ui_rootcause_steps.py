@@ -9,7 +9,7 @@ from sales_rca.charts import fishbone_figure
 from sales_rca.render import alignment_reading, ranking, why_tree
 from sales_rca.rootcause import Workshop
 from sales_rca.session import Event
-from sales_rca.ui.inputs import set_options, shorten
+from sales_rca.ui.inputs import entry_box, set_options, shorten
 from sales_rca.ui.steps.fishbone import vote_status
 from sales_rca.ui.steps.whys import describe_undo, node_choices
 
@@ -120,3 +120,24 @@ def test_set_options_keeps_the_choice_when_it_is_still_offered():
 def test_shorten_cuts_long_text_to_one_line():
     assert shorten("a\n b", 10) == "a b"
     assert shorten("x" * 30, 10) == "x" * 9 + "…"
+
+
+def test_an_entry_box_confirms_only_what_its_callback_took():
+    box = entry_box("A cause")
+    sent: list[dict] = []
+    box.send = sent.append  # what goes back to the browser
+    taken: list[str] = []
+
+    def place(b):
+        if b.value.strip():
+            taken.append(b.value)
+            b.value = ""  # taken: stored, the box may stay empty
+
+    box.on_submit(place)
+    box._message(box, {"event": "submit", "text": "No champion <b>", "id": 1}, [])
+    box._message(box, {"event": "submit", "text": "   ", "id": 2}, [])
+    assert taken == ["No champion <b>"]  # the whole text, as sent with Enter
+    assert sent == [{"event": "stored", "id": 1}, {"event": "kept", "id": 2}]
+    editor = entry_box("New wording", keep_text=True)
+    editor.on_submit(lambda b: None)
+    assert editor.submit("Reworded") and editor.value == "Reworded"
