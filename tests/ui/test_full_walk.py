@@ -77,7 +77,8 @@ def test_a_whole_workshop_from_finding_to_written_summary(
     enter(page, "A cause", "No shared problem statement in the buying group")
     expect(table.locator("tbody tr")).to_have_count(2, timeout=WAIT)
 
-    # Two participants vote silently from their phones.
+    # Two participants vote silently from their phones once the facilitator opens voting.
+    page.click("button:has-text('Open voting on the phones')")
     url = f"{participant_server.join_url}?code={participant_server.join_code}"
     phones = []
     for _ in range(2):
@@ -86,9 +87,10 @@ def test_a_whole_workshop_from_finding_to_written_summary(
         phone.set_viewport_size({"width": 390, "height": 844})
         phone.goto(url)
         phone.click("button:has-text('Join')", timeout=SLOW)
-        row = phone.locator(".srca-vote-row", has_text="Managers do not coach discovery")
-        row.locator("button.srca-vote-plus").click(timeout=WAIT)
-        expect(phone.locator("[data-testid=hidden-note]")).to_be_visible(timeout=WAIT)
+        row = phone.locator(".cause", has_text="Managers do not coach discovery")
+        row.locator("button[aria-label='Give a dot']").click(timeout=WAIT)
+        expect(row.locator(".dots")).to_have_text("●", timeout=WAIT)
+        expect(phone.locator("[data-testid=ballot-status]")).to_contain_text("hidden")
         phones.append(ctx)
     expect(page.locator("[data-testid=vote-count]")).to_have_text(
         "2 joined · 2 voted", timeout=WAIT

@@ -4,6 +4,7 @@ the facilitator opens it, suggestions through the facilitator, and the facilitat
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -221,3 +222,18 @@ def test_the_facilitator_page_says_when_the_server_is_gone_and_when_it_restarted
     workshop_server.start()
     if workshop_server.port == port:  # the page can only see a server on its own port
         expect(banner).to_contain_text("reload this page", timeout=WAIT)
+
+
+def test_a_closed_facilitator_tab_gives_its_kernel_back(workshop_server, context):
+    server = psutil.Process(workshop_server.process.pid)
+
+    def kernels() -> int:
+        return sum("ipykernel" in " ".join(p.cmdline()) for p in server.children(recursive=True))
+
+    page = open_app(context, workshop_server.url)
+    assert kernels() == 1
+    page.close(run_before_unload=True)  # the page's beacon shuts its kernel down (with _xsrf)
+    deadline = time.monotonic() + 30
+    while kernels() and time.monotonic() < deadline:
+        time.sleep(0.25)  # polling the server's processes until the kernel is gone
+    assert kernels() == 0
