@@ -224,11 +224,6 @@ class Store:
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
             return self.meta(key)
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Set one value of the meta table (in its own write)."""
-        with self.write():
-            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
         """A read transaction: everything read inside sees one consistent version of the file."""
