@@ -2,17 +2,27 @@
 
 The target carries its baseline from the x-ray (a :class:`~sales_rca.findings.Finding`), so the next
 run can say whether it moved: :func:`assess` compares it with the same finding on new data.
+:func:`baseline_metrics` lists every number a target can take as its baseline,
+:func:`suggest_metric` picks the one a play's leading indicator names, and :func:`target_text`
+words a target the same way in the app and in the summary.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
+from sales_rca.display import missing, money
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
+
+if TYPE_CHECKING:
+    from sales_rca.rootcause.plays import Indicator
 
 
 class ActionStatus(StrEnum):
@@ -134,3 +144,129 @@ def assess(action: Action, findings: Iterable[Finding]) -> Progress | None:
     t = action.target
     share = (finding.value - t.baseline) / (t.target - t.baseline)
     return Progress(action.id, t.baseline, finding.value, t.target, share)
+
+
+def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list[Finding]:
+    """Every number an action can target, measured now: win rate (overall and per group of each
+    driver attribute), conversion, median days and deals lost at each stage, and the share of
+    coded losses per loss category and code. Keys follow :func:`sales_rca.pipeline.findings`."""
+    out: list[Finding] = []
+    if xray is None:
+        return out
+    if not math.isnan(xray.win_rate):
+        out.append(
+            Finding("win_rate:overall", "Win rate (overall)", "win_rate", xray.win_rate, "share")
+        )
+    for _, row in xray.stage_table.iterrows():
+        stage = str(row["stage"])
+        for metric, label, unit in (
+            ("conversion", f"Conversion at {stage}", "share"),
+            ("median_days", f"Median days in {stage}", "days"),
+            ("lost_here", f"Deals lost at {stage}", "deals"),
+        ):
+            value = row.get(metric)
+            if not missing(value):
+                out.append(
+                    Finding(f"{metric}:{stage}", label, metric, float(value), unit, stage=stage)
+                )
+    groups = getattr(xray.drivers, "groups", None)
+    if groups is not None and not groups.empty:
+        from sales_rca.pipeline.leakage import attribute_name
+
+        for _, g in groups.iterrows():
+            # Only groups the x-ray tested (enough closed deals) make a target; attributes left
+            # out of the drivers (outcome-derived, identifiers) have no groups at all. A missing
+            # ``tested`` (pd.NA) counts as not tested.
+            tested = g.get("tested", True)
+            if missing(g["win_rate"]) or missing(tested) or not tested:
+                continue
+            attr = str(g["attribute"])
+            segment = f"{attr}={g['group']}"
+            label = f"Win rate where {attribute_name(attr)} is {g['group']}"
+            out.append(
+                Finding(
+                    f"win_rate:{segment}",
+                    label,
+                    "win_rate",
+                    float(g["win_rate"]),
+                    "share",
+                    segment=segment,
+                )
+            )
+    out += [f for f in coding_findings if f.metric == "code_share"]
+    return out
+
+
+def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding | None:
+    """The metric in ``metrics`` that best measures a play's leading indicator, or ``None``.
+
+    ``indicator.at`` is a hint such as ``"discovery / needs analysis"``: a stage whose name matches
+    one of its alternatives wins; otherwise the stage where the metric looks worst.
+    """
+    same = [f for f in metrics if f.metric == indicator.metric]
+    if not same:
+        return None
+    at = (indicator.at or "").lower()
+    if indicator.scope == "code":
+        return next((f for f in same if f.details.get("code") == indicator.at), None)
+    if indicator.scope == "overall":
+        return next((f for f in same if f.stage is None and f.segment is None), None)
+    if indicator.scope == "segment":
+        words = set(re.findall(r"[a-z]+", at))
+        hits = [f for f in same if f.segment and f.segment.split("=")[0].lower() in words]
+        return min(hits, key=lambda f: f.value) if hits else None
+    staged = [f for f in same if f.stage]
+    alternatives = [a.strip() for a in re.split(r"[/()]", at) if a.strip()]
+    for alt in alternatives:
+        for f in staged:
+            if alt in f.stage.lower() or f.stage.lower() in alt:
+                return f
+    if not staged:
+        return None
+    # "the stage where most deals die" and the like: the worst stage for that metric.
+    worst = min if indicator.direction == "up" else max
+    return worst(staged, key=lambda f: f.value)
+
+
+def format_value(value: float | None, unit: str, currency: str = "") -> str:
+    """A metric value as the room reads it: 81% (80.7% when not a whole percent) / 25 days /
+    439 deals / USD 1.2M; "–" when unknown."""
+    if value is None or missing(value):
+        return "–"
+    v = float(value)
+    if unit == "share":
+        return f"{v:.0%}" if abs(v * 100 - round(v * 100)) < 0.05 else f"{v:.1%}"
+    if unit == "days":
+        return f"{v:,.0f} days"
+    if unit == "deals":
+        return f"{v:,.0f} deals"
+    if unit == "currency":
+        return money(v, currency)
+    return f"{v:,.4g} {unit}".strip()
+
+
+def metric_label(f: Finding) -> str:
+    """``"Conversion at Needs Analysis: 81%"``: a baseline metric as a menu entry (plain text)."""
+    if f.source == "coding":  # "31% of coded lost deals cite price" -> a stable label
+        title = f"Share of coded losses: {f.details.get('code') or f.category or f.key}"
+    else:
+        title = f.title
+    return f"{title}: {format_value(f.value, f.unit)}"
+
+
+def target_from_input(baseline: Finding, typed: float) -> TargetMetric:
+    """The target metric for a value typed in the room (a share is typed in percent)."""
+    value = typed / 100 if baseline.unit == "share" else typed
+    return TargetMetric.from_finding(baseline, value)
+
+
+def target_text(t: TargetMetric | None, currency: str = "") -> str:
+    """``"conversion at Needs Analysis: 81% → 85%"`` (plain text; ``""`` without a target)."""
+    if t is None:
+        return ""
+    where = f" at {t.stage}" if t.stage else f" ({t.segment})" if t.segment else ""
+    where = where or (f" ({t.category})" if t.category else "")
+    return (
+        f"{t.metric.replace('_', ' ')}{where}: {format_value(t.baseline, t.unit, currency)} → "
+        f"{format_value(t.target, t.unit, currency)}"
+    )

@@ -10,9 +10,9 @@ from workshop_browser import go_to_step, open_app
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray
+from sales_rca.rootcause.actions import format_value
 from sales_rca.session import Session
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
-from sales_rca.ui.steps.plays import format_value
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

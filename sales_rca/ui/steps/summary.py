@@ -11,10 +11,10 @@ import ipywidgets as w
 
 from sales_rca.report.export import write_summary
 from sales_rca.rootcause import WorkshopState
+from sales_rca.rootcause.actions import target_text
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import StepView
 from sales_rca.ui.steps.fishbone import results_html
-from sales_rca.ui.steps.plays import target_text
 from sales_rca.ui.steps.whys import outline_html
 
 

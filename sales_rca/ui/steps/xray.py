@@ -13,7 +13,7 @@ import pandas as pd
 
 from sales_rca import charts
 from sales_rca.display import missing
-from sales_rca.findings import Finding
+from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import ProblemButtons, StepView
@@ -42,10 +42,7 @@ _STATUS = {"slow": "slow (value at risk)", "dead": "dead (clean up)"}
 def ranked_findings(findings: list[Finding], limit: int = MAX_FINDINGS) -> list[Finding]:
     """The x-ray's findings for the buttons: strong evidence, then leads, then background, each in
     the x-ray's ranked order, at most ``limit`` of them."""
-    xray = [f for f in findings if f.source == "xray"]
-    # a stable sort: strong before leads before background, ranked order within each
-    xray.sort(key=lambda f: s.STRENGTH_ORDER.get(f.strength, 1))
-    return xray[:limit]
+    return by_strength(f for f in findings if f.source == "xray")[:limit]
 
 
 class RankedProblemButtons(ProblemButtons):
