@@ -11,14 +11,25 @@ checkout, an editable install and an installed wheel find the same files the sam
 
 These are read only: nothing is ever written here. Outputs (sessions, batch folders) go under the
 user's working folder. The package must be installed as files (pip does), not imported from a zip.
+
+Every YAML file, packaged or the user's, is read by :func:`load_yaml` into its pydantic model (see
+:mod:`sales_rca.schema`); a problem becomes the error class of its format, with one line made by
+:func:`sales_rca.errors.validation_message`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources as _resources
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sales_rca.errors import SalesRcaError
+from sales_rca.errors import SalesRcaError, problem, validation_message
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    M = TypeVar("M", bound=BaseModel)
 
 #: The example clients file of ``sales-rca batch`` (three demo clients), in :func:`demo_dir`.
 DEMO_CLIENTS_FILE = "clients.example.yaml"
@@ -98,3 +109,61 @@ def demo_file(name: str) -> Path:
 def demo_clients_file() -> Path:
     """The example clients file: the three demo clients, for ``sales-rca batch``."""
     return demo_file(DEMO_CLIENTS_FILE)
+
+
+def load_yaml(
+    model: type[M],
+    path: str | Path | None,
+    *,
+    default: str | None = None,
+    error: type[SalesRcaError] = SalesRcaError,
+    what: str = "YAML file",
+    context: Mapping[str, Any] | None = None,
+) -> M:
+    """The YAML file at ``path`` (or the packaged resource ``default``) validated into ``model``.
+
+    Raises ``error`` with one line ``"FILE: <where>: expected <what>, found <what>"`` when the file
+    is missing, unreadable, not YAML, or does not fit the model. ``what`` names the file in those
+    messages (``"mapping file"``); ``context`` reaches the model's validators.
+    """
+    import yaml
+
+    if path is None:
+        if default is None:
+            raise TypeError("load_yaml needs a path or a default resource")
+        path = resource(default)
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise error(problem(source, "", f"a {what}", "nothing at that path")) from None
+    except OSError as exc:
+        raise error(problem(source, "", f"a readable {what}", exc.strerror or str(exc))) from None
+    except UnicodeDecodeError as exc:
+        raise error(problem(source, "", "UTF-8 text", f"byte {exc.object[exc.start]:#x}")) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(problem(source, "", "valid YAML", f"a syntax error{at} ({why})")) from None
+    return validate(model, data, source, error=error, context=context)
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    source: str = "",
+    *,
+    error: type[SalesRcaError] = SalesRcaError,
+    context: Mapping[str, Any] | None = None,
+) -> M:
+    """``data`` (parsed YAML, or a dict given in code) validated into ``model``, else ``error``
+    with the one-line message (``source`` names where the data came from)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data, context=dict(context or {}))
+    except ValidationError as exc:
+        raise error(validation_message(exc, source, model=model, data=data)) from None

@@ -6,20 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sales_rca import resources
 from sales_rca.categories import CATEGORY_IDS as CATEGORY_IDS  # re-exported
+from sales_rca.categories import DEFAULT_CATEGORIES, Category, Fishbone
 from sales_rca.errors import ModelError
-from sales_rca.rootcause import _validate as check
-
-
-@dataclass(frozen=True)
-class Category:
-    """One bone of the fishbone."""
-
-    id: str
-    label: str
-    description: str
-    examples: tuple[str, ...] = ()
-    within_control: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,39 +32,7 @@ def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Catego
     Raises:
         ModelError: on a missing field, a duplicate id or an empty list, naming ``source``.
     """
-    items = data.get("categories") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ModelError(
-            f"expected {source} to have a non-empty 'categories' list, found {data!r:.60}"
-        )
-    categories: list[Category] = []
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            raise ModelError(
-                f"expected category {n} in {source} to be a mapping, found {item!r:.60}"
-            )
-        try:
-            examples = item.get("examples", [])
-            if not isinstance(examples, list):
-                raise ModelError(f"expected examples to be a list, found {examples!r:.60}")
-            categories.append(
-                Category(
-                    id=check.ident(item.get("id"), "id"),
-                    label=check.text(item.get("label"), "label"),
-                    description=check.text(item.get("description"), "description"),
-                    examples=tuple(check.text(e, "example") for e in examples),
-                    within_control=check.flag(item.get("within_control"), "within_control"),
-                )
-            )
-        except ModelError as exc:
-            raise ModelError(f"category {n} in {source}: {exc}") from None
-    ids = [c.id for c in categories]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ModelError(
-            f"expected unique category ids in {source}, found {', '.join(duplicates)} twice"
-        )
-    return tuple(categories)
+    return tuple(resources.validate(Fishbone, data, source, error=ModelError).categories)
 
 
 def load_categories(path: str | Path | None = None) -> tuple[Category, ...]:
@@ -84,8 +42,11 @@ def load_categories(path: str | Path | None = None) -> tuple[Category, ...]:
         >>> [c.id for c in load_categories()][:3]
         ['buyer', 'price', 'competition']
     """
-    data, source = check.load_yaml(path, "fishbone.yaml", "fishbone file")
-    return categories_from_data(data, source=source)
+    if path is None:
+        return DEFAULT_CATEGORIES
+    return tuple(
+        resources.load_yaml(Fishbone, path, error=ModelError, what="fishbone file").categories
+    )
 
 
 def causes_by_category(
