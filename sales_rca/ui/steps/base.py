@@ -8,20 +8,30 @@ from typing import Any, ClassVar
 
 import ipywidgets as w
 
+from sales_rca.agenda import step_label, step_name, step_ref
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
 
 
 class StepView:
-    """One workshop step. Subclasses set ``id`` and ``title``, build their widgets in
-    :meth:`build` (inputs are built once, so a redraw never wipes what someone is typing) and
-    redraw what they display in :meth:`refresh`, always from the session and the data."""
+    """One workshop step. Subclasses set ``id`` (an app step of ``agenda.yaml``, which gives its
+    ``title`` and ``label``), build their widgets in :meth:`build` (inputs are built once, so a
+    redraw never wipes what someone is typing) and redraw what they display in :meth:`refresh`,
+    always from the session and the data."""
 
     id: ClassVar[str]
+    #: The step's name (``"Plays and actions"``) and its label (``"6. Plays and actions"``), the
+    #: text of its button and its heading; both from the agenda.
     title: ClassVar[str]
+    label: ClassVar[str]
     #: Redraw when another tab or a participant changes the session.
     live: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:
+            cls.title, cls.label = step_name(cls.id), step_label(cls.id)
 
     def __init__(self, bench: Workbench, show_message: Callable[[str, str], None], app: Any = None):
         self.bench = bench
@@ -65,8 +75,8 @@ class StepView:
 
     def no_data(self) -> w.Widget:
         return w.HTML(
-            '<div class="srca-error">No CRM export is loaded yet. Open step 1 (Data) and '
-            "choose or upload one.</div>"
+            '<div class="srca-error">No CRM export is loaded yet. Open '
+            f"{step_ref('data')} and choose or upload one.</div>"
         )
 
 
@@ -108,5 +118,5 @@ class ProblemButtons:
     def _make_problem(self, finding: Finding) -> None:
         self.view.session.add_problem(finding.title, finding=finding)
         self.view.ok(
-            f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it."
+            f"Added the problem “{finding.title}”. Open {step_ref('whys')} to dig into it."
         )

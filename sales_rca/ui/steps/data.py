@@ -1,4 +1,4 @@
-"""Step 1, Data: which export the team looks at, what the import found, and every rejected row."""
+"""The data step: which export the team looks at, what the import found, and every rejected row."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ def save_upload(upload: w.FileUpload, folder: Path) -> Path | None:
 
 class DataView(StepView):
     id = "data"
-    title = "Data check"
 
     def build(self) -> None:
         accept = ".csv,.txt,.tsv,.xlsx,.xls"
@@ -59,7 +58,7 @@ class DataView(StepView):
         self.quarantine = w.HTML()
         self.widget.children = [
             c.heading(
-                "1. Data check",
+                self.label,
                 sub="Is this our pipeline? What did the import keep, and what did it set aside?",
             ),
             self.report,

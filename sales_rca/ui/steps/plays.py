@@ -1,4 +1,4 @@
-"""Step 6, Plays and actions: proven plays for the causes the team ranked highest, and actions
+"""The plays and actions step: proven plays for the causes the team ranked highest, and actions
 with an owner, a due date and a target metric whose baseline comes from the x-ray."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from sales_rca.agenda import step_ref
 from sales_rca.coding import loss_priorities
 from sales_rca.findings import Finding
 from sales_rca.rootcause import (
@@ -56,7 +57,6 @@ def play_reason(rec: Recommendation, coding: Any = None) -> str:
 # ---------------------------------------------------------------------- the view
 class PlaysView(StepView):
     id = "plays"
-    title = "Plays and actions"
     live = True
 
     def build(self) -> None:
@@ -119,7 +119,7 @@ class PlaysView(StepView):
         self.actions_box = w.VBox()
         self.widget.children = [
             c.heading(
-                "6. Plays and actions",
+                self.label,
                 sub="What has worked elsewhere for causes like ours, and who does what by when.",
             ),
             self.basis,
@@ -141,14 +141,14 @@ class PlaysView(StepView):
                 return recs, ("Plays for the three causes the team ranked highest in the vote.")
             return recs, (
                 "The vote is not revealed yet: these plays fit all the causes on the fishbone. "
-                "Reveal the vote in step 5 to focus them on the top causes."
+                f"Reveal the vote in {step_ref('fishbone')} to focus them on the top causes."
             )
         coding = self.bench.coding
         wanted = loss_priorities(coding) if coding is not None else []
         recs = recommend(playbook, wanted, limit=6)
         return recs, (
             "No causes on the fishbone yet: these plays fit the loss categories the coding found "
-            "most often. Place causes in step 5 to focus them."
+            f"most often. Place causes in {step_ref('fishbone')} to focus them."
         )
 
     def _metric_catalogue(self) -> dict[str, Finding]:

@@ -1,4 +1,4 @@
-"""Step 7, Summary: what the team decided, and the offline HTML summary written to disk."""
+"""The summary step: what the team decided, and the offline HTML summary written to disk."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from sales_rca.agenda import step_ref
 from sales_rca.report.export import write_summary
 from sales_rca.rootcause import WorkshopState
 from sales_rca.rootcause.actions import target_text
@@ -27,7 +28,10 @@ def summary_path(folder: Path, title: str) -> Path:
 def trees_html(state: WorkshopState) -> str:
     """Every problem's five-whys tree as a nested outline (escaped)."""
     if not state.problems:
-        return '<p class="srca-muted">No problem yet: make one from a finding in step 2 or 3.</p>'
+        return (
+            '<p class="srca-muted">No problem yet: make one from a finding in '
+            f"{step_ref('xray')} or {step_ref('coding')}.</p>"
+        )
     return "".join(
         f'<div class="srca-card srca-tree"><b>Problem: {c.esc(p.text)}</b>'
         f"{outline_html(state.tree(p.id))}</div>"
@@ -40,7 +44,7 @@ def ranking_html(state: WorkshopState) -> str:
     labels = {k.id: k.label for k in state.categories}
     causes = {k.id: k for k in state.causes}
     if not causes:
-        return '<p class="srca-muted">No causes on the fishbone yet (step 5).</p>'
+        return f'<p class="srca-muted">No causes on the fishbone yet: {step_ref("fishbone")}.</p>'
     result = state.results()
     if result is None:
         items = "".join(
@@ -58,7 +62,7 @@ def ranking_html(state: WorkshopState) -> str:
 def plays_html(state: WorkshopState, playbook: Any) -> str:
     """The plays the team picked, with the causes each is meant to fix."""
     if not state.selected_plays:
-        return '<p class="srca-muted">No play selected yet (step 6).</p>'
+        return f'<p class="srca-muted">No play selected yet: {step_ref("plays")}.</p>'
     plays = {p.id: p for p in playbook}
     causes = {k.id: k.text for k in (*state.causes, *state.removed_causes)}
     items = []
@@ -72,7 +76,7 @@ def plays_html(state: WorkshopState, playbook: Any) -> str:
 def actions_html(state: WorkshopState) -> str:
     """Committed actions with owners, due dates and targets."""
     if not state.actions:
-        return '<p class="srca-muted">No action committed yet (step 6).</p>'
+        return f'<p class="srca-muted">No action committed yet: {step_ref("plays")}.</p>'
     rows = "".join(
         f"<tr><td>{c.esc(a.title)}</td><td>{c.esc(a.owner)}</td>"
         f"<td>{a.due.isoformat() if a.due else ''}</td><td>{c.esc(target_text(a.target))}</td>"
@@ -87,7 +91,6 @@ def actions_html(state: WorkshopState) -> str:
 
 class SummaryView(StepView):
     id = "summary"
-    title = "Summary"
     live = True
 
     def build(self) -> None:
@@ -96,7 +99,7 @@ class SummaryView(StepView):
         self.write_button.on_click(self.guard(self._write))
         self.written = w.HTML()
         self.widget.children = [
-            c.heading("7. Summary", sub="What we decided today, and who does what by when."),
+            c.heading(self.label, sub="What we decided today, and who does what by when."),
             self.decisions,
             w.HBox([self.write_button]),
             self.written,

@@ -1,4 +1,4 @@
-"""Step 2, Pipeline x-ray: where deals stall and die; any finding can become a five-whys problem.
+"""The pipeline x-ray step: where deals stall and die; any finding can become a five-whys problem.
 
 The tables and sentences are the summary's (:mod:`sales_rca.report.sections`), so the room and
 the e-mailed summary read the same words and numbers.
@@ -105,7 +105,6 @@ def _html(markup: str) -> w.HTML:
 
 class XRayView(StepView):
     id = "xray"
-    title = "Pipeline x-ray"
 
     def build(self) -> None:
         self.headline = w.HTML()
@@ -113,7 +112,7 @@ class XRayView(StepView):
         self.problem_buttons = RankedProblemButtons(self)
         self.widget.children = [
             c.heading(
-                "2. Pipeline x-ray",
+                self.label,
                 sub="Where do our deals stall and die? Pick a finding to dig into.",
             ),
             self.headline,
