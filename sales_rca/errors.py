@@ -161,16 +161,15 @@ def _where(loc: tuple[str | int, ...], data: Any) -> str:
     for part in loc:
         if isinstance(part, int):
             node = node[part] if isinstance(node, list | tuple) and 0 <= part < len(node) else None
+            name = node.get("id") or node.get("name") if isinstance(node, Mapping) else None
             owner = keys.pop() if keys else ""
-            if not isinstance(node, Mapping):  # a text in a list: "patterns item 2"
+            if not (isinstance(name, str | int) and str(name).strip()):  # "patterns item 2"
                 keys.append(f"{owner} item {part + 1}".strip())
                 continue
             if keys:
                 segments.append(".".join(keys))
                 keys = []
-            name = node.get("id") or node.get("name")
-            label = f" ({name})" if isinstance(name, str | int) and str(name).strip() else ""
-            segments.append(f"{_singular(owner or 'item')} {part + 1}{label}")
+            segments.append(f"{_singular(owner or 'item')} {part + 1} ({name})")
         else:
             node = node.get(part) if isinstance(node, Mapping) else None
             keys.append(str(part))

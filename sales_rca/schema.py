@@ -41,10 +41,11 @@ class YamlModel(BaseModel):
 def one_of(options: Iterable[str]) -> Callable[[str], str]:
     """A validator that accepts one of ``options`` only."""
     allowed = tuple(options)
+    names = ", ".join(o if o.isidentifier() else repr(o) for o in allowed)
 
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}")
+            raise ValueError(f"expected one of {names}")
         return value
 
     return check
@@ -59,7 +60,7 @@ def unique_ids(items: list[Any]) -> list[Any]:
     return items
 
 
-def _text(value: str) -> str:
+def non_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("expected non-empty text")
     try:
@@ -89,7 +90,7 @@ def _texts(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, list | tuple):
-        return [_as_text(v) for v in value]
+        return [as_text(v) for v in value]
     return value
 
 
@@ -107,7 +108,7 @@ def listed(value: Any) -> Any:
     return _texts(value)
 
 
-def _as_text(value: Any) -> Any:
+def as_text(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float):
@@ -118,7 +119,7 @@ def _as_text(value: Any) -> Any:
 
 
 #: Non-blank text, stored byte for byte (never trimmed).
-Text = Annotated[StrictStr, AfterValidator(_text)]
+Text = Annotated[StrictStr, AfterValidator(non_blank)]
 #: A lower-case identifier such as ``no_decision`` or ``buyer``.
 Ident = Annotated[StrictStr, AfterValidator(_ident)]
 #: An entity id such as ``W12`` (any non-blank text without surrounding spaces).
@@ -134,4 +135,4 @@ Names = Annotated[tuple[StrictStr, ...], BeforeValidator(_comma_list)]
 #: Texts (examples, patterns): a list, or one text for a list of one; numbers read as text.
 Texts = Annotated[tuple[StrictStr, ...], BeforeValidator(listed)]
 #: A scalar as text: a number or a date written in YAML reads as its text.
-Scalar = Annotated[StrictStr, BeforeValidator(_as_text)]
+Scalar = Annotated[StrictStr, BeforeValidator(as_text)]
