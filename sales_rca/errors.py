@@ -164,7 +164,8 @@ def _where(loc: tuple[str | int, ...], data: Any) -> str:
             name = node.get("id") or node.get("name") if isinstance(node, Mapping) else None
             owner = keys.pop() if keys else ""
             if not (isinstance(name, str | int) and str(name).strip()):  # "patterns item 2"
-                keys.append(f"{owner} item {part + 1}".strip())
+                segments.append(".".join([*keys, f"{owner} item {part + 1}".strip()]))
+                keys = []
                 continue
             if keys:
                 segments.append(".".join(keys))

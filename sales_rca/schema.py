@@ -94,7 +94,7 @@ def _texts(value: Any) -> Any:
     return value
 
 
-def _comma_list(value: Any) -> Any:
+def comma_list(value: Any) -> Any:
     """``"Won, Signed"`` -> ``["Won", "Signed"]``; otherwise as :func:`_texts`."""
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
@@ -131,7 +131,7 @@ Count = Annotated[StrictInt, Field(ge=0)]
 #: A finite number (booleans are not numbers here).
 Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 #: Names (stages, columns): a list, or one comma-separated text; numbers and dates read as text.
-Names = Annotated[tuple[StrictStr, ...], BeforeValidator(_comma_list)]
+Names = Annotated[tuple[StrictStr, ...], BeforeValidator(comma_list)]
 #: Texts (examples, patterns): a list, or one text for a list of one; numbers read as text.
 Texts = Annotated[tuple[StrictStr, ...], BeforeValidator(listed)]
 #: A scalar as text: a number or a date written in YAML reads as its text.
