@@ -17,7 +17,7 @@ from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
 from sales_rca.errors import AgendaError, SalesRcaError, problem
-from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, unique_ids
+from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, unique
 
 VERSIONS = ("full", "short")
 
@@ -44,22 +44,14 @@ class Segment:
         return self.short if checked(version) == "short" else self.full
 
 
-def _one_segment_per_step(segments: list[Segment]) -> list[Segment]:
-    steps = [s.step for s in segments if s.step]
-    twice = sorted({s for s in steps if steps.count(s) > 1})
-    if twice:
-        raise ValueError(f"expected each app step in one segment, found {', '.join(twice)} twice")
-    return segments
-
-
 class Agenda(YamlModel):
     """``agenda.yaml``: the segments, in the order they run."""
 
     steps: Annotated[
         list[Segment],
         Field(min_length=1),
-        AfterValidator(unique_ids),
-        AfterValidator(_one_segment_per_step),
+        AfterValidator(unique()),
+        AfterValidator(unique("step")),
     ]
 
 
@@ -69,19 +61,14 @@ def load_agenda(path: str | Path | None = None) -> list[Segment]:
     Raises:
         AgendaError: the file is not a valid run of show (one line says where and what).
     """
-    return list(_segments()) if path is None else _read(path)
-
-
-def _read(path: str | Path | None) -> list[Segment]:
-    agenda = resources.load_yaml(
-        Agenda, path, default="agenda.yaml", error=AgendaError, what="agenda file"
-    )
-    return list(agenda.steps)
+    if path is None:
+        return list(_segments())
+    return resources.load_yaml(Agenda, path, error=AgendaError, what="agenda file").steps
 
 
 @cache
 def _segments() -> tuple[Segment, ...]:
-    return tuple(_read(None))
+    return tuple(resources.load_yaml(Agenda, None, default="agenda.yaml", error=AgendaError).steps)
 
 
 def checked(version: str) -> str:
@@ -118,8 +105,7 @@ def step_number(step: str) -> int:
 
 def step_name(step: str) -> str:
     """``"Plays and actions"``: the app step's name (an error for a step the agenda lacks)."""
-    step_number(step)
-    return str(app_steps()[step].name)
+    return f"{app_steps()[step].name}" if step_number(step) else ""
 
 
 def step_label(step: str) -> str:
@@ -130,8 +116,3 @@ def step_label(step: str) -> str:
 def step_ref(step: str) -> str:
     """``"step 6 (Plays and actions)"``: the step as a sentence points to it."""
     return f"step {step_number(step)} ({step_name(step)})"
-
-
-def step_labels() -> dict[str, str]:
-    """Each app step's label (``"6. Plays and actions"``), by id, in order."""
-    return {step: step_label(step) for step in app_steps()}

@@ -14,7 +14,7 @@ from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
 from sales_rca.errors import ModelError
-from sales_rca.schema import STRICT, Count, Flag, Ident, Text, YamlModel, unique_ids
+from sales_rca.schema import STRICT, Count, Flag, Ident, Text, YamlModel, unique
 
 
 @model(config=STRICT)
@@ -32,7 +32,7 @@ class Fishbone(YamlModel):
     """``fishbone.yaml``: the categories, in display order."""
 
     version: Count | None = None
-    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique_ids)]
+    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique())]
 
 
 #: The packaged fishbone's categories.

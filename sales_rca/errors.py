@@ -9,8 +9,7 @@ a pydantic model, read by :func:`sales_rca.resources.load_yaml`) into it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -64,21 +63,13 @@ class AgendaError(SalesRcaError):
 _EXPECTED = {
     "string_type": "text",
     "string_too_short": "non-empty text",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "finite_number": "a finite number",
-    "list_type": "a list",
-    "tuple_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "dataclass_type": "a mapping",
-    "dataclass_args_type": "a mapping",
+    **dict.fromkeys(("bool_type", "bool_parsing"), "true or false"),
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "a whole number"),
+    **dict.fromkeys(("float_type", "float_parsing"), "a number"),
+    **dict.fromkeys(("list_type", "tuple_type"), "a list"),
+    **dict.fromkeys(
+        ("dict_type", "model_type", "dataclass_type", "dataclass_args_type"), "a mapping"
+    ),
 }
 _EXTRA = ("extra_forbidden", "unexpected_keyword_argument")
 
@@ -93,12 +84,10 @@ def problem(source: str, where: str, expected: str, found: str) -> str:
 def shown(value: Any) -> str:
     """A found value as a message shows it: ``nothing``, ``a mapping``, ``an empty list``, or its
     ``repr`` cut to 60 characters."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, Mapping):
-        return "a mapping"
+    if value is None or isinstance(value, Mapping):
+        return "nothing" if value is None else "a mapping"
     if isinstance(value, list | tuple):
-        return "an empty list" if not value else f"a list of {len(value)}"
+        return f"a list of {len(value)}" if value else "an empty list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -116,9 +105,9 @@ def validation_message(
     Example: ``"fish.yaml: category 2 (price), within_control: expected true or false, found 'yes'"``.
     """
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
-    if first["type"] in _EXTRA:
+    kind, loc, ctx = errors[0]["type"], errors[0]["loc"], errors[0].get("ctx", {})
+    found = shown(errors[0].get("input"))
+    if kind in _EXTRA:
         loc = loc[:-1]
         unknown = [
             repr(e["loc"][-1]) for e in errors if e["type"] in _EXTRA and e["loc"][:-1] == loc
@@ -126,57 +115,42 @@ def validation_message(
         keys = _keys_at(model, loc)
         expected = f"keys among {', '.join(keys)}" if keys else "known keys"
         found = f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+    elif kind == "missing":
+        expected, found = "a value", "nothing"
+    elif kind == "value_error":  # our validators say "expected X" or "expected X, found Y"
+        expected, sep, given = str(ctx["error"]).removeprefix("expected ").partition(", found ")
+        found = given if sep else found
+    elif kind == "too_short":
+        n = ctx.get("min_length", 1)
+        expected = "a non-empty list" if n == 1 else f"at least {n} items"
+    elif kind == "greater_than_equal":
+        expected = f"a number >= {ctx['ge']}"
     else:
-        expected, found = _expected_found(first)
+        expected = _EXPECTED.get(kind) or str(errors[0]["msg"]).removeprefix("Input should be ")
     return problem(source, ", ".join(p for p in (where, _where(loc, data)) if p), expected, found)
 
 
-def _expected_found(error: Any) -> tuple[str, str]:
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    if kind == "missing":
-        return "a value", "nothing"
-    if kind in ("value_error", "assertion_error"):
-        # Our validators say "expected X" or "expected X, found Y".
-        message = str(ctx.get("error", error["msg"])).removeprefix("expected ")
-        expected, sep, found = message.partition(", found ")
-        return expected, found if sep else shown(value)
-    if kind == "too_short":
-        n = ctx.get("min_length", 1)
-        return ("a non-empty list" if n == 1 else f"at least {n} items"), shown(value)
-    if kind == "literal_error":
-        options = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"one of {options}", shown(value)
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        return f"a number {'>=' if kind == 'greater_than_equal' else '>'} {bound}", shown(value)
-    expected = _EXPECTED.get(kind) or str(error["msg"]).removeprefix("Input should be ")
-    return expected, shown(value)
-
-
 def _where(loc: tuple[str | int, ...], data: Any) -> str:
-    """``("plays", 2, "indicator", "at")`` -> ``"play 3 (champion_test), indicator.at"``."""
+    """``("plays", 2, "indicator", "at")`` -> ``"play 3 (champion_test), indicator.at"``: a list
+    item with an id or name is named by them, any other by its position (``"patterns item 2"``)."""
     segments: list[str] = []
     keys: list[str] = []
     node = data
     for part in loc:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list | tuple) and 0 <= part < len(node) else None
-            name = node.get("id") or node.get("name") if isinstance(node, Mapping) else None
-            owner = keys.pop() if keys else ""
-            if not (isinstance(name, str | int) and str(name).strip()):  # "patterns item 2"
-                segments.append(".".join([*keys, f"{owner} item {part + 1}".strip()]))
-                keys = []
-                continue
-            if keys:
-                segments.append(".".join(keys))
-                keys = []
-            segments.append(f"{_singular(owner or 'item')} {part + 1} ({name})")
-        else:
+        if isinstance(part, str):
             node = node.get(part) if isinstance(node, Mapping) else None
-            keys.append(str(part))
-    if keys:
-        segments.append(".".join(keys))
-    return ", ".join(segments)
+            keys.append(part)
+            continue
+        node = node[part] if isinstance(node, list | tuple) and 0 <= part < len(node) else None
+        name = node.get("id") or node.get("name") if isinstance(node, Mapping) else None
+        owner = keys.pop() if keys else "item"
+        if isinstance(name, str | int) and str(name).strip():
+            segments += [".".join(keys)] if keys else []
+            segments.append(f"{_singular(owner)} {part + 1} ({name})")
+        else:
+            segments.append(".".join([*keys, f"{owner} item {part + 1}"]))
+        keys = []
+    return ", ".join([*segments, ".".join(keys)] if keys else segments)
 
 
 def _singular(word: str) -> str:
@@ -186,36 +160,16 @@ def _singular(word: str) -> str:
 
 
 def _keys_at(model: Any, loc: tuple[str | int, ...]) -> list[str]:
-    """The keys the model allows at ``loc`` (field names, or their aliases)."""
-    kind = model
+    """The keys the model allows at ``loc``: its fields, or the fields of the model inside."""
+    kind = _model_in(model)
     for part in loc:
-        kind = _unwrap(kind)
-        fields = getattr(kind, "__pydantic_fields__", None)
-        if fields is not None:
-            kind = next((f.annotation for n, f in fields.items() if part in (n, f.alias)), None)
-            continue
-        args = get_args(kind)
-        origin = get_origin(kind)
-        if isinstance(part, int) and origin in (list, tuple) and args:
-            kind = args[0]
-        elif origin is dict and len(args) == 2:
-            kind = args[1]
-        else:
-            return []
-    fields = getattr(_unwrap(kind), "__pydantic_fields__", None) or {}
-    return [f.alias or name for name, f in fields.items()]
+        field = kind.__pydantic_fields__.get(part) if kind is not None else None
+        kind = _model_in(field.annotation) if field is not None else kind  # else a dict key
+    return list(kind.__pydantic_fields__) if kind is not None else []
 
 
-def _unwrap(kind: Any) -> Any:
-    """``Annotated[X, ...]`` and ``X | None`` -> ``X``."""
-    while True:
-        origin = get_origin(kind)
-        if origin is Annotated:
-            kind = get_args(kind)[0]
-        elif origin in (Union, UnionType):
-            args = [a for a in get_args(kind) if a is not type(None)]
-            if len(args) != 1:
-                return kind
-            kind = args[0]
-        else:
-            return kind
+def _model_in(kind: Any) -> Any:
+    """The pydantic model (or dataclass) a type is or holds: ``list[Play] | None`` -> ``Play``."""
+    if hasattr(kind, "__pydantic_fields__"):
+        return kind
+    return next((m for arg in get_args(kind) if (m := _model_in(arg)) is not None), None)

@@ -16,11 +16,11 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from sales_rca.agenda import VERSIONS, checked, load_agenda, step_labels
+from sales_rca.agenda import VERSIONS, app_steps, checked, load_agenda, step_label
 from sales_rca.errors import SalesRcaError
 
 #: The label of each app step's button in the workshop header (``sales_rca.ui.steps``).
-STEP_LABELS = step_labels()
+STEP_LABELS = {step: step_label(step) for step in app_steps()}
 #: The guide's agenda in a checkout (a developer tool: the facilitator guide is not package data,
 #: so an installed wheel has no such file and this module is only imported, never run, there).
 AGENDA_MD = Path(__file__).resolve().parents[1] / "facilitator_guide" / "agenda.md"

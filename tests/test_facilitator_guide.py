@@ -186,5 +186,5 @@ def test_an_app_step_twice_in_the_agenda_is_refused(tmp_path: Path):
         "  - {id: b, step: plays, title: B, full: 5, short: 5, name: P}\n",
         "utf-8",
     )
-    with pytest.raises(AgendaError, match="steps: expected each app step in one segment"):
+    with pytest.raises(AgendaError, match="steps: expected unique steps, found plays twice"):
         load_agenda(path)

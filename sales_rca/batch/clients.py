@@ -48,7 +48,7 @@ from pydantic import (
 
 from sales_rca import resources
 from sales_rca.errors import BatchError, problem, validation_message
-from sales_rca.schema import Text, YamlModel, as_text, comma_list
+from sales_rca.schema import Text, YamlModel, as_text, comma_list, unique
 
 #: The notebook a clients file runs unless it names another.
 DEFAULT_NOTEBOOK = resources.notebook("diagnostic.ipynb")
@@ -224,20 +224,12 @@ class _Client(YamlModel):
     parameters: dict[Any, Any] | None = None
 
 
-def _one_slug_each(clients: list[_Client]) -> list[_Client]:
-    given = [c.slug for c in clients if c.slug]
-    twice = sorted({s for s in given if given.count(s) > 1})
-    if twice:
-        raise ValueError(f"expected a slug for one client only, found {', '.join(twice)} twice")
-    return clients
-
-
 class ClientsFile(YamlModel):
     """The clients file: an optional notebook and defaults, and the clients."""
 
     notebook: Annotated[StrictStr, AfterValidator(_ipynb)] | None = None
     defaults: dict[Any, Any] | None = None
-    clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(_one_slug_each)]
+    clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(unique("slug"))]
 
 
 def load_batch(path: str | Path) -> BatchSpec:

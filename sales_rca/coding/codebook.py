@@ -46,7 +46,7 @@ from sales_rca.schema import (
     YamlModel,
     listed,
     one_of,
-    unique_ids,
+    unique,
 )
 
 #: Fishbone category ids and labels (one source: resources/fishbone.yaml).
@@ -244,7 +244,7 @@ class CodebookFile(YamlModel):
     """A codebook YAML file: its codes (each id once) and the negation cues."""
 
     version: Count | None = None
-    codes: Annotated[list[Code], Field(min_length=1), AfterValidator(unique_ids)]
+    codes: Annotated[list[Code], Field(min_length=1), AfterValidator(unique())]
     negation: _Negation | None = None
 
     def codebook(self, source: str) -> Codebook:

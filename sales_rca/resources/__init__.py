@@ -128,21 +128,14 @@ def load_yaml(
     """
     import yaml
 
-    if path is None:
-        if default is None:
-            raise TypeError("load_yaml needs a path or a default resource")
-        path = resource(default)
+    path = resource(str(default)) if path is None else Path(path)
     source = str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        data = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise error(problem(source, "", f"a {what}", "nothing at that path")) from None
-    except OSError as exc:
-        raise error(problem(source, "", f"a readable {what}", exc.strerror or str(exc))) from None
-    except UnicodeDecodeError as exc:
-        raise error(problem(source, "", "UTF-8 text", f"byte {exc.object[exc.start]:#x}")) from None
-    try:
-        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(problem(source, "", f"a readable {what} (UTF-8 text)", str(exc))) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

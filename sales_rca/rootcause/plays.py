@@ -20,7 +20,7 @@ from sales_rca import resources
 from sales_rca.errors import ModelError
 from sales_rca.rootcause.fishbone import CATEGORY_IDS, Cause
 from sales_rca.rootcause.voting import VoteResult
-from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, one_of, unique_ids
+from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, one_of, unique
 
 #: x-ray / coding metrics a leading indicator may name.
 INDICATOR_METRICS: tuple[str, ...] = (
@@ -100,7 +100,7 @@ class Playbook(YamlModel):
     """``playbook.yaml``: the plays, each id once."""
 
     version: Count | None = None
-    plays: Annotated[list[Play], Field(min_length=1), AfterValidator(unique_ids)]
+    plays: Annotated[list[Play], Field(min_length=1), AfterValidator(unique())]
 
 
 @dataclass(frozen=True)
