@@ -1,13 +1,18 @@
-"""Numbers as people read them: shares, counts and money (``36.2M``), one rule everywhere.
+"""Numbers as people read them: shares, counts, money (``36.2M``) and dates, one rule everywhere.
 
-Findings, charts, the workshop app and the HTML summary all format through these, each passing
-its own mark for a missing value.
+Findings and charts format through these in sentences (a missing value left blank); the workshop
+app, the HTML summary and the batch index show a missing value as :data:`MISSING` (the filters of
+:mod:`sales_rca.render`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
+
+#: The one mark for a value nobody knows, wherever HTML shows it.
+MISSING = "–"
 
 
 def missing(value: Any) -> bool:
@@ -17,6 +22,16 @@ def missing(value: Any) -> bool:
     try:
         return bool(math.isnan(float(value)))
     except (TypeError, ValueError):
+        return True
+
+
+def unknown(value: Any) -> bool:
+    """True for ``None``, NaN, ``pd.NA`` and ``NaT``: no value at all (any text or number is one)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # only NaN and NaT differ from themselves
+    except (TypeError, ValueError):  # pd.NA refuses to be a bool
         return True
 
 
@@ -47,3 +62,25 @@ def money(value: Any, currency: str = "", *, blank: str = "") -> str:
     else:
         text = f"{v:,.0f}"
     return f"{currency} {text}".strip()
+
+
+def date(value: Any, *, blank: str = "") -> str:
+    """A date as ``2027-03-31`` (dates and times, or text already in that form)."""
+    if unknown(value) or value == "":
+        return blank
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)[:10]
+
+
+def metric_value(value: Any, unit: str, currency: str = "", *, blank: str = "") -> str:
+    """A finding's value in its unit: shares as %, days and deals with their unit, currency short."""
+    if unit == "share":
+        return share(value, 1, blank=blank)
+    if unit == "currency":
+        return money(value, currency, blank=blank)
+    if missing(value):
+        return blank
+    if unit in ("days", "deals"):
+        return f"{number(value)} {unit}"
+    return number(value, 2 if abs(float(value)) < 10 else 0)

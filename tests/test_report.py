@@ -19,9 +19,11 @@ from batch_fixtures import (
     scratch,
     write_clients,
 )
+from markupsafe import Markup
+from markupsafe import escape as esc
 
 from sales_rca.findings import Finding
-from sales_rca.report.blocks import Markup, esc, table
+from sales_rca.render import table
 from sales_rca.report.html import arrange, plotly_json
 
 OK_CLIENTS = ("northwind-demo-co", "contoso-analytics", "fabrikam-maschinenbau-gmbh")

@@ -461,9 +461,12 @@ def every_operation(s: Session) -> None:
 
 def test_an_export_written_before_operations_were_models_replays_to_its_recorded_state(tmp_path):
     recorded = json.loads(OLD_EXPORT.read_text(encoding="utf-8"))
-    assert {e["kind"] for e in recorded["events"]} == {"create", "undo", *OPERATIONS}
+    assert {e["kind"] for e in recorded["events"]} <= {"create", "undo", *OPERATIONS}
     with Session.import_json(OLD_EXPORT, tmp_path / "old.session") as s:
-        assert s.state(include_hidden=True).to_dict() == recorded["state"]
+        assert (
+            as_recorded(s.state(include_hidden=True).to_dict(), recorded["state"])
+            == recorded["state"]
+        )
         assert [e.to_dict() for e in s.events_since(0)] == recorded["events"]
         assert s.skipped == ()
 
@@ -475,7 +478,17 @@ def test_every_change_is_stored_as_the_same_event_json_as_before(tmp_path):
         stored = [(e.seq, e.who, e.kind, e.data) for e in s.events_since(0)]
         state = s.state(include_hidden=True).to_dict()
     assert stored == [(e["seq"], e["who"], e["kind"], e["data"]) for e in recorded["events"]]
-    assert timeless(state) == timeless(recorded["state"])
+    assert timeless(as_recorded(state, recorded["state"])) == timeless(recorded["state"])
+
+
+def as_recorded(actual, recorded):
+    """``actual`` with only the keys ``recorded`` has: fields added since (with their defaults,
+    e.g. ``voting``) are not part of what an old export recorded."""
+    if isinstance(recorded, dict) and isinstance(actual, dict):
+        return {k: as_recorded(actual.get(k), v) for k, v in recorded.items()}
+    if isinstance(recorded, list) and isinstance(actual, list) and len(actual) == len(recorded):
+        return [as_recorded(a, r) for a, r in zip(actual, recorded, strict=True)]
+    return actual
 
 
 def timeless(value):

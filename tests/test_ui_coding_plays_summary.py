@@ -20,12 +20,13 @@ from sales_rca.coding import (
 from sales_rca.crm import load_crm
 from sales_rca.findings import Finding
 from sales_rca.pipeline import findings, xray
+from sales_rca.render import actions, metric_value, picked_plays
 from sales_rca.report import Summary, recommend_plays
 from sales_rca.report.export import write_summary
 from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook, recommend
 from sales_rca.rootcause.actions import (
     baseline_metrics,
-    format_value,
+    metric_label,
     suggest_metric,
     target_from_input,
     target_text,
@@ -41,7 +42,7 @@ from sales_rca.ui.steps.coding import (
     queue_ids,
 )
 from sales_rca.ui.steps.plays import PlaysView, play_reason
-from sales_rca.ui.steps.summary import actions_html, plays_html, summary_path
+from sales_rca.ui.steps.summary import summary_path
 from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
 from sales_rca.ui.workbench import Workbench
 
@@ -181,13 +182,13 @@ def test_a_target_typed_in_percent_keeps_the_xray_baseline():
     )
     t = target_from_input(f, 90)
     assert (t.baseline, t.target, t.stage, t.finding_key) == (0.807, 0.9, "Needs Analysis", f.key)
-    assert target_text(t) == "conversion at Needs Analysis: 80.7% → 90%"
-    days = target_from_input(
-        Finding("median_days:X", "m", "median_days", 25.2, "days", stage="X"), 15
-    )
+    assert target_text(t) == "conversion at Needs Analysis: 80.7% → 90.0%"
+    days_finding = Finding("median_days:X", "Median days in X", "median_days", 25.2, "days")
+    days = target_from_input(days_finding, 15)
     assert days.target == 15 and days.direction == "down"
-    assert format_value(439, "deals") == "439 deals"
-    assert format_value(math.nan, "share") == "–"
+    assert metric_label(days_finding) == "Median days in X: 25 days"
+    assert target_text(days) == "median days: 25 days → 15 days"
+    assert metric_value(math.nan, "share") == "–"
 
 
 def test_without_causes_plays_follow_the_most_frequent_loss_categories(demo):
@@ -261,7 +262,7 @@ def _state_with_hostile_text():
 
 def test_the_decisions_show_typed_text_as_text():
     state = _state_with_hostile_text()
-    html = actions_html(state) + plays_html(state, load_playbook())
+    html = actions(state) + picked_plays(state, load_playbook())
     assert XSS not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "2027-03-31" in html

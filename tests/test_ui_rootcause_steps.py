@@ -6,6 +6,7 @@ import ipywidgets as w
 import pytest
 
 from sales_rca.charts import fishbone_figure
+from sales_rca.render import alignment_reading, ranking, why_tree
 from sales_rca.rootcause import Workshop
 from sales_rca.session import Event
 from sales_rca.ui.inputs import set_options, shorten
@@ -16,8 +17,8 @@ from sales_rca.ui.participant import (
     resume_token,
     resumed_participant,
 )
-from sales_rca.ui.steps.fishbone import alignment_reading, results_html, vote_status
-from sales_rca.ui.steps.whys import describe_undo, node_choices, outline_html
+from sales_rca.ui.steps.fishbone import vote_status
+from sales_rca.ui.steps.whys import describe_undo, node_choices
 
 XSS = ("<img src=x onerror=alert(1)>", "<script>alert(1)</script>")
 
@@ -44,7 +45,7 @@ def test_node_choices_list_problem_then_whys_in_outline_order_with_status_and_fl
 
 def test_outline_escapes_every_text_and_shows_and_groups_and_evidence(workshop):
     w_, p = workshop
-    html = outline_html(w_.snapshot().tree(p))
+    html = why_tree(w_.snapshot().tree(p))
     assert "<img" not in html and "<script" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -95,7 +96,7 @@ def test_results_rank_by_borda_with_alignment_and_escape_cause_text():
     w_ = voted_workshop()
     w_.reveal()
     state = w_.snapshot()
-    html = results_html(state, state.results())
+    html = ranking(state, state.results())
     assert "<script" not in html and "&lt;script&gt;" in html
     assert html.index("&lt;script&gt;") < html.index("ROI never quantified")  # 4 dots beat 2
     assert "Alignment (Kendall's W) 1.00 (strong agreement): the team largely agrees" in html

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sales_rca.report.blocks import Markup, esc, share, table
+from sales_rca import render
+from sales_rca.render import link, share
 
 if TYPE_CHECKING:
     from sales_rca.batch.run import ClientResult
@@ -99,10 +100,9 @@ def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> s
     else:
         for r in ok:
             res = r.results
-            link = Markup(f'<a href="{esc(r.outputs["summary"])}">') + r.name + Markup("</a>")
             rows.append(
                 [
-                    link,
+                    link(r.outputs["summary"], r.name),
                     res.get("period") or "–",
                     share(res.get("win_rate")),
                     _deals(res),
@@ -120,40 +120,22 @@ def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> s
             "most deals lost at",
             "top root-cause categories",
         ]
-    parts = [
-        Markup("<h1>Sales diagnostics</h1>"),
-        Markup('<p class="note">')
-        + f"{len(ok)} of {len(results)} clients summarised"
-        + (f", {len(failed)} failed" if failed else "")
-        + (". Anonymised: client names and links withheld." if anonymise else ".")
-        + Markup("</p>"),
-        table(headers, rows, numeric=[1] if anonymise else [2]),
+    failures = [
+        [r.name, r.error or "", link(r.outputs["notebook"], r.outputs["notebook"])]
+        if r.outputs.get("notebook")
+        else [r.name, r.error or "", None]
+        for r in failed
     ]
-    if failed and not anonymise:
-        parts.append(Markup("<h2>Failed</h2>"))
-        parts.append(
-            table(
-                ["client", "error", "notebook (for debugging)"],
-                [
-                    [
-                        r.name,
-                        r.error or "",
-                        Markup(f'<a href="{esc(r.outputs["notebook"])}">')
-                        + r.outputs["notebook"]
-                        + Markup("</a>")
-                        if r.outputs.get("notebook")
-                        else "–",
-                    ]
-                    for r in failed
-                ],
-            )
-        )
-    body = "".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Sales diagnostics</title><style>{_CSS}</style></head>"
-        f'<body><main class="report">{body}</main></body></html>\n'
+    return render.fragment(
+        "index.page",
+        render.stylesheet(),
+        headers,
+        rows,
+        [1] if anonymise else [2],
+        len(ok),
+        len(results),
+        failures,
+        anonymise,
     )
 
 
@@ -172,14 +154,3 @@ def _letters(i: int) -> str:
         i, r = divmod(i - 1, 26)
         s = chr(65 + r) + s
     return s
-
-
-_CSS = """
-body { margin: 0; color: #212121; font: 15px/1.45 "Segoe UI", "Helvetica Neue", Arial, sans-serif; }
-.report { max-width: 1200px; margin: 0 auto; padding: 24px 32px; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #cfd8dc; vertical-align: top; }
-th { background: #eceff1; } td.num, th.num { text-align: right; white-space: nowrap; }
-.note { color: #607d8b; } a { color: #1565c0; }
-@media print { a { color: inherit; text-decoration: none; } }
-"""

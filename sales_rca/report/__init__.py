@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sales_rca.coding.findings import category_shares
 from sales_rca.findings import top_findings
-from sales_rca.report.blocks import Html, esc
+from sales_rca.render import Html
 from sales_rca.report.sections import (
     PLOTLY_MIME,
     coding_figures,
@@ -59,7 +59,6 @@ __all__ = [
     "category_shares",
     "coding_figures",
     "data_check",
-    "esc",
     "hypotheses",
     "load_baseline",
     "loss_coding",

@@ -1,6 +1,7 @@
 """An executed diagnostic notebook to one self-contained HTML summary, through nbconvert.
 
-The ``summary`` template (``sales_rca/resources/templates/summary``) hides code and prompts, puts
+The ``summary`` template (``sales_rca/resources/templates/summary``, styled by the one stylesheet
+of :func:`sales_rca.render.stylesheet`) hides code and prompts, puts
 the executive summary (the cell tagged ``summary``) first, embeds plotly.js once in the file and
 draws each figure from its JSON, and loads nothing from the network (no CDN, no require.js, no
 MathJax, no web fonts). It prints well: the executive summary is one page, charts never split.
@@ -17,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from sales_rca import resources
+from sales_rca import render, resources
 from sales_rca.report.sections import PLOTLY_MIME
 from sales_rca.report.summary import RESULTS_MIME
 
@@ -132,6 +133,7 @@ def render_html(
     resources_: dict[str, Any] = {
         "metadata": {"name": title},
         "summary_title": title,
+        "stylesheet": render.stylesheet(),
         "plotly_js": _plotly_js() if _has_figures(shown) else "",
     }
     body, _ = exporter.from_notebook_node(shown, resources=resources_)

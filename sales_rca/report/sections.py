@@ -1,7 +1,8 @@
 """One HTML block per step of the diagnostic: data check, x-ray, loss coding, hypotheses, plays, workshop.
 
 The diagnostic notebook calls these with the library's results; each returns an
-:class:`~sales_rca.report.blocks.Html`, or a list of plotly figures (:func:`xray_figures`,
+:class:`~sales_rca.render.Html` made by the templates of :mod:`sales_rca.render` (the app shows
+the same fragments), or a list of plotly figures (:func:`xray_figures`,
 :func:`coding_figures`, :func:`workshop_figures`, all built by :mod:`sales_rca.charts`) for
 :func:`show`.
 """
@@ -11,17 +12,19 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sales_rca import display
+from markupsafe import Markup
+
+from sales_rca import display, render
 from sales_rca.findings import Finding
-from sales_rca.report.blocks import (
+from sales_rca.render import (
     Html,
-    Markup,
     bar,
     bullets,
-    esc,
+    heading,
+    join,
     kpis,
     metric_value,
     money,
@@ -69,41 +72,7 @@ _P_VALUE = re.compile(r"\s*\(p\s*[=<]\s*[^)]*\)|,?\s*\bp\s*[=<]\s*[0-9.eE+-]+")
 
 def data_check(crm: CrmData) -> Html:
     """What the import read: rows in / accepted / quarantined, outcomes, columns used, warnings."""
-    r = crm.report
-    o = r.outcomes
-    rows = [
-        ("Detected shape", r.source + (f" ({r.delimiter}-separated)" if r.delimiter else "")),
-        (
-            "Rows",
-            f"{r.rows_in:,} in, {r.rows_accepted:,} accepted, {r.rows_quarantined:,} quarantined",
-        ),
-        (
-            "Outcomes",
-            f"{o.get('won', 0):,} won, {o.get('lost', 0):,} lost, {o.get('open', 0):,} open",
-        ),
-        ("Amount missing", f"{r.amount_missing:,}"),
-        (
-            "Stage history",
-            f"{r.history['events']:,} stage entries" if r.history else "none given",
-        ),
-    ]
-    parts: list[Any] = [table(["", ""], rows, css="facts")]
-    if r.quarantine_reasons:
-        parts.append(
-            table(
-                ["Quarantined because", "rows"],
-                r.quarantine_reasons.items(),
-                numeric=[1],
-            )
-        )
-    parts.append(
-        Markup('<details class="columns"><summary>Columns used</summary>')
-        + table(["canonical", "export column"], r.mapping.items())
-        + Markup("</details>")
-    )
-    parts += [note(f"Warning: {w}") for w in r.warnings]
-    parts += [note(n) for n in r.notes]
-    return section("Data check", *parts, css="data-check")
+    return section("Data check", render.data_check(crm.report), css="data-check")
 
 
 def xray_overview(x: XRay, currency: str = "") -> Html:
@@ -122,20 +91,20 @@ def xray_overview(x: XRay, currency: str = "") -> Html:
     parts: list[Any] = [
         headline,
         note(f"Win rate 95% range {share(lo)}–{share(hi)}; as of {x.as_of_text}."),
-        Markup("<h3>Stages: where deals go, die and wait</h3>"),
+        heading("Stages: where deals go, die and wait", 3),
         stage_table_block(x, currency),
-        Markup("<h3>Pipeline hygiene</h3>"),
+        heading("Pipeline hygiene", 3),
         hygiene_block(x, currency),
-        Markup("<h3>What goes with winning and losing</h3>"),
+        heading("What goes with winning and losing", 3),
         drivers_block(x),
-        Markup("<h3>Over time</h3>"),
+        heading("Over time", 3),
         trend_block(x),
     ]
     hygiene = getattr(x, "hygiene", None)
     shown = {*x.drivers.notes, *(hygiene.notes if hygiene is not None else ())}  # said above
     rest = [n for n in x.notes if n not in shown]
     if rest:
-        parts.append(Markup("<h3>Notes on the data</h3>"))
+        parts.append(heading("Notes on the data", 3))
         parts += [note(plain(n)) for n in rest]
     return section("Pipeline x-ray", *parts, css="xray")
 
@@ -199,7 +168,7 @@ def stage_table_block(x: XRay, currency: str = "") -> Markup:
         )
     if len(t) and t["value_lost"].isna().all():
         parts.append(note("– in value lost: the export has no amounts for these deals."))
-    return Markup("".join(parts))
+    return join(parts)
 
 
 def hygiene_rows(x: XRay, currency: str = "") -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -264,7 +233,7 @@ def hygiene_block(x: XRay, currency: str = "") -> Markup:
     if display.missing(h.open_value):
         parts.append(note("– in value: the export has no amounts for the open deals."))
     parts += [note(plain(n)) for n in h.notes]
-    return Markup("".join(parts))
+    return join(parts)
 
 
 def driver_strength(row: Any, labels: dict[str, str] | None = None) -> str:
@@ -360,9 +329,9 @@ def drivers_block(x: XRay) -> Markup:
     parts += [note(plain(n)) for n in d.notes]
     reasons = left_out(x)
     if reasons:
-        parts.append(Markup("<h4>Left out, and why</h4>"))
+        parts.append(heading("Left out, and why", 4))
         parts.append(bullets(reasons, css="left-out"))
-    return Markup("".join(parts))
+    return join(parts)
 
 
 def quarter_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -446,7 +415,7 @@ def trend_block(x: XRay) -> Markup:
         parts.append(note(plain(n)))
     if not parts:
         parts.append(note("No dates in the data: nothing to show over time."))
-    return Markup("".join(parts))
+    return join(parts)
 
 
 def xray_figures(x: XRay, *, top_stalls: int = 12) -> list[go.Figure]:
@@ -532,7 +501,7 @@ def loss_coding(losses: CodingResult, categories: Sequence[Category] = ()) -> Ht
         )
         quotes = [(r.label, q) for r in codes.head(3).itertuples() for q in r.examples]
         if quotes:
-            parts.append(Markup("<h3>In the reps' own words</h3>"))
+            parts.append(heading("In the reps' own words", 3))
             parts.append(table(["loss code", "loss text"], quotes, css="quotes"))
     return section("Why deals were lost (loss coding)", *parts, css="coding")
 
@@ -632,24 +601,10 @@ def plays_section(recommendations: Sequence[Recommendation], basis: str) -> Html
     """Recommended proven plays, what each addresses and its 30/60/90-day steps."""
     if not recommendations:
         return section("Recommended plays", note(f"No play matches {basis}."))
-    items = []
-    for r in recommendations:
-        p = r.play
-        steps = bullets(
-            [f"30 days: {s}" for s in p.days_30[:1]] + [f"90 days: {s}" for s in p.days_90[:1]]
-        )
-        sources = "; ".join(f"{s.source}" + (f" ({s.year})" if s.year else "") for s in p.evidence)
-        items.append(
-            Markup('<div class="play">')
-            + Markup(f"<h3>{esc(p.title)}</h3><p>{esc(p.summary)}</p>")
-            + note(
-                f"Why: {r.reason or 'matches the priorities'}. Watch: {p.indicator.label}. "
-                f"Effort {p.effort}, first effect in about {p.time_to_impact_days} days."
-            )
-            + steps
-            + (note(f"Evidence: {sources}") if sources else Markup(""))
-            + Markup("</div>")
-        )
+    items = [
+        render.play_card(r.play, f"Why: {r.reason or 'matches the priorities'}.")
+        for r in recommendations
+    ]
     return section("Recommended plays", note(f"Ranked for {basis}."), *items, css="plays")
 
 
@@ -677,110 +632,26 @@ def recommend_plays(
 # --- workshop ---------------------------------------------------------------------------------------
 
 
-def _status(text: Any) -> Markup:
-    return Markup(f'<span class="status status-{esc(text)}">{esc(text)}</span>')
-
-
-def workshop(state: WorkshopState | None, currency: str = "") -> Html:
-    """The workshop's decisions: five-whys trees as outlines, fishbone causes, ranking and actions."""
+def workshop(
+    state: WorkshopState | None, currency: str = "", playbook: Sequence[Play] | None = None
+) -> Html:
+    """The workshop's decisions as the app's last step shows them: five-whys trees, the ranked
+    causes, the plays picked (titles from ``playbook``, default the packaged one) and actions."""
     if state is None:
         return section(
             "Workshop",
             note("No workshop session given: run the live workshop and pass its session file."),
         )
-    parts: list[Any] = [Markup(f"<h3>{esc(state.title)}</h3>")]
-    for problem in state.problems:
-        tree = state.tree(problem.id)
-        lines = [
-            Markup(f'<li class="problem"><strong>{esc(problem.text)}</strong>')
-            + _evidence(problem.evidence)
-            + Markup("</li>")
-        ]
-        for depth, why in tree.walk():
-            mark = " ★ root cause" if why.root_cause else ""
-            lines.append(
-                Markup(f'<li class="why" style="margin-left:{1.5 * depth:.1f}em">')
-                + Markup(f"{esc(why.text)} ")
-                + _status(why.status.value)
-                + esc(mark)
-                + _evidence(why.evidence)
-                + Markup("</li>")
-            )
-        parts.append(Markup('<ul class="tree">' + "".join(lines) + "</ul>"))
-    parts.append(ranking(state))
-    parts.append(actions(state, currency=currency))
-    return section("Workshop: five whys, causes and actions", *parts, css="workshop")
+    if playbook is None:
+        from sales_rca.rootcause import load_playbook
 
-
-def _evidence(evidence: Iterable[Any]) -> Markup:
-    labels = [e.label for e in evidence]
-    if not labels:
-        return Markup("")
-    return Markup('<div class="evidence">Evidence: ') + esc("; ".join(labels)) + Markup("</div>")
-
-
-def ranking(state: WorkshopState) -> Markup:
-    """The causes on the fishbone with their vote result (before a reveal: causes only)."""
-    labels = {c.id: c.label for c in state.categories}
-    result = state.results()
-    if result is None:
-        rows = [(c.text, labels.get(c.category, c.category), "–", "–") for c in state.causes]
-        head = Markup("<h3>Causes on the fishbone</h3>")
-        return head + table(["cause", "category", "dots", "place"], rows, numeric=[2, 3])
-    causes = {c.id: c for c in state.causes}
-    rows = [
-        (causes[r.cause_id].text, labels.get(causes[r.cause_id].category, ""), r.points, r.place)
-        for r in result.causes
-        if r.cause_id in causes
-    ]
-    align = (
-        f"Alignment (Kendall's W) {result.alignment:.2f}: {result.alignment_label}."
-        if result.alignment is not None
-        else ""
+        playbook = load_playbook()
+    return section(
+        "Workshop: five whys, causes and actions",
+        heading(state.title, 3),
+        render.decisions(state, playbook, currency=currency),
+        css="workshop",
     )
-    return (
-        Markup("<h3>Ranking of causes</h3>")
-        + table(["cause", "category", "dots", "place"], rows, numeric=[2, 3])
-        + (note(f"{result.participants} participants voted. {align}"))
-    )
-
-
-def actions(
-    state: WorkshopState,
-    *,
-    progress: dict[str, tuple[float | None, float | None]] | None = None,
-    currency: str = "",
-    heading: str = "<h3>Actions</h3>",
-) -> Markup:
-    """Committed actions: owner, due date, target metric (with before / after from a baseline).
-
-    ``heading`` is trusted HTML put above the table.
-    """
-    from sales_rca.rootcause.actions import target_text
-
-    head = Markup(heading)
-    if not state.actions:
-        return head + note("No action committed yet.")
-    headers = ["action", "owner", "due", "status", "target"]
-    if progress is not None:
-        headers += ["before", "after"]
-    rows = []
-    for a in state.actions:
-        t = a.target
-        target = target_text(t, currency) or "–"
-        row: list[Any] = [
-            a.title,
-            a.owner,
-            a.due.isoformat() if a.due else "–",
-            a.status.value,
-            target,
-        ]
-        if progress is not None:
-            before, after = progress.get(a.id, (None, None))
-            unit = t.unit if t is not None else ""
-            row += [metric_value(before, unit, currency), metric_value(after, unit, currency)]
-        rows.append(row)
-    return head + table(headers, rows)
 
 
 def workshop_figures(state: WorkshopState | None) -> list[go.Figure]:

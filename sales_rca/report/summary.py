@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sales_rca.display import known
+from sales_rca import render
+from sales_rca.display import MISSING, known
 from sales_rca.errors import BatchError
 from sales_rca.findings import Finding
-from sales_rca.report.blocks import Markup, esc, kpis, money, note, share, table
-from sales_rca.report.sections import actions, question, strength_mark
+from sales_rca.render import Tile, money, share
+from sales_rca.report.sections import question, strength_mark
 
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
@@ -157,75 +158,28 @@ class Summary:
     def html(self) -> str:
         """The one-page executive summary as HTML (every text escaped)."""
         when = f"data as of {self.as_of}" if self.deals else f"workshop of {self.as_of}"
-        subtitle = " · ".join(p for p in ("Sales diagnostic", self.period, when) if p)
         d = self.deals
-        parts = [
-            Markup(f"<header><h1>{esc(self.client)}</h1>"),
-            Markup(f'<p class="subtitle">{esc(subtitle)}</p></header>'),
-        ]
-        if d:
-            parts.append(
-                kpis(
-                    [
-                        ("win rate", share(self.win_rate)),
-                        ("won · lost · open", f"{d['won']:,} · {d['lost']:,} · {d['open']:,}"),
-                        ("value at risk", self._stalled()),
-                    ]
-                )
-            )
-        parts.append(Markup("<h2>Top findings</h2>"))
-        if self.top_findings:
-            items = "".join(
-                f"<li><strong>{esc(f.title)}</strong>"
-                + (f' <em class="lead">({esc(strength_mark(f))})</em>' if strength_mark(f) else "")
-                + f'<span class="question">{esc(question(f))}</span></li>'
-                for f in self.top_findings
-            )
-            parts.append(Markup(f'<ol class="findings">{items}</ol>'))
-        else:
-            parts.append(note("No finding stands out clearly enough in the data."))
-        parts.append(Markup("<h2>Top root causes</h2>"))
-        if self.root_causes:
-            parts.append(
-                Markup('<ol class="causes">')
-                + Markup("".join(f"<li>{esc(c)}</li>" for c in self.root_causes))
-                + Markup("</ol>")
-            )
-        if self.categories:
-            source = self.categories[0].source
-            if source == "loss coding":
-                parts.append(
-                    note("No workshop yet: the fishbone categories the lost deals cite most.")
-                )
-            parts.append(
-                table(
-                    ["fishbone category", f"weight ({source})"],
-                    [(c.label, share(c.weight)) for c in self.categories],
-                    numeric=[1],
-                    css="compact",
-                )
-            )
-        if not self.root_causes and not self.categories:
-            parts.append(note("No root cause yet: the workshop has not placed any cause."))
-        if self.state is not None:
-            parts.append(
-                actions(
-                    self.state,
-                    progress=self.progress,
-                    currency=self.currency,
-                    heading="<h2>Committed actions</h2>",
-                )
-            )
-            if self.progress is not None:
-                parts.append(
-                    note(
-                        "Before: the baseline run's value; after: this run's value of the same metric."
-                    )
-                )
-        else:
-            parts += [Markup("<h2>Committed actions</h2>"), note("No workshop session given.")]
-        body = "".join(parts)
-        return f'<section class="executive-summary">{body}</section>'
+        tiles = (
+            [
+                Tile("win rate", share(self.win_rate)),
+                Tile("won · lost · open", f"{d['won']:,} · {d['lost']:,} · {d['open']:,}"),
+                Tile("value at risk", self._stalled()),
+            ]
+            if d
+            else []
+        )
+        state = self.state
+        return render.fragment(
+            "report.executive_summary",
+            self,
+            " · ".join(p for p in ("Sales diagnostic", self.period, when) if p),
+            tiles,
+            [(f.title, strength_mark(f), question(f)) for f in self.top_findings],
+            [(c.label, share(c.weight)) for c in self.categories],
+            render.actions(state, progress=self.progress, currency=self.currency)
+            if state is not None
+            else "",
+        )
 
     def _stalled(self) -> str:
         """The value of the slow open deals ("–" when unknown: no amounts, or no history)."""
@@ -233,7 +187,7 @@ class Summary:
             if f.key == "stalled_value":
                 value = f.value_at_stake if f.unit != "currency" else f.value
                 return money(value, self.currency)
-        return "–"
+        return MISSING
 
     # --- results ---------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ checkout, an editable install and an installed wheel find the same files the sam
 
     sales_rca/workshops/*.ipynb          notebook(name), workshops_dir()
     sales_rca/resources/*.yaml           resource(name), read_text(name)
-    sales_rca/resources/templates/       template_dir()    (nbconvert: the HTML summary)
+    sales_rca/resources/templates/       template_dir()    (the summary, HTML fragments, stylesheet)
     sales_rca/resources/jupyter/         jupyter_dir()     (JUPYTER_PATH entry: the Voila template)
     sales_rca/resources/demo/            demo_dir(), demo_file(name), demo_clients_file()
 
@@ -86,7 +86,8 @@ def notebook(name: str) -> Path:
 
 
 def template_dir() -> Path:
-    """The folder of sales-rca's nbconvert templates (``summary``)."""
+    """The folder of sales-rca's templates: ``summary`` (nbconvert), ``html`` (the fragments of
+    :mod:`sales_rca.render`) and the one stylesheet ``sales-rca.css``."""
     return packaged("resources", "templates")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sales_rca.display import missing, money
+from sales_rca.display import MISSING, metric_value, missing
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
 
@@ -228,30 +228,13 @@ def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding 
     return worst(staged, key=lambda f: f.value)
 
 
-def format_value(value: float | None, unit: str, currency: str = "") -> str:
-    """A metric value as the room reads it: 81% (80.7% when not a whole percent) / 25 days /
-    439 deals / USD 1.2M; "–" when unknown."""
-    if value is None or missing(value):
-        return "–"
-    v = float(value)
-    if unit == "share":
-        return f"{v:.0%}" if abs(v * 100 - round(v * 100)) < 0.05 else f"{v:.1%}"
-    if unit == "days":
-        return f"{v:,.0f} days"
-    if unit == "deals":
-        return f"{v:,.0f} deals"
-    if unit == "currency":
-        return money(v, currency)
-    return f"{v:,.4g} {unit}".strip()
-
-
 def metric_label(f: Finding) -> str:
     """``"Conversion at Needs Analysis: 81%"``: a baseline metric as a menu entry (plain text)."""
     if f.source == "coding":  # "31% of coded lost deals cite price" -> a stable label
         title = f"Share of coded losses: {f.details.get('code') or f.category or f.key}"
     else:
         title = f.title
-    return f"{title}: {format_value(f.value, f.unit)}"
+    return f"{title}: {metric_value(f.value, f.unit, blank=MISSING)}"
 
 
 def target_from_input(baseline: Finding, typed: float) -> TargetMetric:
@@ -267,6 +250,7 @@ def target_text(t: TargetMetric | None, currency: str = "") -> str:
     where = f" at {t.stage}" if t.stage else f" ({t.segment})" if t.segment else ""
     where = where or (f" ({t.category})" if t.category else "")
     return (
-        f"{t.metric.replace('_', ' ')}{where}: {format_value(t.baseline, t.unit, currency)} → "
-        f"{format_value(t.target, t.unit, currency)}"
+        f"{t.metric.replace('_', ' ')}{where}: "
+        f"{metric_value(t.baseline, t.unit, currency, blank=MISSING)} → "
+        f"{metric_value(t.target, t.unit, currency, blank=MISSING)}"
     )

@@ -24,6 +24,8 @@ class Cause:
     removed: bool = False
     by: str | None = None
     at: str | None = None
+    #: Suggested from a phone and not yet put on the fishbone by the facilitator.
+    proposed: bool = False
 
 
 def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Category, ...]:

@@ -344,6 +344,47 @@ class RemoveCause(Operation[None], kind="remove_cause", undo="removing a cause")
     id: str
 
 
+class ProposeCause(Operation[str], kind="propose_cause", undo="the suggested cause", new_id="C"):
+    """A participant suggests a cause: it waits for the facilitator (:class:`ApproveCause`)."""
+
+    id: str | None = field(default=None, kw_only=True)
+    text: str
+    category: str
+
+
+class ApproveCause(
+    Operation[None], kind="approve_cause", undo="adding the suggested cause", sparse=True
+):
+    """Put a suggested cause on the fishbone, reworded or moved if given."""
+
+    id: str
+    _: KW_ONLY
+    text: str | None = None
+    category: str | None = None
+
+
+class MergeCauses(Operation[None], kind="merge_causes", undo="the merge of causes"):
+    """Fold duplicate causes (live or suggested) into one: their whys and codes join it, and
+    they leave the fishbone (dots on them in an open round go back to their owners)."""
+
+    into: str
+    ids: Sequence[str]
+
+
+class RemoveParticipant(Operation[None], kind="remove_participant", undo="removing a participant"):
+    """Take a participant out: their ballot of an open round no longer counts."""
+
+    id: str
+
+
+class OpenVoting(Operation[None], kind="open_voting"):
+    """Let the phones vote in the current round."""
+
+
+class CloseVoting(Operation[None], kind="close_voting"):
+    """Stop the phones voting (the facilitator may still record ballots)."""
+
+
 class StartRound(Operation[None], kind="start_round", undo="the new voting round", sparse=True):
     """Start a new silent voting round (ballots cleared and hidden again)."""
 

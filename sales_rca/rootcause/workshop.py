@@ -49,6 +49,7 @@ class Participant:
     id: str
     number: int
     name: str | None = None
+    removed: bool = False
 
     @property
     def label(self) -> str:
@@ -86,13 +87,18 @@ class WorkshopState:
     dots_per_person: int
     created_at: str | None = None
     participants: tuple[Participant, ...] = ()
+    removed_participants: tuple[Participant, ...] = ()
     problems: tuple[Problem, ...] = ()
     whys: tuple[Why, ...] = ()
     removed_whys: tuple[Why, ...] = ()
     causes: tuple[Cause, ...] = ()
     removed_causes: tuple[Cause, ...] = ()
+    #: Causes participants suggested, waiting for the facilitator to put them on the fishbone.
+    proposed_causes: tuple[Cause, ...] = ()
     round: int = 1
     revealed: bool = False
+    #: Whether the phones may vote now ("open" / "closed"); the facilitator opens each round.
+    voting: str = "closed"
     votes: tuple[Vote, ...] = ()
     rankings: tuple[Ranking, ...] = ()
     voters: tuple[str, ...] = ()
@@ -204,7 +210,7 @@ def _find(items: Iterable[Any], item_id: str, kind: str) -> Any:
 def _live(items: Mapping[Any, T], item_id: Any, kind: str) -> T:
     """The item with this id that is not soft-removed, or ``ModelError`` naming the id."""
     item = items.get(item_id)
-    if item is None or getattr(item, "removed", False):
+    if item is None or getattr(item, "removed", False) or getattr(item, "proposed", False):
         raise ModelError(
             f"expected an existing {kind} id, found {item_id!r}", expected=kind, found=str(item_id)
         )
@@ -219,7 +225,12 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "code_overrides": attrgetter("opportunity_id"),
 }
 #: Soft-removed items live with the others in the workshop and apart in the state.
-_REMOVED = {"removed_whys": "whys", "removed_causes": "causes"}
+_REMOVED = {
+    "removed_whys": ("whys", "removed"),
+    "removed_causes": ("causes", "removed"),
+    "proposed_causes": ("causes", "proposed"),
+    "removed_participants": ("participants", "removed"),
+}
 #: State fields that :meth:`Workshop.snapshot` computes rather than keeps.
 _DERIVED = {*_REMOVED, "voters", "hidden"}
 
@@ -265,6 +276,7 @@ class Workshop:
     causes: dict[str, Cause]
     round: int
     revealed: bool
+    voting: str
     votes: dict[tuple[str, str], Vote]
     rankings: dict[str, Ranking]
     selected_plays: dict[str, PlaySelection]
@@ -303,9 +315,14 @@ class Workshop:
                 continue
             value = getattr(state, f.name)
             if f.name in _KEYS:
-                removed = [getattr(state, r) for r, kept in _REMOVED.items() if kept == f.name]
-                if removed:  # restore the insertion order of live and removed items by id number
-                    value = sorted((*value, *removed[0]), key=_id_order)
+                apart = [
+                    x
+                    for r, (kept, _) in _REMOVED.items()
+                    if kept == f.name
+                    for x in getattr(state, r)
+                ]
+                if apart:  # restore the insertion order of live and removed items by id number
+                    value = sorted((*value, *apart), key=_id_order)
                 value = {_KEYS[f.name](item): item for item in value}
             elif isinstance(value, dict):
                 value = dict(value)
@@ -328,10 +345,12 @@ class Workshop:
                 value = getattr(self, f.name)
                 keyed = f.name in _KEYS
                 values[f.name] = tuple(value.values()) if keyed else copy.copy(value)
-        for removed, kept in _REMOVED.items():
-            items = values[kept]
-            values[kept] = tuple(x for x in items if not x.removed)
-            values[removed] = tuple(x for x in items if x.removed)
+        for apart, (
+            kept,
+            flag,
+        ) in _REMOVED.items():  # removed first: a removed suggestion is removed
+            values[apart] = tuple(x for x in values[kept] if getattr(x, flag))
+            values[kept] = tuple(x for x in values[kept] if not getattr(x, flag))
         votes = tuple(v for v in values["votes"] if not self.causes[v.cause_id].removed)
         values["votes"] = votes
         values["voters"] = tuple(sorted({v.participant for v in votes} | set(self.rankings)))
@@ -394,7 +413,7 @@ class Workshop:
 
     def _participant(self, participant: Any) -> Participant:
         found = self.participants.get(participant)
-        if found is None:
+        if found is None or found.removed:
             raise ModelError(
                 f"expected a participant who joined, found {participant!r}: call join() first",
                 expected="participant",
@@ -608,7 +627,90 @@ class Workshop:
 
     @_handles(ops.RemoveCause)
     def remove_cause(self, op: ops.RemoveCause, by: str | None, at: str | None) -> None:
-        self.causes[op.id] = replace(self._live_cause(op.id), removed=True)
+        cause = self._cause_or_suggestion(op.id)
+        self._keep_revealed((cause.id,))
+        self.causes[op.id] = replace(cause, removed=True)
+
+    def _cause_or_suggestion(self, cause_id: Any) -> Cause:
+        cause = self.causes.get(cause_id)
+        if cause is None or cause.removed:
+            return self._live_cause(cause_id)  # raises, naming the id
+        return cause
+
+    def _keep_revealed(self, cause_ids: Sequence[str]) -> None:
+        """Nothing changes a revealed round: causes it voted on stay as they are."""
+        if not self.revealed:
+            return
+        voted = {v.cause_id for v in self.votes.values()}
+        voted |= {c for r in self.rankings.values() for c in r.cause_ids}
+        if hit := [c for c in cause_ids if c in voted]:
+            raise ModelError(
+                f"round {self.round} is revealed and the room voted on {hit[0]}: start a new "
+                "round before removing or merging it",
+                expected="a cause without revealed votes",
+                found=hit[0],
+            )
+
+    @_handles(ops.ProposeCause)
+    def propose_cause(self, op: ops.ProposeCause, by: str | None, at: str | None) -> str:
+        text = check.text(op.text, "cause text")
+        category = self._category(op.category)
+        cid = self._new_id("C", op.id, self.causes)
+        self.causes[cid] = Cause(cid, text, category, by=by, at=at, proposed=True)
+        return cid
+
+    @_handles(ops.ApproveCause)
+    def approve_cause(self, op: ops.ApproveCause, by: str | None, at: str | None) -> None:
+        cause = self.causes.get(op.id)
+        if cause is None or cause.removed or not cause.proposed:
+            raise ModelError(
+                f"expected a suggested cause waiting for approval, found {op.id!r}",
+                expected="suggested cause",
+                found=str(op.id),
+            )
+        text = cause.text if op.text is None else check.text(op.text, "cause text")
+        category = cause.category if op.category is None else self._category(op.category)
+        self.causes[op.id] = replace(cause, text=text, category=category, proposed=False)
+
+    @_handles(ops.MergeCauses)
+    def merge_causes(self, op: ops.MergeCauses, by: str | None, at: str | None) -> None:
+        into = self._live_cause(op.into)
+        ids = check.keys(op.ids, "ids")
+        if not ids or op.into in ids:
+            raise ModelError(
+                f"expected other causes to merge into {op.into}, found {list(ids)!r}",
+                expected="other cause ids",
+                found=str(list(ids)),
+            )
+        merged = [self._cause_or_suggestion(c) for c in ids]
+        self._keep_revealed(ids)
+        whys = tuple(dict.fromkeys((*into.why_ids, *(w for m in merged for w in m.why_ids))))
+        codes = tuple(dict.fromkeys((*into.codes, *(k for m in merged for k in m.codes))))
+        self.causes[into.id] = replace(into, why_ids=whys, codes=codes)
+        for m in merged:
+            self.causes[m.id] = replace(m, removed=True)
+
+    @_handles(ops.RemoveParticipant)
+    def remove_participant(self, op: ops.RemoveParticipant, by: str | None, at: str | None) -> None:
+        person = self._participant(op.id)
+        self.participants[op.id] = replace(person, removed=True)
+        if not self.revealed:  # a revealed round keeps every ballot it counted
+            self.votes = {k: v for k, v in self.votes.items() if v.participant != op.id}
+            self.rankings.pop(op.id, None)
+
+    @_handles(ops.OpenVoting)
+    def open_voting(self, op: ops.OpenVoting, by: str | None, at: str | None) -> None:
+        if self.revealed:
+            raise ModelError(
+                f"round {self.round} is revealed: start a new round to vote again",
+                expected="a hidden round",
+                found="revealed",
+            )
+        self.voting = "open"
+
+    @_handles(ops.CloseVoting)
+    def close_voting(self, op: ops.CloseVoting, by: str | None, at: str | None) -> None:
+        self.voting = "closed"
 
     @_handles(ops.StartRound)
     def start_round(self, op: ops.StartRound, by: str | None, at: str | None) -> None:
@@ -616,6 +718,7 @@ class Workshop:
             self.dots_per_person = check.count(op.dots_per_person, "dots_per_person", minimum=1)
         self.round += 1
         self.revealed = False
+        self.voting = "open"
         self.votes = {}
         self.rankings = {}
 
@@ -663,6 +766,7 @@ class Workshop:
         if self.revealed:
             raise ModelError(f"expected a hidden round, found round {self.round} already revealed")
         self.revealed = True
+        self.voting = "closed"
 
     @_handles(ops.SelectPlay)
     def select_play(self, op: ops.SelectPlay, by: str | None, at: str | None) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from sales_rca.session import exchange
 from sales_rca.session.store import Event, Store, dumps, now
 
 #: Version of the replay rules; cached snapshots from another version are ignored and rebuilt.
-FOLD_VERSION = 2
+FOLD_VERSION = 3
 #: A snapshot of the derived state is stored after this many events since the last one.
 SNAPSHOT_EVERY = 1000
 #: Kinds that undo never takes back: the session's own, and changes that are not edits.
@@ -221,9 +222,9 @@ class Session:
         for name in op.by_author:  # a participant's own ballot, by default
             data[name] = self._who if data[name] is None else data[name]
         given = data.pop("id", None)  # stored first, allocated from the event number if not given
-        with self._store.write():
-            applied = False
-            try:
+        applied = False
+        try:
+            with self._store.write():
                 self._catch_up()
                 seq = self._seq + 1
                 if given is not None or op.new_id:
@@ -236,12 +237,41 @@ class Session:
                 self._workshop.event_count = seq
                 self._store.append(seq, at, self._who, op.kind, text)
                 self._maybe_snapshot(seq)
-            except BaseException:
-                if applied:  # memory is ahead of the file: rebuild on next read
-                    self._workshop, self._seq, self._cache = None, 0, None
-                raise
+        except sqlite3.Error as exc:  # disk full, read-only, locked for too long
+            self._forget(applied)
+            raise SessionError(
+                f"expected to save the change in {self.path}, found the file could not be "
+                f"written ({exc}); nothing was changed: free disk space or check the folder, "
+                "then try again",
+                expected="a writable session file",
+                found=str(exc),
+            ) from exc
+        except BaseException:
+            self._forget(applied)
+            raise
         self._seq, self._cache = seq, None
         return result
+
+    def _forget(self, applied: bool) -> None:
+        """After a failed write: memory may be ahead of the file, so rebuild on the next read."""
+        if applied:
+            self._workshop, self._seq, self._cache = None, 0, None
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in this session file (made on first use): the join code's and
+        the participants' tokens' keys survive a restart and stay with the session."""
+        return self._store.secret(name)
+
+    @contextlib.contextmanager
+    def acting(self, who: str | None) -> Iterator[Session]:
+        """Record the changes made inside the block as ``who``'s (a participant's own ballot,
+        written through a shared handle); the handle's author comes back afterwards."""
+        with self._store.lock:
+            saved, self._who = self._who, who
+            try:
+                yield self
+            finally:
+                self._who = saved
 
     def _maybe_snapshot(self, seq: int, *, force: bool = False) -> None:
         mark = self._store.snapshot(with_state=False)
@@ -265,6 +295,12 @@ class Session:
     add_cause = operation(ops.AddCause)
     update_cause = operation(ops.UpdateCause)
     remove_cause = operation(ops.RemoveCause)
+    propose_cause = operation(ops.ProposeCause)
+    approve_cause = operation(ops.ApproveCause)
+    merge_causes = operation(ops.MergeCauses)
+    remove_participant = operation(ops.RemoveParticipant)
+    open_voting = operation(ops.OpenVoting)
+    close_voting = operation(ops.CloseVoting)
     start_round = operation(ops.StartRound)
     vote = operation(ops.Vote)
     rank = operation(ops.Rank)

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -210,6 +211,23 @@ class Store:
             raise SessionError(f"expected '{key}' in the meta table of {self.path}, found none")
         return row[0]
 
+    def secret(self, key: str) -> str:
+        """A random secret kept in the meta table under ``key``, made on first use (the join
+        code and the participants' token key survive a restart this way)."""
+        with self.lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return row[0]
+            value = secrets.token_urlsafe(24)
+            with self.write():
+                self._conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+            return self.meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set one value of the meta table (in its own write)."""
+        with self.write():
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
         """A read transaction: everything read inside sees one consistent version of the file."""
@@ -230,10 +248,12 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # A failed COMMIT (disk full, read-only) may already have ended the transaction.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def events(self, after: int = 0, *, kind: str | None = None) -> list[Event]:
         """Events after number ``after`` (only those of ``kind`` if given), oldest first."""

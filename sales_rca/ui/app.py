@@ -11,6 +11,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.agenda import step_minutes
 from sales_rca.ui import components as c
 from sales_rca.ui.context import Settings, guarded, log, report_error
@@ -59,12 +60,9 @@ class Timer:
 
     def _draw(self) -> None:
         left = round(self.remaining)
-        sign = "-" if left < 0 else ""
         m, s = divmod(abs(left), 60)
-        over = " srca-over" if left < 0 else ""
-        self.label.value = (
-            f'<span class="srca-timer{over}" aria-label="time left">{sign}{m:02d}:{s:02d}</span>'
-        )
+        sign = "-" if left < 0 else ""
+        self.label.value = render.fragment("app.timer", f"{sign}{m:02d}:{s:02d}", left < 0)
 
     def close(self) -> None:
         self._stop.set()
@@ -93,7 +91,7 @@ class WorkshopApp:
             [
                 w.HBox(
                     [
-                        w.HTML(f"<h1>{c.esc(state.title)}</h1>", layout=w.Layout(flex="1")),
+                        w.HTML(render.heading(state.title, 1), layout=w.Layout(flex="1")),
                         self.timer.widget,
                     ],
                     layout=w.Layout(align_items="center", width="100%"),
@@ -104,7 +102,8 @@ class WorkshopApp:
                 self.participants,
             ]
         )
-        self.widget = w.VBox([self.header, self.message, self.body]).add_class("srca-app")
+        self.widget = w.VBox([w.HTML(render.style()), self.header, self.message, self.body])
+        self.widget.add_class("srca-app")
         self._seen = state.event_count
         self.current = state.settings.get("step") or next(iter(STEPS))
         if self.current not in STEPS:
@@ -158,20 +157,13 @@ class WorkshopApp:
 
     # ------------------------------------------------------------- live updates
     def _draw_participants(self, state: Any) -> None:
-        parts = []
-        if self.settings.join_code:
-            url = c.esc(self.settings.join_url or "")
-            parts.append(
-                f'<span class="srca-join">Join from your phone: <b>{url}</b> '
-                f"with code <code>{c.esc(self.settings.join_code)}</code></span>"
-            )
-        joined = len(state.participants)
-        voted = len(state.voters)
-        if joined or voted or self.settings.join_code:
-            parts.append(
-                f'<span class="srca-muted" data-testid="vote-count">{joined} joined · {voted} voted</span>'
-            )
-        self.participants.value = " &nbsp; ".join(parts)
+        self.participants.value = render.fragment(
+            "app.participants",
+            self.settings.join_url or "",
+            self.settings.join_code,
+            len(state.participants),
+            len(state.voters),
+        )
 
     def _poll(self) -> None:
         """Redraw when another tab or a participant's device changed the session."""

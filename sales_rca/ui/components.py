@@ -1,67 +1,20 @@
-"""Small building blocks the workshop views share: escaped HTML, tables, figures, notices.
+"""Small building blocks the workshop views share: figures, notices, headings, buttons, inputs.
 
-Every piece of text that comes from a CRM or was typed by a person goes through :func:`esc`
-before it becomes HTML; widgets that show plain text (Label, Text, Dropdown) need no escaping.
+HTML comes from the templates of :mod:`sales_rca.render` (autoescape: every text from a CRM or
+typed by a person is escaped by construction); widgets that show plain text (Label, Text,
+Dropdown) need no escaping.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
-import pandas as pd
 from IPython.display import display
 
+from sales_rca import render
 from sales_rca.charts import apply_theme
-from sales_rca.display import missing, number, share
-from sales_rca.display import money as money  # re-exported for the views
-
-
-def esc(value: Any) -> str:
-    """HTML-escape any value (``None`` and NaN become an empty string)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def html_table(
-    frame: pd.DataFrame,
-    *,
-    formats: dict[str, Callable[[Any], str]] | None = None,
-    numeric: Iterable[str] = (),
-    max_rows: int = 50,
-    caption: str | None = None,
-) -> str:
-    """An escaped HTML table of ``frame`` (first ``max_rows`` rows)."""
-    formats = formats or {}
-    numeric = set(numeric) | {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
-    head = "".join(
-        f'<th class="{"num" if c in numeric else ""}">{esc(str(c).replace("_", " "))}</th>'
-        for c in frame.columns
-    )
-    rows = []
-    for _, row in frame.head(max_rows).iterrows():
-        cells = []
-        for c in frame.columns:
-            value = row[c]
-            text = formats[c](value) if c in formats and not missing(value) else value
-            cells.append(f'<td class="{"num" if c in numeric else ""}">{esc(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = ""
-    if len(frame) > max_rows:
-        more = f'<p class="srca-muted">Showing {max_rows} of {len(frame):,} rows.</p>'
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    table = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    return f'<div style="overflow-x:auto">{table}</div>{more}'
-
-
-def pct(value: Any) -> str:
-    return share(value)
-
-
-num = number  # the tables' names for the shared formatters
 
 
 def figure(fig: Any, *, height: int | None = None) -> w.Output:
@@ -81,12 +34,16 @@ def notice(text: str = "", kind: str = "ok") -> w.HTML:
 
 
 def set_notice(widget: w.HTML, text: str, kind: str = "ok") -> None:
-    widget.value = f'<div class="srca-{kind}" role="status">{esc(text)}</div>' if text else ""
+    widget.value = render.notice(text, kind)
 
 
 def heading(text: str, level: int = 2, sub: str | None = None) -> w.HTML:
-    extra = f'<p class="srca-muted">{esc(sub)}</p>' if sub else ""
-    return w.HTML(f"<h{level}>{esc(text)}</h{level}>{extra}")
+    return w.HTML(render.heading(text, level, sub or ""))
+
+
+def html(name: str, /, *args: Any, **kwargs: Any) -> w.HTML:
+    """An HTML widget showing the fragment ``name`` (:func:`sales_rca.render.fragment`)."""
+    return w.HTML(render.fragment(name, *args, **kwargs))
 
 
 def button(

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.errors import SalesRcaError
 from sales_rca.rootcause.fishbone import Cause
 from sales_rca.rootcause.workshop import WorkshopState
@@ -25,7 +26,6 @@ from sales_rca.session import Session
 from sales_rca.ui import components as c
 from sales_rca.ui.context import Settings, guarded, log
 from sales_rca.ui.inputs import on_enter, set_options, shorten
-from sales_rca.ui.steps.fishbone import results_html
 
 POLL_SECONDS = 1.5
 
@@ -72,10 +72,8 @@ class VoteRow:
     def __init__(self, cause: Cause, on_change: Callable[[str, int], None]) -> None:
         self.cause_id = cause.id
         self.cause_text = cause.text
-        self.text = w.HTML(
-            f'<span class="srca-cause-text">{c.esc(cause.text)}</span>',
-            layout=w.Layout(flex="1 1 12em"),
-        )
+        self.text = c.html("app.cause_text", cause.text)
+        self.text.layout = w.Layout(flex="1 1 12em")
         self.count = w.HTML()
         self.minus = w.Button(
             description="−", tooltip="Take a dot back", layout=w.Layout(width="3em")
@@ -93,9 +91,7 @@ class VoteRow:
 
     def show(self, dots: int, open_ballot: bool) -> None:
         self.dots = dots
-        self.count.value = (
-            f'<span class="srca-dots" aria-label="your dots">{"●" * dots or "0"}</span>'
-        )
+        self.count.value = render.fragment("app.dots", dots)
         self.minus.disabled = not open_ballot or dots == 0
         self.plus.disabled = not open_ballot
 
@@ -115,14 +111,19 @@ class ParticipantApp:
         self._rows_for: tuple[Cause, ...] | None = None
         self.message = c.notice()
         self.body = w.VBox(layout=w.Layout(width="100%"))
-        self.widget = w.VBox([self.body, self.message]).add_class("srca-app")
+        self.widget = w.VBox([w.HTML(render.style()), self.body, self.message])
+        self.widget.add_class("srca-app")
         self.widget.add_class("srca-participant")
         if not settings.join_code:
             self.body.children = [
+                c.heading("Join the workshop", 1),
                 w.HTML(
-                    "<h1>Join the workshop</h1><div class='srca-error'>Joining from a phone is "
-                    "not switched on for this workshop: ask the facilitator.</div>"
-                )
+                    render.notice(
+                        "Joining from a phone is not switched on for this workshop: ask the "
+                        "facilitator.",
+                        "error",
+                    )
+                ),
             ]
             return
         token = query_value(query, "me")
@@ -186,10 +187,7 @@ class ParticipantApp:
         if code_ok:
             self.code.value = query_value(self.query, "code") or ""
         self.body.children = [
-            w.HTML(
-                "<h1>Join the workshop</h1><p>Add causes and vote from your phone. "
-                "Nobody sees your votes until the facilitator reveals the results.</p>"
-            ),
+            c.html("app.join"),
             self.code,
             self.name,
             self.join_button,
@@ -227,12 +225,7 @@ class ParticipantApp:
         state = self.session.state()
         me = state.participant(self.participant)
         query = urlencode({"code": self.settings.join_code, "me": self._token()})
-        self.header = w.HTML(
-            f"<h1>{c.esc(state.title)}</h1>"
-            f'<p data-testid="me">You are <b>{c.esc(me.label)}</b> · '
-            f'<a href="?{c.esc(query)}">your personal link</a> '
-            '<span class="srca-muted">(keep it to come back as yourself)</span></p>'
-        )
+        self.header = c.html("app.participant_header", state.title, me.label, query)
         self.status = w.HTML()
         self.results = w.HTML()
         self.causes = w.VBox(layout=w.Layout(width="100%"))
@@ -256,7 +249,7 @@ class ParticipantApp:
         self._ranking_drawn: list[str] | None = None
         self.ranking_card = w.VBox(
             [
-                w.HTML("<h3>Or rank your top three</h3>"),
+                c.heading("Or rank your top three", 3),
                 *self.rank_boxes,
                 self.rank_button,
                 self.rank_status,
@@ -270,7 +263,7 @@ class ParticipantApp:
             self.ranking_card,
             w.VBox(
                 [
-                    w.HTML("<h3>Add a cause</h3>"),
+                    c.heading("Add a cause", 3),
                     self.category,
                     self.cause_text,
                     self.add_button,
@@ -292,24 +285,15 @@ class ParticipantApp:
             mine = {v.cause_id: v.dots for v in state.votes if v.participant == self.participant}
             used = sum(mine.values())
             open_ballot = not state.revealed
-            if state.revealed:
-                self.status.value = (
-                    f'<div class="srca-ok" data-testid="ballot-status">Round {state.round}: the '
-                    "results are revealed. Voting is closed.</div>"
-                )
-            else:
-                self.status.value = (
-                    f'<p data-testid="ballot-status">Round {state.round}: you have '
-                    f"<b>{state.dots_per_person - used}</b> of {state.dots_per_person} dots "
-                    "left. Tap + on the causes that matter most.</p>"
-                    '<p class="srca-muted" data-testid="hidden-note">Your votes are hidden until '
-                    "the facilitator reveals the results.</p>"
-                )
+            self.status.value = render.fragment(
+                "app.ballot_status",
+                state.round,
+                state.revealed,
+                state.dots_per_person - used,
+                state.dots_per_person,
+            )
             result = state.results()
-            if result is None:
-                self.results.value = ""
-            else:
-                self.results.value = results_html(state, result)
+            self.results.value = "" if result is None else render.ranking(state, result)
             self._draw_causes(state)
             for cid, row in self._rows.items():
                 row.show(mine.get(cid, 0), open_ballot)
@@ -329,10 +313,10 @@ class ParticipantApp:
         if mine:
             texts = {k.id: k.text for k in state.causes}
             order = " · ".join(
-                f"{n}. {c.esc(texts.get(cid, cid))}" for n, cid in enumerate(mine.cause_ids, 1)
+                f"{n}. {texts.get(cid, cid)}" for n, cid in enumerate(mine.cause_ids, 1)
             )
-            self.rank_status.value = (
-                f'<p class="srca-muted" data-testid="my-ranking">Your ranking is saved: {order}</p>'
+            self.rank_status.value = render.fragment(
+                "app.muted", f"Your ranking is saved: {order}", "my-ranking"
             )
         else:
             self.rank_status.value = ""
@@ -347,7 +331,7 @@ class ParticipantApp:
         for category, causes in state.fishbone().items():
             if not causes:
                 continue
-            rows.append(w.HTML(f"<h3>{c.esc(labels.get(category, category))}</h3>"))
+            rows.append(c.heading(labels.get(category, category), 3))
             for cause in causes:
                 row = self._rows.get(cause.id)
                 if row is None or row.cause_text != cause.text:
@@ -357,8 +341,9 @@ class ParticipantApp:
         if not rows:
             rows = [
                 w.HTML(
-                    "<p class='srca-muted'>No causes yet: add the first one below, or wait for "
-                    "the facilitator.</p>"
+                    render.note(
+                        "No causes yet: add the first one below, or wait for the facilitator."
+                    )
                 )
             ]
         self._rows = kept

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.agenda import step_label, step_name, step_ref
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
@@ -75,8 +76,10 @@ class StepView:
 
     def no_data(self) -> w.Widget:
         return w.HTML(
-            '<div class="srca-error">No CRM export is loaded yet. Open '
-            f"{step_ref('data')} and choose or upload one.</div>"
+            render.notice(
+                f"No CRM export is loaded yet. Open {step_ref('data')} and choose or upload one.",
+                "error",
+            )
         )
 
 

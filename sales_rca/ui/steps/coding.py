@@ -11,7 +11,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from sales_rca import charts
+from sales_rca import charts, render
 from sales_rca.coding import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -105,12 +105,12 @@ class CodingView(StepView):
         self.next_button = c.button("Next ▶")
         self.prev_button.on_click(self.guard(lambda _: self._show_page(self.page - 1)))
         self.next_button.on_click(self.guard(lambda _: self._show_page(self.page + 1)))
-        self.page_label = w.HTML()
+        self.page_label = w.Label(layout=w.Layout(margin="0 1em"))
         queue = w.VBox(
             [
-                w.HTML(
-                    "<p>Read each loss text out loud and agree on its codes. Your codes win over "
-                    "the rules and are kept in the session.</p>"
+                c.html(
+                    "app.paragraph",
+                    "Read each loss text out loud and agree on its codes. Your codes win over the rules and are kept in the session.",
                 ),
                 self.queue_pick,
                 self.queue_note,
@@ -126,12 +126,7 @@ class CodingView(StepView):
         self.agreement_box = w.HTML()
         second = w.VBox(
             [
-                w.HTML(
-                    "<p>Send our coding to a second coder (export), have them correct the "
-                    "<code>codes</code> or <code>categories</code> column, and import their file: "
-                    "kappa and alpha of 0.8 or more mean the coding is safe to act on; below 0.6 "
-                    "it is not.</p>"
-                ),
+                c.html("app.second_coder"),
                 w.HBox([self.export_button, self.second_upload]),
                 self.export_note,
                 self.agreement_box,
@@ -147,7 +142,7 @@ class CodingView(StepView):
             ),
             self.headline,
             self.figures,
-            w.HTML("<h3>Findings: make one a problem to dig into</h3>"),
+            c.heading("Findings: make one a problem to dig into", 3),
             self.problem_buttons.box,
             self.sections,
         ]
@@ -191,16 +186,15 @@ class CodingView(StepView):
         s = coded.summary()
         auto = self._auto()
         uncoded_auto = int((~auto.deals["coded"]).sum()) if auto is not None else 0
-        cards = "".join(
-            f'<div class="srca-card"><div class="srca-big">{c.esc(value)}</div>{c.esc(label)}</div>'
-            for value, label in (
-                (f"{s['rows']:,}", "lost deals"),
-                (c.pct(s["coverage"]), "have a loss code"),
-                (f"{uncoded_auto:,}", "the rules could not code"),
-                (f"{reviewed:,}", "reviewed by the team"),
-            )
+        self.headline.value = render.kpis(
+            [
+                ("lost deals", render.number(s["rows"])),
+                ("have a loss code", render.share(s["coverage"])),
+                ("the rules could not code", render.number(uncoded_auto)),
+                ("reviewed by the team", render.number(reviewed)),
+            ],
+            testid="coding-cards",
         )
-        self.headline.value = f'<div style="display:flex;gap:1em;flex-wrap:wrap" data-testid="coding-cards">{cards}</div>'
 
     def _draw_figures(self, coded: CodingResult) -> None:
         x = self.bench.xray
@@ -221,17 +215,19 @@ class CodingView(StepView):
         if not said.empty:
             worst = said["over_attribution_rate"].idxmax()
             r = said.loc[worst]
-            sentence = (
-                f"Reps picked <b>{c.esc(CATEGORY_LABELS[str(worst)].lower())}</b> on "
-                f"{int(r['picklist']):,} deals; the notes agree on only {int(r['confirmed']):,} "
-                f"({c.pct(1 - r['over_attribution_rate'])})."
+            sentence = c.html(
+                "app.over_attribution",
+                CATEGORY_LABELS[str(worst)].lower(),
+                render.number(r["picklist"]),
+                render.number(r["confirmed"]),
+                render.share(1 - r["over_attribution_rate"]),
             )
             pages.append(
                 (
                     "Pick-list vs notes",
                     w.VBox(
                         [
-                            w.HTML(f'<p class="srca-big" style="font-size:1.4rem">{sentence}</p>'),
+                            sentence,
                             c.figure(charts.over_attribution_figure(over), height=460),
                         ]
                     ),
@@ -247,7 +243,9 @@ class CodingView(StepView):
                 (
                     "Top codes",
                     w.HTML(
-                        c.html_table(top, formats={"share": c.pct}, caption="Share of coded deals")
+                        render.frame_table(
+                            top, formats={"share": render.share}, caption="Share of coded deals"
+                        )
                     ),
                 )
             )
@@ -274,11 +272,9 @@ class CodingView(StepView):
         chosen = ids[self.page * PAGE_SIZE : (self.page + 1) * PAGE_SIZE]
         self.rows = [self._row(oid, coded.codebook) for oid in chosen]
         self.queue_rows.children = [r.widget for r in self.rows] or [
-            w.HTML('<p class="srca-muted">No deal in this list.</p>')
+            w.HTML(render.note("No deal in this list."))
         ]
-        self.page_label.value = (
-            f'<span style="padding:0 1em">page {self.page + 1} of {pages}</span>'
-        )
+        self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= pages - 1
         self._update_rows(coded)
@@ -324,18 +320,15 @@ class CodingView(StepView):
             amount = d.get("amount")
             text = str(d.get("loss_detail") or "").strip()
             o = overrides.get(r.opportunity_id)
-            if o is not None:
-                who = f" by {o.by}" if o.by else ""
-                status = f'<span class="srca-tag srca-tag-ok">reviewed{c.esc(who)}</span>'
-            else:
-                status = '<span class="srca-tag">not reviewed</span>'
-            r.info.value = (
-                f'<div class="srca-deal-head"><b>{c.esc(r.opportunity_id)}</b>'
-                f" · lost at {c.esc(stage) or '(unknown stage)'}"
-                + (f" · {c.esc(c.money(amount))}" if not _blank(amount) else "")
-                + f" · pick-list: <b>{c.esc(d.get('loss_reason')) or '(blank)'}</b> {status}</div>"
-                f'<div class="srca-loss-text">{c.esc(text) if text else "<i>(no loss text)</i>"}</div>'
-                f'<div>Codes: <b data-testid="deal-codes">{c.esc(codes_label(d["codes"], book))}</b></div>'
+            r.info.value = render.fragment(
+                "app.deal",
+                r.opportunity_id,
+                stage="" if _blank(stage) else stage,
+                amount="" if _blank(amount) else render.money(amount),
+                picklist=d.get("loss_reason"),
+                override=o,
+                text=text,
+                codes=codes_label(d["codes"], book),
             )
 
     def _current_codes(self, oid: str) -> tuple[str, ...]:
@@ -392,9 +385,7 @@ class CodingView(StepView):
             return
         self._agreement_for = key
         if not path or not Path(path).is_file():
-            self.agreement_box.value = (
-                '<p class="srca-muted">No second coder imported yet.</p>' if not path else ""
-            )
+            self.agreement_box.value = "" if path else render.note("No second coder imported yet.")
             return
         other = read_coding_csv(path, coded.codebook)
         ours = coded.deals[["opportunity_id", "categories"]].assign(
@@ -406,24 +397,10 @@ class CodingView(StepView):
 def agreement_html(a: Any, name: str) -> str:
     """The agreement panel: kappa, alpha and percent agreement with their verdicts."""
 
-    def figure(label: str, value: float, verdict: bool = True) -> str:
-        shown = "–" if value is None or np.isnan(value) else f"{value:.2f}"
-        kind = rating(value) if verdict else "n/a"
-        note = agreement_verdict(value) if verdict else "deals coded the same"
-        return (
-            f'<div class="srca-card srca-agree-{kind}"><div class="srca-big">{shown}</div>'
-            f"{c.esc(label)}<br><span class='srca-muted'>{c.esc(note)}</span></div>"
-        )
+    def tile(label: str, value: float) -> render.Tile:
+        shown = render.MISSING if value is None or np.isnan(value) else f"{value:.2f}"
+        return render.Tile(label, shown, agreement_verdict(value), rating(value))
 
-    pct = a.percent_agreement
-    cards = (
-        figure("Cohen's kappa", a.kappa)
-        + figure("Krippendorff's alpha", a.alpha)
-        + (
-            f'<div class="srca-card"><div class="srca-big">{c.pct(pct) if not np.isnan(pct) else "–"}'
-            f"</div>percent agreement<br><span class='srca-muted'>deals coded the same</span></div>"
-        )
-    )
     per = a.per_category.reset_index()
     per.iloc[:, 0] = per.iloc[:, 0].map(lambda k: CATEGORY_LABELS.get(k, k))
     per = per.rename(columns={"a": "ours", "b": "second coder"})
@@ -432,16 +409,20 @@ def agreement_html(a: Any, name: str) -> str:
         b=lambda d: d["b"].map(lambda cs: ", ".join(cs) or "none"),
     )
     diffs = diffs.rename(columns={"a": "ours", "b": "second coder"})
-    return (
-        f"<h3>Agreement with {c.esc(name)} on {a.n:,} deals</h3>"
-        f'<div style="display:flex;gap:1em;flex-wrap:wrap" data-testid="agreement">{cards}</div>'
-        + c.html_table(per, formats={"kappa": lambda v: f"{v:.2f}"}, caption="Per category")
-        + (
-            f"<h3>Where we disagree ({len(a.disagreements):,} deals)</h3>" + c.html_table(diffs)
-            if len(a.disagreements)
-            else ""
-        )
-    )
+    tiles = [
+        tile("Cohen's kappa", a.kappa),
+        tile("Krippendorff's alpha", a.alpha),
+        ("percent agreement", render.share(a.percent_agreement), "deals coded the same"),
+    ]
+    parts = [
+        render.heading(f"Agreement with {name} on {a.n:,} deals", 3),
+        render.kpis(tiles, testid="agreement"),
+        render.frame_table(per, formats={"kappa": lambda v: f"{v:.2f}"}, caption="Per category"),
+    ]
+    if len(a.disagreements):
+        parts.append(render.heading(f"Where we disagree ({len(a.disagreements):,} deals)", 3))
+        parts.append(render.frame_table(diffs))
+    return render.join(parts)
 
 
 def _blank(value: Any) -> bool:

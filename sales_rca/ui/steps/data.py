@@ -1,4 +1,5 @@
-"""The data step: which export the team looks at, what the import found, and every rejected row."""
+"""The data step: which export the team looks at, what the import found (the summary's data
+check), and every rejected row."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import StepView
 
@@ -47,7 +49,7 @@ class DataView(StepView):
         self.load_button.on_click(self.guard(self._load))
         chooser = w.VBox(
             [
-                w.HTML("<h3>Use another export</h3>"),
+                c.heading("Use another export", 3),
                 w.HBox([self.upload_data, self.upload_history, self.upload_mapping]),
                 self.path_data,
                 self.path_history,
@@ -55,14 +57,12 @@ class DataView(StepView):
             ]
         )
         self.report = w.HTML()
-        self.quarantine = w.HTML()
         self.widget.children = [
             c.heading(
                 self.label,
                 sub="Is this our pipeline? What did the import keep, and what did it set aside?",
             ),
             self.report,
-            self.quarantine,
             w.Accordion(children=[chooser], titles=("Choose or upload a different export",)),
         ]
 
@@ -87,49 +87,10 @@ class DataView(StepView):
         if crm is None:
             err = self.bench.load_error
             msg = str(err) if err is not None else "No export is loaded yet: upload one below."
-            self.report.value = f'<div class="srca-error">{c.esc(msg)}</div>'
-            self.quarantine.value = ""
+            self.report.value = render.notice(msg, "error")
             return
-        r = crm.report
-        o = r.outcomes
-        cards = "".join(
-            f'<div class="srca-card"><div class="srca-big">{c.esc(value)}</div>{c.esc(label)}</div>'
-            for value, label in (
-                (f"{r.rows_accepted:,}", "opportunities used"),
-                (f"{o['won']:,} / {o['lost']:,} / {o['open']:,}", "won / lost / open"),
-                (f"{r.rows_quarantined:,}", "rows set aside"),
-                (
-                    f"{r.history['events']:,}" if r.history else "none",
-                    "stage changes in the history",
-                ),
-            )
+        q = crm.quarantine.drop(columns=["table"])
+        rows = render.frame_table(q, max_rows=20) if not q.empty else ""
+        self.report.value = render.data_check(
+            crm.report, file=Path(crm.report.path).name, rows=rows
         )
-        mapping_rows = "".join(
-            f"<tr><td>{c.esc(k.replace('_', ' '))}</td><td>{c.esc(v)}</td></tr>"
-            for k, v in r.mapping.items()
-        )
-        notes = "".join(f'<li class="srca-muted">{c.esc(n)}</li>' for n in r.notes)
-        warnings = "".join(f"<li>{c.esc(wn)}</li>" for wn in r.warnings)
-        self.report.value = (
-            f"<p>File: <b>{c.esc(Path(r.path).name)}</b> · recognised as <b>{c.esc(r.source)}</b>"
-            + (
-                f" · {c.esc(r.footer_lines_removed)} report footer lines ignored"
-                if r.footer_lines_removed
-                else ""
-            )
-            + "</p>"
-            + f'<div style="display:flex;gap:1em;flex-wrap:wrap">{cards}</div>'
-            + (f"<h3>Check these</h3><ul>{warnings}{notes}</ul>" if warnings or notes else "")
-            + f"<details><summary>Which column feeds which field</summary><table>{mapping_rows}</table></details>"
-        )
-        q = crm.quarantine
-        if q.empty:
-            self.quarantine.value = '<div class="srca-ok">No row was set aside.</div>'
-        else:
-            reasons = "".join(
-                f"<li>{c.esc(reason)}: {n:,}</li>" for reason, n in r.quarantine_reasons.items()
-            )
-            self.quarantine.value = (
-                f"<h3>Rows set aside ({len(q):,})</h3><ul>{reasons}</ul>"
-                + c.html_table(q.drop(columns=["table"]), max_rows=20)
-            )

@@ -13,60 +13,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from sales_rca import charts
-from sales_rca.rootcause.voting import VoteResult, alignment_label
+from sales_rca import charts, render
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.ui import components as c
 from sales_rca.ui.inputs import on_enter, set_options, shorten
 from sales_rca.ui.steps.base import StepView
 from sales_rca.ui.steps.whys import describe_undo
-
-#: From this Kendall's W on, the team's rankings agree well enough to choose.
-AGREES = 0.7
-#: Below this W the team should talk before choosing.
-DISAGREES = 0.5
-
-
-def alignment_reading(w_value: float | None) -> str:
-    """Kendall's W in words the room understands, e.g. ``0.82 (strong agreement): the team
-    largely agrees``."""
-    if w_value is None:
-        return "not measured yet: it needs at least two ballots on two or more causes"
-    head = f"{w_value:.2f} ({alignment_label(w_value)})"
-    if w_value >= AGREES:
-        return f"{head}: the team largely agrees"
-    if w_value >= DISAGREES:
-        return f"{head}: the team partly agrees, check the top causes together before choosing"
-    return f"{head}: the team does not agree yet: discuss before choosing"
-
-
-def results_html(state: WorkshopState, result: VoteResult) -> str:
-    """The revealed ranking (Borda order, with dot points) and the alignment, escaped."""
-    labels = {cat.id: cat.label for cat in state.categories}
-    causes = {cause.id: cause for cause in state.causes}
-    rows = []
-    for r in result.causes:
-        cause = causes.get(r.cause_id)
-        if cause is None:
-            continue
-        rows.append(
-            f"<tr><td class='num'>{r.place}</td><td>{c.esc(cause.text)}</td>"
-            f"<td>{c.esc(labels.get(cause.category, cause.category))}</td>"
-            f"<td class='num'>{r.points}</td><td class='num'>{r.voters}</td>"
-            f"<td class='num'>{r.borda:g}</td></tr>"
-        )
-    table = (
-        "<table><thead><tr><th class='num'>#</th><th>Cause</th><th>Category</th>"
-        "<th class='num'>Dots</th><th class='num'>Voters</th><th class='num'>Borda points</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-    reading = alignment_reading(result.alignment)
-    kind = "ok" if result.alignment is not None and result.alignment >= AGREES else "error"
-    return (
-        f'<div data-testid="vote-results"><h3>Results: {result.participants} ballots</h3>'
-        f'<div class="srca-{kind} srca-alignment" data-testid="alignment">'
-        f"Alignment (Kendall's W) {c.esc(reading)}.</div>{table}</div>"
-    )
 
 
 def vote_status(state: WorkshopState) -> str:
@@ -130,9 +82,10 @@ class FishboneView(StepView):
                 w.VBox(
                     [
                         w.HTML(
-                            "<p class='srca-muted'>For someone voting on paper or without a "
-                            "phone: enter their dots, then record. It counts as one anonymous "
-                            "ballot.</p>"
+                            render.note(
+                                "For someone voting on paper or without a phone: enter their "
+                                "dots, then record. It counts as one anonymous ballot."
+                            )
                         ),
                         self.ballot_rows,
                         self.ballot_button,
@@ -164,7 +117,7 @@ class FishboneView(StepView):
             self.figure_box,
             w.VBox(
                 [
-                    w.HTML("<h3>Silent vote</h3>"),
+                    c.heading("Silent vote", 3),
                     self.status,
                     w.HBox([self.reveal_button, self.round_button], layout=row),
                     self.results,
@@ -181,12 +134,10 @@ class FishboneView(StepView):
 
     def _draw(self, state: WorkshopState) -> None:
         result = state.results()
-        self.status.value = (
-            f'<p class="srca-big-line" data-testid="fishbone-votes">{c.esc(vote_status(state))}</p>'
-        )
+        self.status.value = render.fragment("app.big_line", vote_status(state), "fishbone-votes")
         self.reveal_button.disabled = state.revealed or not state.causes
         self.round_button.layout.display = "" if state.revealed else "none"
-        self.results.value = "" if result is None else results_html(state, result)
+        self.results.value = "" if result is None else render.ranking(state, result)
         self.ballot.layout.display = "none" if state.revealed or not state.causes else ""
         self._draw_choices(state)
         self._draw_ballot(state)
@@ -257,20 +208,14 @@ class FishboneView(StepView):
     @staticmethod
     def _causes_html(state: WorkshopState) -> str:
         if not state.causes:
-            return (
-                "<p class='srca-muted'>No cause on the fishbone yet: place the first one above.</p>"
-            )
+            return render.note("No cause on the fishbone yet: place the first one above.")
         labels = {cat.id: cat.label for cat in state.categories}
-        rows = "".join(
-            f"<tr><td>{c.esc(x.id)}</td><td>{c.esc(labels.get(x.category, x.category))}</td>"
-            f"<td class='srca-cause-text'>{c.esc(x.text)}</td>"
-            f"<td>{c.esc(', '.join(x.why_ids))}</td></tr>"
+        rows = [
+            (x.id, labels.get(x.category, x.category), x.text, ", ".join(x.why_ids))
             for x in state.causes
-        )
-        return (
-            "<h3>Causes on the fishbone</h3><table data-testid='cause-table'><thead><tr>"
-            "<th>Id</th><th>Bone</th><th>Cause</th><th>From whys</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
+        ]
+        return render.heading("Causes on the fishbone", 3) + render.table(
+            ["Id", "Bone", "Cause", "From whys"], rows, testid="cause-table"
         )
 
     # ------------------------------------------------------------------ events

@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from sales_rca import render
 from sales_rca.agenda import step_ref
 from sales_rca.coding import loss_priorities
 from sales_rca.findings import Finding
@@ -22,7 +23,6 @@ from sales_rca.rootcause import (
 )
 from sales_rca.rootcause.actions import (
     baseline_metrics,
-    format_value,
     metric_label,
     suggest_metric,
     target_from_input,
@@ -87,7 +87,7 @@ class PlaysView(StepView):
             description="Target value", style=label, layout=w.Layout(width="18em")
         )
         self.a_baseline = w.HTML(layout=w.Layout(margin="0 0 0 2em"))
-        self.a_unit = w.HTML()
+        self.a_unit = w.Label()
         self.a_save = c.button("Commit to this action", style="primary")
         self.a_cancel = c.button("Cancel editing")
         self.a_cancel.layout.display = "none"
@@ -124,9 +124,9 @@ class PlaysView(StepView):
             ),
             self.basis,
             self.cards,
-            w.HTML("<h3>Commit to an action</h3>"),
+            c.heading("Commit to an action", 3),
             form,
-            w.HTML("<h3>Our actions</h3>"),
+            c.heading("Our actions", 3),
             self.actions_box,
         ]
         self._drawn_for: Any = None
@@ -166,7 +166,7 @@ class PlaysView(StepView):
             return
         self._drawn_for = state.event_count
         recs, basis = self._recommendations(state)
-        self.basis.value = f'<p class="srca-muted" data-testid="plays-basis">{c.esc(basis)}</p>'
+        self.basis.value = render.fragment("app.muted", basis, "plays-basis")
         causes = {k.id: k for k in state.causes}
         selected = {s.play_id: s for s in state.selected_plays}
         cards = [self._card(r, causes, selected, open_=i == 0) for i, r in enumerate(recs)]
@@ -176,7 +176,7 @@ class PlaysView(StepView):
             if play_id not in shown and play_id in by_id:
                 rec = Recommendation(by_id[play_id], 0.0, s.cause_ids, (), ())
                 cards.append(self._card(rec, causes, selected))
-        self.cards.children = cards or [w.HTML('<p class="srca-muted">No play matches yet.</p>')]
+        self.cards.children = cards or [w.HTML(render.note("No play matches yet."))]
         self._metrics = self._metric_catalogue()
         set_options(
             self.a_cause,
@@ -207,37 +207,18 @@ class PlaysView(StepView):
         cause_ids = selected[p.id].cause_ids if chosen else rec.cause_ids
         for_causes = [causes[i].text for i in cause_ids if i in causes]
 
-        def days(label: str, items: Sequence[str]) -> str:
-            lis = "".join(f"<li>{c.esc(t)}</li>" for t in items)
-            return f'<div class="srca-days"><b>{label}</b><ul>{lis}</ul></div>'
-
-        evidence = "".join(
-            f"<li>{c.esc(s.claim)} <span class='srca-muted'>— {c.esc(s.source)}"
-            f"{', ' + c.esc(s.year) if s.year else ''}</span></li>"
-            for s in p.evidence
-        )
         if for_causes:
-            why = "For our causes: " + "; ".join(f"“{c.esc(t)}”" for t in for_causes)
+            why = "For our causes: " + "; ".join(f"“{t}”" for t in for_causes)
         else:
-            why = c.esc(play_reason(rec, self.bench.coding))
-        html = (
-            f'<h3 style="margin-top:0">{"✔ " if chosen else ""}{c.esc(p.title)}</h3>'
-            f"<p>{c.esc(p.summary)}</p>"
-            f'<p class="srca-muted">{why}</p>'
-            f"<p><b>Leading indicator:</b> {c.esc(p.indicator.label)} · effort {c.esc(p.effort)}"
-            f" · first effect in about {p.time_to_impact_days} days</p>"
-            f"<details{' open' if open_ or chosen else ''}><summary>What to do in 30 / 60 / 90 "
-            f'days</summary><div class="srca-days-row">{days("First 30 days", p.days_30)}'
-            f"{days('By 60 days', p.days_60)}{days('By 90 days', p.days_90)}</div></details>"
-            f"<details><summary>Evidence and sources</summary><ul>{evidence}</ul></details>"
-        )
+            why = play_reason(rec, self.bench.coding)
+        html = render.play_card(p, why, chosen=chosen, open_=open_)
         if chosen:
             b = c.button("Selected: unselect", tooltip=f"Drop the play {p.title}")
             b.on_click(self.guard(lambda _: self._unselect(p)))
         else:
             b = c.button("Select this play", style="success", tooltip=f"Pick the play {p.title}")
             b.on_click(self.guard(lambda _: self._select(p, rec.cause_ids)))
-        box = w.VBox([w.HTML(html), w.HBox([b])]).add_class("srca-card").add_class("srca-play")
+        box = w.VBox([w.HTML(html), w.HBox([b])]).add_class("srca-card")
         if chosen:
             box.add_class("srca-play-selected")
         return box
@@ -267,13 +248,10 @@ class PlaysView(StepView):
             self.a_baseline.value = ""
             self.a_unit.value = ""
             return
-        self.a_baseline.value = (
-            f'<span data-testid="baseline">Baseline from the x-ray: '
-            f"<b>{c.esc(format_value(f.value, f.unit))}</b></span>"
+        self.a_baseline.value = render.fragment(
+            "app.baseline", render.metric_value(f.value, f.unit)
         )
-        self.a_unit.value = {"share": "%", "days": "days", "deals": "deals"}.get(
-            f.unit, c.esc(f.unit)
-        )
+        self.a_unit.value = {"share": "%"}.get(f.unit, f.unit)
 
     def _reset_form(self) -> None:
         self.editing = None
@@ -336,31 +314,20 @@ class PlaysView(StepView):
     # ------------------------------------------------------------------ committed actions
     def _draw_actions(self, state: WorkshopState, plays: dict[str, Play]) -> None:
         if not state.actions:
-            self.actions_box.children = [
-                w.HTML('<p class="srca-muted">No action committed yet.</p>')
-            ]
+            self.actions_box.children = [w.HTML(render.note("No action committed yet."))]
             return
         causes = {k.id: k.text for k in (*state.causes, *state.removed_causes)}
         rows = []
         for a in state.actions:
             done = a.status.value == "done"
-            details = " · ".join(
-                x
-                for x in (
-                    f"owner <b>{c.esc(a.owner)}</b>",
-                    f"due {a.due:%d %b %Y}" if a.due else "",
-                    f"target {c.esc(target_text(a.target))}" if a.target else "",
-                    f"play: {c.esc(plays[a.play_id].title)}" if a.play_id in plays else "",
-                    f"cause: “{c.esc(causes.get(a.cause_id, ''))}”" if a.cause_id else "",
-                )
-                if x
+            info = c.html(
+                "app.action",
+                a,
+                target=target_text(a.target),
+                play=plays[a.play_id].title if a.play_id in plays else "",
+                cause=causes.get(a.cause_id or "", ""),
             )
-            info = w.HTML(
-                f'<div class="srca-action{" srca-done" if done else ""}" data-testid="action">'
-                f'<b class="srca-action-title">{c.esc(a.title)}</b> '
-                f'<span class="srca-tag">{c.esc(a.status.value)}</span><br>{details}</div>',
-                layout=w.Layout(flex="1"),
-            )
+            info.layout = w.Layout(flex="1")
             toggle = c.button("Reopen" if done else "Mark done")
             toggle.on_click(
                 self.guard(lambda _, a=a, done=done: self._status(a, "open" if done else "done"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from sales_rca import charts
+from sales_rca import charts, render
 from sales_rca.agenda import step_ref
 from sales_rca.findings import Finding
 from sales_rca.rootcause.operations import OPERATIONS
@@ -54,49 +54,6 @@ def describe_undo(event: Event) -> str:
     what = model.undo if model is not None and model.undo else event.kind.replace("_", " ")
     text = event.data.get("text") or event.data.get("note")
     return f"Undone: {what}" + (f" “{shorten(str(text), 60)}”." if text else ".")
-
-
-def outline_html(tree: WhyTree) -> str:
-    """The tree as an escaped, nested HTML outline with status, root-cause flag and evidence."""
-
-    def evidence(items: Any) -> str:
-        if not items:
-            return ""
-        lis = "".join(
-            f'<li class="srca-evidence"><span class="srca-muted">'
-            f"{'data' if e.finding is not None else 'note'}:</span> {c.esc(e.label)}</li>"
-            for e in items
-        )
-        return f"<ul>{lis}</ul>"
-
-    def visit(node_id: str) -> str:
-        items = []
-        for branch in tree.branches(node_id):
-            inner = []
-            for why in branch:
-                flag = ' <span class="srca-root">★ root cause</span>' if why.root_cause else ""
-                inner.append(
-                    f'<li data-why="{c.esc(why.id)}"><span class="srca-id">{c.esc(why.id)}</span> '
-                    f'<span class="srca-why-text">{c.esc(why.text)}</span> '
-                    f'<span class="srca-status srca-status-{why.status.value}">'
-                    f"{c.esc(why.status.value)}</span>{flag}"
-                    f"{evidence(why.evidence)}{visit(why.id)}</li>"
-                )
-            if len(branch) > 1:
-                items.append(
-                    '<li class="srca-and"><b>All of these together (AND):</b>'
-                    f"<ul>{''.join(inner)}</ul></li>"
-                )
-            else:
-                items += inner
-        return f"<ul>{''.join(items)}</ul>" if items else ""
-
-    p = tree.problem
-    return (
-        f'<div class="srca-outline" data-testid="why-outline"><p><b>Problem:</b> '
-        f'<span class="srca-why-text">{c.esc(p.text)}</span></p>'
-        f"{evidence(p.evidence)}{visit(p.id) or '<p class=srca-muted>No why yet.</p>'}</div>"
-    )
 
 
 class WhysView(StepView):
@@ -255,9 +212,10 @@ class WhysView(StepView):
         if not pid:
             self._tree = None
             self.figure_box.children = []
-            self.outline.value = (
-                f'<div class="srca-error">No problem yet. On {step_ref("xray")} press '
-                "“Make this a problem” next to a finding, or type a problem above.</div>"
+            self.outline.value = render.notice(
+                f"No problem yet. On {step_ref('xray')} press “Make this a problem” next to a "
+                "finding, or type a problem above.",
+                "error",
             )
             return
         tree = state.tree(pid)
@@ -266,7 +224,7 @@ class WhysView(StepView):
         if self._drawn != tree:
             self._drawn = tree
             self.figure_box.children = [c.figure(charts.why_tree_figure(tree))]
-            self.outline.value = outline_html(tree)
+            self.outline.value = render.why_tree(tree)
 
     def _draw_controls(self, tree: WhyTree, state: Any) -> None:
         before = self.node.value

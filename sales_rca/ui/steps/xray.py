@@ -11,8 +11,8 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from sales_rca import charts
-from sales_rca.display import missing
+from sales_rca import charts, render
+from sales_rca.display import MISSING, missing
 from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
@@ -57,10 +57,7 @@ class RankedProblemButtons(ProblemButtons):
         rows += [self._row(f) for f in first]
         if background:
             rows.append(
-                w.HTML(
-                    '<p class="srca-muted">Background: numbers worth knowing, not problems on '
-                    "their own.</p>"
-                )
+                w.HTML(render.note("Background: numbers worth knowing, not problems on their own."))
             )
             rows += [self._row(f) for f in background]
         self.box.children = rows
@@ -73,12 +70,7 @@ class RankedProblemButtons(ProblemButtons):
         children: list[w.Widget] = [b, w.Label(f.title)]
         mark = s.strength_mark(f)
         if mark:
-            children.append(
-                w.HTML(
-                    f'<span class="srca-tag srca-lead" title="{c.esc(LEAD_TIP)}" '
-                    f'data-testid="lead-mark">{c.esc(mark)}</span>'
-                )
-            )
+            children.append(c.html("app.lead_mark", mark, LEAD_TIP))
         return w.HBox(children, layout=w.Layout(align_items="center"))
 
 
@@ -91,16 +83,18 @@ def stalled_deals_frame(x: Any) -> pd.DataFrame:
         out["status"] = out["status"].map(lambda v: _STATUS.get(v, v))
     for col in ("days_in_stage", "threshold_days"):
         if col in out:
-            out[col] = out[col].map(lambda v: c.num(v) or "–")
+            out[col] = out[col].map(render.number)
     if "amount" in out:
-        out["amount"] = out["amount"].map(lambda v: c.money(v) or "–")
+        out["amount"] = out["amount"].map(render.money)
     if "past_due" in out:
-        out["past_due"] = out["past_due"].map(lambda v: "–" if missing(v) else "yes" if v else "no")
+        out["past_due"] = out["past_due"].map(
+            lambda v: MISSING if missing(v) else "yes" if v else "no"
+        )
     return out.rename(columns=_STALL_COLUMNS)
 
 
 def _html(markup: str) -> w.HTML:
-    return w.HTML(f'<div style="overflow-x:auto">{markup}</div>')
+    return w.HTML(render.fragment("blocks.scroll", markup))
 
 
 class XRayView(StepView):
@@ -116,11 +110,11 @@ class XRayView(StepView):
                 sub="Where do our deals stall and die? Pick a finding to dig into.",
             ),
             self.headline,
-            w.HTML(
-                "<h3>Findings: make one a problem to dig into</h3>"
-                '<p class="srca-muted">Strongest evidence and most at stake first. '
-                "A <i>lead, not proof</i> rests on too few deals, managers or territories to "
-                "prove it.</p>"
+            c.heading(
+                "Findings: make one a problem to dig into",
+                3,
+                sub="Strongest evidence and most at stake first. A lead, not proof, rests on too "
+                "few deals, managers or territories to prove it.",
             ),
             self.problem_buttons.box,
             self.tabs,
@@ -138,13 +132,7 @@ class XRayView(StepView):
             self.problem_buttons.mark_used()
             return
         self._drawn_for = x
-        lo, hi = x.win_rate_ci
-        self.headline.value = (
-            f"<p class='srca-big'>{x.won:,} won · {x.lost:,} lost · {x.open:,} open · "
-            f"win rate {c.pct(x.win_rate)} <span class='srca-muted' style='font-size:1rem'>"
-            f"(95% range {c.pct(lo)}–{c.pct(hi)})</span></p>"
-            + "".join(f"<p class='srca-muted'>{c.esc(s.plain(n))}</p>" for n in x.notes)
-        )
+        self.headline.value = render.fragment("app.xray_headline", x, [s.plain(n) for n in x.notes])
         self.problem_buttons.draw(ranked_findings(self.bench.findings()))
         pages = self._pages(x)
         self.tabs.children = [p[1] for p in pages]
@@ -192,7 +180,7 @@ class XRayView(StepView):
         if not stalls.empty:
             parts.append(
                 w.HTML(
-                    c.html_table(
+                    render.frame_table(
                         stalled_deals_frame(x),
                         numeric=["days in stage", "normal up to (days)", "amount"],
                         max_rows=25,
