@@ -89,7 +89,10 @@ def test_vote_status_counts_voters_without_showing_ballots():
     text = vote_status(w_.snapshot().redacted("facilitator"))
     assert text == (
         "Round 1 · 3 dots each · 2 of 3 joined have voted · ballots stay hidden until you reveal"
+        " · voting on the phones is closed"
     )
+    w_.open_voting()
+    assert vote_status(w_.snapshot()).endswith("until you reveal")
 
 
 def test_results_rank_by_borda_with_alignment_and_escape_cause_text():

@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -257,10 +257,10 @@ class Session:
         if applied:
             self._workshop, self._seq, self._cache = None, 0, None
 
-    def secret(self, name: str) -> str:
-        """A random secret kept in this session file (made on first use): the join code's and
-        the participants' tokens' keys survive a restart and stay with the session."""
-        return self._store.secret(name)
+    def secret(self, name: str, make: Callable[[], str] | None = None) -> str:
+        """A random secret kept in this session file (made on first use, by ``make`` if given):
+        the join code and the participants' token key survive a restart with the session."""
+        return self._store.secret(name, make)
 
     @contextlib.contextmanager
     def acting(self, who: str | None) -> Iterator[Session]:

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -211,14 +211,15 @@ class Store:
             raise SessionError(f"expected '{key}' in the meta table of {self.path}, found none")
         return row[0]
 
-    def secret(self, key: str) -> str:
-        """A random secret kept in the meta table under ``key``, made on first use (the join
-        code and the participants' token key survive a restart this way)."""
+    def secret(self, key: str, make: Callable[[], str] | None = None) -> str:
+        """A random secret kept in the meta table under ``key``, made on first use by ``make``
+        (default: 32 random URL-safe characters); the join code and the participants' token key
+        survive a restart this way."""
         with self.lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return row[0]
-            value = secrets.token_urlsafe(24)
+            value = make() if make is not None else secrets.token_urlsafe(24)
             with self.write():
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
             return self.meta(key)

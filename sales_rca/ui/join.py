@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -32,6 +33,15 @@ JOIN_WINDOW = 600.0
 WRONG_CODES_PER_WINDOW = 10
 TEXT_LIMIT = 300
 NAME_LIMIT = 60
+
+
+#: Letters and digits that cannot be misread on a projector (no 0/O, 1/I/L).
+JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_join_code(length: int = 6) -> str:
+    """A fresh join code for the projector, e.g. ``K7QX3M``."""
+    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(length))
 
 
 class JoinError(SalesRcaError):
@@ -189,7 +199,7 @@ class Room:
     @property
     def join_code(self) -> str:
         with self._lock:
-            return self._open().secret("join_code")
+            return self._open().secret("join_code", make=new_join_code)
 
     def _secret(self, session: Session) -> str:
         return session.secret("participant_token")
@@ -217,7 +227,7 @@ class Room:
             session = self._open()
             if existing is not None:  # one person, one ballot: a refresh is the same person
                 return token or "", participant_view(session.state(viewer=existing), existing)
-            expected = session.secret("join_code")
+            expected = session.secret("join_code", make=new_join_code)
             if not code_matches(code, expected):
                 if not self.wrong_codes.allow(client):
                     raise JoinError(
@@ -231,7 +241,7 @@ class Room:
                     "This phone has joined several times already: ask the facilitator.", 429
                 )
             label = _text(name, "name", NAME_LIMIT) or None
-            pid = session.as_author(None).join(label)
+            pid = session.join(label)
             new_token = resume_token(pid, self._secret(session))
             return new_token, participant_view(session.state(viewer=pid), pid)
 
@@ -247,7 +257,8 @@ class Room:
             state = session.state(viewer=pid)
             if state.voting != "open" or state.revealed:
                 raise JoinError("Voting is closed right now: the facilitator opens it.", 409)
-            session.as_author(pid).vote(cause, max(int(dots), 0), participant=pid)
+            with session.acting(pid):
+                session.vote(cause, max(int(dots), 0), participant=pid)
             return participant_view(session.state(viewer=pid), pid)
 
     def rank(self, token: str | None, causes: list[str]) -> dict[str, Any]:
@@ -261,7 +272,8 @@ class Room:
             state = session.state(viewer=pid)
             if state.voting != "open" or state.revealed:
                 raise JoinError("Voting is closed right now: the facilitator opens it.", 409)
-            session.as_author(pid).rank(picked, participant=pid)
+            with session.acting(pid):
+                session.rank(picked, participant=pid)
             return participant_view(session.state(viewer=pid), pid)
 
     def propose(self, token: str | None, category: str, text: str) -> dict[str, Any]:
@@ -272,5 +284,6 @@ class Room:
         with self._lock:
             if session.state(viewer=pid).revealed:
                 raise JoinError("The results are revealed: suggest it in the next round.", 409)
-            session.as_author(pid).propose_cause(text, category)
+            with session.acting(pid):
+                session.propose_cause(text, category)
             return participant_view(session.state(viewer=pid), pid)

@@ -217,6 +217,7 @@ class WorkshopServer(Voila):
             room = Room(self.session_path)
             join = [
                 (r"/join/api/([a-z]+)", JoinApi, {"room": room}),
+                (r"/join/(sales-rca\.css)", JoinPage, {"path": str(resources.template_dir())}),
                 (
                     r"/join/(.*)",
                     JoinPage,

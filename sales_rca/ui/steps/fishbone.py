@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import charts, render
+from sales_rca.rootcause.fishbone import Cause
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.ui import components as c
 from sales_rca.ui.inputs import on_enter, set_options, shorten
@@ -27,7 +28,37 @@ def vote_status(state: WorkshopState) -> str:
     head = f"Round {state.round} · {state.dots_per_person} dots each · "
     if state.revealed:
         return head + f"{voted} voted · results revealed"
-    return head + f"{voted} of {joined} joined have voted · ballots stay hidden until you reveal"
+    text = head + f"{voted} of {joined} joined have voted · ballots stay hidden until you reveal"
+    return text if state.voting == "open" else text + " · voting on the phones is closed"
+
+
+class SuggestionRow:
+    """One cause suggested from a phone: reword it, pick its bone, then add, merge or discard."""
+
+    def __init__(self, view: FishboneView, cause: Cause, state: WorkshopState) -> None:
+        self.cause_id = cause.id
+        self.text = c.text_input("The cause as it will show")
+        self.text.value = cause.text
+        self.text.layout = w.Layout(flex="1 1 20em")
+        self.bone = w.Dropdown(
+            options=[(cat.label, cat.id) for cat in state.categories],
+            value=cause.category,
+            layout=w.Layout(width="14em"),
+        )
+        self.into = w.Dropdown(layout=w.Layout(width="16em"))
+        add = c.button("Add to the fishbone", style="primary")
+        add.on_click(view.guard(lambda _: view.approve(self)))
+        merge = c.button("Merge", tooltip="Same as a cause already on the fishbone")
+        merge.on_click(view.guard(lambda _: view.merge(self)))
+        drop = c.button("Discard")
+        drop.on_click(view.guard(lambda _: view.discard(self)))
+        row = w.Layout(width="100%", align_items="center", flex_flow="row wrap")
+        self.widget = w.HBox([self.text, self.bone, add, self.into, merge, drop], layout=row)
+
+    def draw(self, state: WorkshopState) -> None:
+        set_options(
+            self.into, [("into…", "")] + [(shorten(k.text, 40), k.id) for k in state.causes]
+        )
 
 
 class FishboneView(StepView):
@@ -94,6 +125,27 @@ class FishboneView(StepView):
             ],
             titles=("Record a ballot for someone in the room",),
         )
+        self.voting_button = c.button("Open voting on the phones", style="primary")
+        self.voting_button.on_click(self.guard(self._toggle_voting))
+        self.suggestions = w.VBox()
+        self.suggestion_rows: dict[str, SuggestionRow] = {}
+        self.suggestion_card = w.VBox(
+            [
+                c.heading("Suggested from the phones", 3),
+                w.HTML(
+                    render.note(
+                        "Nothing typed on a phone reaches the screen before you add it: reword "
+                        "it, merge it with a cause already there, or discard it."
+                    )
+                ),
+                self.suggestions,
+            ]
+        ).add_class("srca-card")
+        self.people = w.VBox()
+        self.people_for: Any = None
+        self.people_card = w.Accordion(
+            children=[self.people], titles=("Who has joined (only you see this)",)
+        )
         self.results = w.HTML()
         self.causes_table = w.HTML()
         self.figure_box = w.Box(layout=w.Layout(width="100%", overflow="auto"))
@@ -119,11 +171,13 @@ class FishboneView(StepView):
                 [
                     c.heading("Silent vote", 3),
                     self.status,
-                    w.HBox([self.reveal_button, self.round_button], layout=row),
+                    w.HBox([self.voting_button, self.reveal_button, self.round_button], layout=row),
                     self.results,
                     self.ballot,
+                    self.people_card,
                 ]
             ).add_class("srca-card"),
+            self.suggestion_card,
             self.causes_table,
         ]
 
@@ -136,6 +190,12 @@ class FishboneView(StepView):
         result = state.results()
         self.status.value = render.fragment("app.big_line", vote_status(state), "fishbone-votes")
         self.reveal_button.disabled = state.revealed or not state.causes
+        self.voting_button.description = (
+            "Close voting on the phones" if state.voting == "open" else "Open voting on the phones"
+        )
+        self.voting_button.disabled = state.revealed or not state.causes
+        self._draw_suggestions(state)
+        self._draw_people(state)
         self.round_button.layout.display = "" if state.revealed else "none"
         self.results.value = "" if result is None else render.ranking(state, result)
         self.ballot.layout.display = "none" if state.revealed or not state.causes else ""
@@ -205,6 +265,32 @@ class FishboneView(StepView):
             rows.append(w.HBox([box, w.Label(f"{cause.id} · {shorten(cause.text, 90)}")]))
         self.ballot_rows.children = rows
 
+    def _draw_suggestions(self, state: WorkshopState) -> None:
+        waiting = {k.id: k for k in state.proposed_causes}
+        if tuple(waiting) != tuple(self.suggestion_rows):
+            kept = {
+                i: self.suggestion_rows.get(i) or SuggestionRow(self, k, state)
+                for i, k in waiting.items()
+            }
+            self.suggestion_rows = kept
+            self.suggestions.children = [r.widget for r in kept.values()]
+        for row in self.suggestion_rows.values():
+            row.draw(state)
+        self.suggestion_card.layout.display = "" if waiting else "none"
+
+    def _draw_people(self, state: WorkshopState) -> None:
+        drawn = (state.participants, state.voters)
+        if drawn == self.people_for:
+            return
+        self.people_for = drawn
+        rows: list[w.Widget] = []
+        for person in state.participants:
+            voted = "has voted" if person.id in state.voters else "not voted yet"
+            remove = c.button("Remove", tooltip="Their ballot in this round stops counting")
+            remove.on_click(self.guard(lambda _, pid=person.id: self._remove_person(pid)))
+            rows.append(w.HBox([w.Label(f"{person.label} · {voted}"), remove]))
+        self.people.children = rows or [w.HTML(render.note("Nobody has joined yet."))]
+
     @staticmethod
     def _causes_html(state: WorkshopState) -> str:
         if not state.causes:
@@ -245,6 +331,33 @@ class FishboneView(StepView):
         if cid:
             self.session.remove_cause(cid)
             self.ok(f"Took {cid} off the fishbone (Undo brings it back).")
+
+    def _toggle_voting(self, _: Any = None) -> None:
+        if self.session.state().voting == "open":
+            self.session.close_voting()
+            self.ok("Voting is closed on the phones.")
+        else:
+            self.session.open_voting()
+            self.ok("Voting is open: participants can give their dots now.")
+
+    def approve(self, row: SuggestionRow) -> None:
+        self.session.approve_cause(row.cause_id, text=row.text.value, category=row.bone.value)
+        self.ok("Added the suggestion to the fishbone.")
+
+    def merge(self, row: SuggestionRow) -> None:
+        if not row.into.value:
+            self.show_message("Pick the cause it repeats, then Merge.", "error")
+            return
+        self.session.merge_causes(row.into.value, [row.cause_id])
+        self.ok("Merged the suggestion into the cause already on the fishbone.")
+
+    def discard(self, row: SuggestionRow) -> None:
+        self.session.remove_cause(row.cause_id)
+        self.ok("Discarded the suggestion (Undo brings it back).")
+
+    def _remove_person(self, participant: str) -> None:
+        self.session.remove_participant(participant)
+        self.ok("Removed: their ballot in this round no longer counts.")
 
     def _reveal(self, _: Any = None) -> None:
         self.session.reveal()
