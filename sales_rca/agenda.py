@@ -103,16 +103,11 @@ def step_number(step: str) -> int:
     return steps.index(step) + 1
 
 
-def step_name(step: str) -> str:
-    """``"Plays and actions"``: the app step's name (an error for a step the agenda lacks)."""
-    return f"{app_steps()[step].name}" if step_number(step) else ""
-
-
 def step_label(step: str) -> str:
     """``"6. Plays and actions"``: the step's button and heading."""
-    return f"{step_number(step)}. {step_name(step)}"
+    return f"{step_number(step)}. {app_steps()[step].name}"
 
 
 def step_ref(step: str) -> str:
     """``"step 6 (Plays and actions)"``: the step as a sentence points to it."""
-    return f"step {step_number(step)} ({step_name(step)})"
+    return f"step {step_number(step)} ({app_steps()[step].name})"

@@ -1,10 +1,9 @@
 """The building blocks of every YAML format sales-rca reads: a strict base model and field types.
 
 Each format (CRM mapping, codebook, fishbone, playbook, clients file, agenda) is a pydantic model
-built from these, read by :func:`sales_rca.resources.load_yaml`, which turns a validation error into
-the one line of :func:`sales_rca.errors.validation_message`. A validator raises what it expected
-(``ValueError("expected a lower-case id like 'no_decision'")``); the formatter adds the file, the
-place and what was found.
+of these, read by :func:`sales_rca.resources.load_yaml`. A validator raises what it expected
+(``ValueError("expected a lower-case id like 'no_decision'")``); the one formatter,
+:func:`sales_rca.errors.validation_message`, adds the file, the place and what was found.
 """
 
 from __future__ import annotations
@@ -36,17 +35,20 @@ class YamlModel(BaseModel):
     model_config = STRICT
 
 
-def one_of(options: Iterable[str]) -> Callable[[str], str]:
-    """A validator that accepts one of ``options`` only."""
-    allowed = tuple(options)
-    names = ", ".join(o if o.isidentifier() else repr(o) for o in allowed)
-
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"expected one of {names}")
+def _check(test: Callable[[Any], bool], expected: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise ValueError(f"expected {expected}")
         return value
 
     return check
+
+
+def one_of(options: Iterable[str]) -> Callable[[Any], Any]:
+    """A validator that accepts one of ``options`` only."""
+    allowed = tuple(options)
+    names = ", ".join(o if o.isidentifier() else repr(o) for o in allowed)
+    return _check(lambda value: value in allowed, f"one of {names}")
 
 
 def unique(field: str = "id") -> Callable[[list[Any]], list[Any]]:
@@ -62,26 +64,11 @@ def unique(field: str = "id") -> Callable[[list[Any]], list[Any]]:
     return check
 
 
-def non_blank(value: str) -> str:
-    """A validator: text with something else than spaces, valid Unicode (no lone surrogate)."""
-    if not value.strip():
-        raise ValueError("expected non-empty text")
+def _encodes(value: str) -> bool:
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"expected valid Unicode text, found a lone surrogate at {exc.start}"
-        ) from None
-    return value
-
-
-def _matches(pattern: str, what: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern, value):
-            raise ValueError(f"expected {what}")
-        return value
-
-    return check
+        return bool(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
 
 
 def as_text(value: Any) -> Any:
@@ -91,13 +78,6 @@ def as_text(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def comma_list(value: Any) -> Any:
-    """``"Won, Signed"`` -> ``["Won", "Signed"]``; ``None`` -> ``[]``; list items as text."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return listed(value)
-
-
 def listed(value: Any) -> Any:
     """One text stands for a list of one; ``None`` for none; list items as text."""
     if value is None or isinstance(value, str):
@@ -105,16 +85,25 @@ def listed(value: Any) -> Any:
     return [as_text(v) for v in value] if isinstance(value, list | tuple) else value
 
 
+def comma_list(value: Any) -> Any:
+    """``"Won, Signed"`` -> ``["Won", "Signed"]``; otherwise as :func:`listed`."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return listed(value)
+
+
+#: A validator: text with more than spaces.
+non_blank = _check(lambda value: bool(value.strip()), "non-empty text")
+_UNICODE = _check(_encodes, "valid Unicode text (no lone surrogate)")
+_IDENT = _check(lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v), "a lower-case id like 'no_decision'")
+_KEY = _check(lambda v: re.fullmatch(r"(?s)\S(.*\S)?", v), "an id without surrounding spaces")
+
 #: Non-blank text, stored byte for byte (never trimmed).
-Text = Annotated[StrictStr, AfterValidator(non_blank)]
+Text = Annotated[StrictStr, AfterValidator(non_blank), AfterValidator(_UNICODE)]
 #: A lower-case identifier such as ``no_decision`` or ``buyer``.
-Ident = Annotated[
-    StrictStr, AfterValidator(_matches(r"[a-z][a-z0-9_]*", "a lower-case id like 'no_decision'"))
-]
+Ident = Annotated[StrictStr, AfterValidator(_IDENT)]
 #: An entity id such as ``W12`` (any non-blank text without surrounding spaces).
-Key = Annotated[
-    StrictStr, AfterValidator(_matches(r"(?s)\S(.*\S)?", "an id without surrounding spaces"))
-]
+Key = Annotated[StrictStr, AfterValidator(_KEY)]
 #: ``true`` or ``false`` (``"yes"`` or ``1`` are refused, so a typo never flips a flag).
 Flag = StrictBool
 #: A whole number >= 0 (booleans are not numbers here).

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -280,12 +281,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     return book.codebook("default codebook" if path is None else str(path))
 
 
-_DEFAULT: Codebook | None = None
-
-
+@cache
 def default_codebook() -> Codebook:
     """The packaged default codebook (loaded once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_codebook()
-    return _DEFAULT
+    return load_codebook()

@@ -30,7 +30,6 @@ from sales_rca.schema import (
     Ident,
     Names,
     Scalar,
-    Text,
     YamlModel,
     as_text,
     non_blank,
@@ -51,51 +50,45 @@ def normalise(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(header).lower().replace("\ufeff", "")).strip()
 
 
-@dataclass(frozen=True)
-class Vendor:
-    name: str
-    label: str
-    columns: dict[str, tuple[str, ...]]
-    signature: tuple[str, ...] = ()
-    min_hits: int = 2
+def _normalised(headers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(normalise(h) for h in headers)
 
 
-class _Shape(YamlModel):
-    """One export shape of ``crm_vendors.yaml``: its headers, as written (normalised on use)."""
+_Headers = Annotated[tuple[StrictStr, ...], AfterValidator(_normalised)]
 
-    label: Text | None = None
+
+class Vendor(YamlModel):
+    """An export shape of ``crm_vendors.yaml``, its headers normalised (:func:`normalise`)."""
+
+    name: str = ""
+    label: str = ""
     min_hits: Count = 2
-    signature: tuple[StrictStr, ...] = ()
-    columns: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
-
-    def vendor(self, name: str) -> Vendor:
-        return Vendor(
-            name=name,
-            label=self.label or name,
-            columns={k: tuple(normalise(a) for a in v) for k, v in self.columns.items()},
-            signature=tuple(normalise(s) for s in self.signature),
-            min_hits=self.min_hits,
-        )
+    signature: _Headers = ()
+    columns: dict[StrictStr, _Headers] = Field(default_factory=dict)
 
 
 class _Catalogue(YamlModel):
-    exports: dict[Ident, _Shape]
-    history: dict[Ident, _Shape]
+    exports: dict[Ident, Vendor]
+    history: dict[Ident, Vendor]
 
 
 @cache
-def _catalogue() -> _Catalogue:
-    return resources.load_yaml(_Catalogue, None, default="crm_vendors.yaml")
+def _catalogue() -> dict[str, dict[str, Vendor]]:
+    shapes = resources.load_yaml(_Catalogue, None, default="crm_vendors.yaml").model_dump()
+    return {
+        kind: {n: Vendor(**{**v, "name": n, "label": v["label"] or n}) for n, v in named.items()}
+        for kind, named in shapes.items()
+    }
 
 
 def vendors() -> dict[str, Vendor]:
     """Opportunity-export shapes by name (``generic`` last)."""
-    return {name: shape.vendor(name) for name, shape in _catalogue().exports.items()}
+    return _catalogue()["exports"]
 
 
 def history_shapes() -> dict[str, Vendor]:
     """Stage-history export shapes by name."""
-    return {name: shape.vendor(name) for name, shape in _catalogue().history.items()}
+    return _catalogue()["history"]
 
 
 def detect_vendor(headers: list[str]) -> Vendor:
@@ -223,22 +216,12 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
     else:
         data = resources.validate(MappingFile, mapping, "mapping", error=MappingError)
     fields = data.model_dump(exclude_none=True)
-    history = fields.pop("history", {})
     options = {k: fields.pop(k) for k in _OPTIONS if k in fields}
     if fields.get("source") in ("auto", *vendors()):
         options["source"] = fields.pop("source")
-    return Mapping(
-        columns=fields,
-        history=history,
-        won_stages=list(options.get("won_stages", ())),
-        lost_stages=list(options.get("lost_stages", ())),
-        stages=list(options.get("stages", ())),
-        dayfirst=options.get("dayfirst"),
-        decimal=options.get("decimal"),
-        sheet=options.get("sheet"),
-        source=options.get("source"),
-        path=str(mapping) if isinstance(mapping, str | Path) else None,
-    )
+    lists = {k: list(v) for k, v in options.items() if isinstance(v, tuple)}
+    path = str(mapping) if isinstance(mapping, str | Path) else None
+    return Mapping(columns=fields, path=path, **{**options, **lists})
 
 
 def resolve_user_columns(user: dict[str, str], headers: list[str], where: str) -> dict[str, str]:

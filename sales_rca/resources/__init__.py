@@ -116,20 +116,17 @@ def load_yaml(
     model: type[M],
     path: str | Path | None,
     *,
-    default: str | None = None,
+    default: str = "",
     error: type[SalesRcaError] = SalesRcaError,
     what: str = "YAML file",
     context: Mapping[str, Any] | None = None,
 ) -> M:
-    """The YAML file at ``path`` (or the packaged resource ``default``) validated into ``model``.
-
-    Raises ``error`` with one line ``"FILE: <where>: expected <what>, found <what>"`` when the file
-    is missing, unreadable, not YAML, or does not fit the model. ``what`` names the file in those
-    messages (``"mapping file"``); ``context`` reaches the model's validators.
-    """
+    """The YAML file at ``path`` (else the packaged resource ``default``) validated into ``model``
+    (``context`` reaches its validators); a missing, unreadable or invalid file raises ``error``
+    with one line ``"FILE: <where>: expected <what>, found <what>"`` (``what`` names the file)."""
     import yaml
 
-    path = resource(str(default)) if path is None else Path(path)
+    path = resource(default) if path is None else Path(path)
     source = str(path)
     try:
         data = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
@@ -153,8 +150,8 @@ def validate(
     error: type[SalesRcaError] = SalesRcaError,
     context: Mapping[str, Any] | None = None,
 ) -> M:
-    """``data`` (parsed YAML, or a dict given in code) validated into ``model``, else ``error``
-    with the one-line message (``source`` names where the data came from)."""
+    """``data`` (parsed YAML, or a dict given in code, from ``source``) validated into ``model``;
+    else ``error`` with the one line of :func:`~sales_rca.errors.validation_message`."""
     from pydantic import ValidationError
 
     try:

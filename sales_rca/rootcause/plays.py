@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass as model
@@ -134,15 +134,6 @@ class Recommendation:
         return "; ".join(parts)
 
 
-def plays_from_data(
-    data: Any, *, categories: Sequence[str] = CATEGORY_IDS, source: str = "playbook"
-) -> tuple[Play, ...]:
-    """Validate a parsed playbook document (``{"plays": [...]}``) into plays."""
-    context = {"categories": tuple(categories)}
-    book = resources.validate(Playbook, data, source, error=ModelError, context=context)
-    return tuple(book.plays)
-
-
 def load_playbook(
     path: str | Path | None = None, *, categories: Sequence[str] = CATEGORY_IDS
 ) -> tuple[Play, ...]:
@@ -152,13 +143,9 @@ def load_playbook(
         >>> len(load_playbook()) >= 25
         True
     """
+    context = {"categories": tuple(categories)}
     book = resources.load_yaml(
-        Playbook,
-        path,
-        default="playbook.yaml",
-        error=ModelError,
-        what="playbook file",
-        context={"categories": tuple(categories)},
+        Playbook, path, default="playbook.yaml", error=ModelError, context=context
     )
     return tuple(book.plays)
 
