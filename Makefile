@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8866
 
-.PHONY: install workshop test demo wheel lint bench clean screenshots
+.PHONY: install workshop test test-fast demo wheel lint bench clean screenshots
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ workshop: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the browser, notebook (papermill/Voila) and slow tests (< 60 s).
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not notebook and not slow"
 
 demo: install
 	$(BIN)/sales-rca batch sales_rca/resources/demo/clients.example.yaml --out out/demo --jobs 2

@@ -49,6 +49,10 @@ class BatchError(SalesRcaError):
     """A batch definition (clients file) or its parameters are invalid."""
 
 
+class KernelStartError(BatchError):
+    """A Jupyter kernel for a notebook run could not be started (after the retries)."""
+
+
 class PipelineError(SalesRcaError):
     """A pipeline x-ray cannot be taken with the arguments given (e.g. a bad stage order)."""
 

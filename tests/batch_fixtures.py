@@ -2,7 +2,8 @@
 
 Running notebooks costs seconds, so the demo batch (three demo clients, one with a workshop
 session, plus one broken client) runs once, through the real command line with ``--jobs 2``, and
-every test module reads its output.
+every test module reads its output: tests take the session-scoped fixtures ``demo_batch`` and
+``hostile_batch`` (tests/conftest.py), which also mark them ``notebook``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,7 @@ def run_here(clients_file: Path, out: Path) -> BatchRun:
     return BatchRun(out, code, "", failure_table(report.clients), clients_file)
 
 
-@cache
-def demo_batch() -> BatchRun:
+def run_demo_batch() -> BatchRun:
     """The three demo clients (Salesforce with a session, HubSpot xlsx, European CSV with a
     mapping) and one client whose export is empty, run with ``sales-rca batch --jobs 2``."""
     tmp = scratch("demo-batch")
@@ -167,8 +166,7 @@ def demo_batch() -> BatchRun:
     return BatchRun(out, done.returncode, done.stdout, done.stderr, clients_file)
 
 
-@cache
-def hostile_batch() -> BatchRun:
+def run_hostile_batch() -> BatchRun:
     """One client whose name, loss texts, account and owner names and session texts all carry
     script and event-handler payloads."""
     import pandas as pd

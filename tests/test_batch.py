@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from batch_fixtures import DEMO, NOTEBOOK, demo_batch, write_clients
+from batch_fixtures import DEMO, NOTEBOOK, BatchRun, write_clients
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -281,8 +281,8 @@ def test_a_missing_input_file_fails_only_that_client(tmp_path: Path) -> None:
 # --- the demo batch (run once, through the command line) -----------------------------------------
 
 
-def test_a_failing_client_never_stops_the_others() -> None:
-    run = demo_batch()
+def test_a_failing_client_never_stops_the_others(demo_batch: BatchRun) -> None:
+    run = demo_batch
     status = {c["slug"]: c["status"] for c in run.manifest["clients"]}
     assert status == {
         "northwind-demo-co": "ok",
@@ -292,8 +292,8 @@ def test_a_failing_client_never_stops_the_others() -> None:
     }
 
 
-def test_the_batch_exits_1_with_a_table_of_what_failed_and_why() -> None:
-    run = demo_batch()
+def test_the_batch_exits_1_with_a_table_of_what_failed_and_why(demo_batch: BatchRun) -> None:
+    run = demo_batch
     assert run.returncode == 1
     assert "1 client(s) failed" in run.stderr
     row = next(line for line in run.stderr.splitlines() if line.startswith("broken-export-ltd"))
@@ -301,8 +301,8 @@ def test_the_batch_exits_1_with_a_table_of_what_failed_and_why() -> None:
     assert f"Index: {run.out / 'index.html'}" in run.stdout
 
 
-def test_a_failed_client_keeps_its_notebook_but_gets_no_summary() -> None:
-    run = demo_batch()
+def test_a_failed_client_keeps_its_notebook_but_gets_no_summary(demo_batch: BatchRun) -> None:
+    run = demo_batch
     folder = run.out / "broken-export-ltd"
     nb = json.loads((folder / "diagnostic.ipynb").read_text("utf-8"))
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
@@ -312,8 +312,8 @@ def test_a_failed_client_keeps_its_notebook_but_gets_no_summary() -> None:
     assert run.client("broken-export-ltd")["outputs"]["summary"] is None
 
 
-def test_the_manifest_records_status_error_timings_hashes_and_outputs() -> None:
-    run = demo_batch()
+def test_the_manifest_records_status_error_timings_hashes_and_outputs(demo_batch: BatchRun) -> None:
+    run = demo_batch
     m = run.manifest
     assert (m["format"], m["ok"], m["failed"], m["jobs"]) == ("sales-rca-batch", 3, 1, 2)
     north = run.client("northwind-demo-co")
@@ -329,8 +329,8 @@ def test_the_manifest_records_status_error_timings_hashes_and_outputs() -> None:
     assert broken["error"].startswith("cell ") and "CrmImportError" in broken["error"]
 
 
-def test_manifest_lists_input_hashes() -> None:
-    run = demo_batch()
+def test_manifest_lists_input_hashes(demo_batch: BatchRun) -> None:
+    run = demo_batch
     m = run.manifest
     assert m["notebook_sha256"] == hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
     assert m["clients_file_sha256"] == hashlib.sha256(run.clients_file.read_bytes()).hexdigest()
@@ -362,10 +362,10 @@ def injected(folder: Path) -> str:
     return "".join(cell["source"])
 
 
-def test_client_without_history_gets_no_history() -> None:
+def test_client_without_history_gets_no_history(demo_batch: BatchRun) -> None:
     from sales_rca.crm import load_crm
 
-    run = demo_batch()
+    run = demo_batch
     for slug in ("contoso-analytics", "fabrikam-maschinenbau-gmbh"):
         client = run.client(slug)
         assert client["parameters"]["history_path"] == ""
@@ -383,18 +383,18 @@ def test_client_without_history_gets_no_history() -> None:
     assert "Stage history none given" in data_check(run.out / "fabrikam-maschinenbau-gmbh")
 
 
-def test_a_client_with_its_own_history_uses_its_own() -> None:
-    run = demo_batch()
+def test_a_client_with_its_own_history_uses_its_own(demo_batch: BatchRun) -> None:
+    run = demo_batch
     north = run.client("northwind-demo-co")
     assert north["parameters"]["history_path"] == HISTORY
     assert north["inputs"]["history_path"]["path"] == HISTORY
     assert 'history_path = "' + HISTORY + '"' in injected(run.out / "northwind-demo-co")
 
 
-def test_the_summary_quarantine_figure_is_what_the_import_reports() -> None:
+def test_the_summary_quarantine_figure_is_what_the_import_reports(demo_batch: BatchRun) -> None:
     from sales_rca.crm import load_crm
 
-    run = demo_batch()
+    run = demo_batch
     for client in run.manifest["clients"]:
         if client["status"] != "ok":
             continue
@@ -415,8 +415,8 @@ def test_the_summary_quarantine_figure_is_what_the_import_reports() -> None:
         assert f"Stage history {events}" in check
 
 
-def test_the_index_links_every_summary_and_compares_clients() -> None:
-    run = demo_batch()
+def test_the_index_links_every_summary_and_compares_clients(demo_batch: BatchRun) -> None:
+    run = demo_batch
     page = (run.out / "index.html").read_text("utf-8")
     for slug in ("northwind-demo-co", "contoso-analytics", "fabrikam-maschinenbau-gmbh"):
         assert f'href="{slug}/summary.html"' in page
@@ -429,8 +429,8 @@ def test_the_index_links_every_summary_and_compares_clients() -> None:
     assert html.escape(results["top_categories"][0]["label"]) in page
 
 
-def test_an_anonymised_index_names_no_client_and_links_nothing() -> None:
-    run = demo_batch()
+def test_an_anonymised_index_names_no_client_and_links_nothing(demo_batch: BatchRun) -> None:
+    run = demo_batch
     results = []
     for c in run.manifest["clients"]:
         r = ClientResult(c["name"], c["slug"], c["status"], c["error"], outputs=c["outputs"])

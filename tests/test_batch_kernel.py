@@ -12,7 +12,8 @@ from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 
-from sales_rca.batch.kernel import IpcKernelManager, Kernel, KernelStartError
+from sales_rca.batch.kernel import IpcKernelManager, Kernel
+from sales_rca.errors import KernelStartError, SalesRcaError
 
 pytestmark = pytest.mark.notebook
 
@@ -55,11 +56,18 @@ def test_a_reused_kernel_starts_each_notebook_with_a_fresh_namespace(tmp_path: P
     second = notebook(
         tmp_path / "b.ipynb", "value = 'B'", "print(sorted(k for k in ('secret',) if k in dir()))"
     )
+    cells: list[tuple[int, int]] = []
     with Kernel(cwd=tmp_path) as kernel:
         kernel.execute(first, tmp_path / "a.out.ipynb", {"value": "client A"})
-        kernel.execute(second, tmp_path / "b.out.ipynb", {"value": "client B"})
+        kernel.execute(
+            second,
+            tmp_path / "b.out.ipynb",
+            {"value": "client B"},
+            on_cell=lambda *c: cells.append(c),
+        )
         assert kernel.starts == 1  # the same kernel ran both
     assert outputs(tmp_path / "b.out.ipynb") == ["[]\n"]
+    assert cells == [(1, 3), (2, 3), (3, 3)]  # its two cells after papermill's parameters cell
 
 
 def test_a_cell_error_is_not_retried_and_the_kernel_is_replaced(tmp_path: Path) -> None:
@@ -111,3 +119,4 @@ def test_a_kernel_that_never_starts_gives_up_after_the_retries(
     with pytest.raises(KernelStartError, match=r"3 attempts.*kernel died"):
         Kernel(attempts=3).start()
     assert len(calls) == 3
+    assert issubclass(KernelStartError, SalesRcaError)  # one line for the user, no traceback

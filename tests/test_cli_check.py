@@ -5,25 +5,36 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
+SALES_RCA = Path(sys.executable).parent / "sales-rca"
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sales_rca.cli", *args], capture_output=True, text=True, check=False
+
+def test_the_installed_command_prints_one_line_and_exits_2_on_an_unusable_file(corpus):
+    # The one test that starts the real `sales-rca` (the others call main(argv) in this process).
+    result = subprocess.run(
+        [str(SALES_RCA), "check", str(corpus / "header_only.csv")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "found a header only" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_help_lists_commands_with_descriptions():
-    result = run("--help")
+def test_help_lists_commands_with_descriptions(cli):
+    result = cli("--help")
     assert result.returncode == 0
     assert "check" in result.stdout
     assert "Check a CRM export" in result.stdout
 
 
-def test_check_json_has_the_documented_fields(corpus):
-    result = run("check", str(corpus / "duplicate_ids.csv"), "--json")
+def test_check_json_has_the_documented_fields(corpus, cli):
+    result = cli("check", str(corpus / "duplicate_ids.csv"), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     for key in (
@@ -49,9 +60,9 @@ def test_check_json_has_the_documented_fields(corpus):
     assert data["mapping"]["opportunity_id"] == "Opportunity ID"
 
 
-def test_check_text_report_and_quarantine_file(corpus, tmp_path):
+def test_check_text_report_and_quarantine_file(corpus, tmp_path, cli):
     out = tmp_path / "q" / "rejected.csv"
-    result = run("check", str(corpus / "missing_ids.csv"), "--quarantine-out", str(out))
+    result = cli("check", str(corpus / "missing_ids.csv"), "--quarantine-out", str(out))
     assert result.returncode == 0, result.stderr
     assert "4 in, 2 accepted, 2 quarantined" in result.stdout
     assert "missing opportunity id: 2" in result.stdout
@@ -60,8 +71,8 @@ def test_check_text_report_and_quarantine_file(corpus, tmp_path):
     assert rejected["reason"].tolist() == ["missing opportunity id"] * 2
 
 
-def test_check_text_tells_exact_repeats_from_reused_ids(corpus):
-    result = run("check", str(corpus / "duplicate_ids.csv"))
+def test_check_text_tells_exact_repeats_from_reused_ids(corpus, cli):
+    result = cli("check", str(corpus / "duplicate_ids.csv"))
     assert result.returncode == 0, result.stderr
     assert "exact repeat of an earlier row: 1" in result.stdout
     assert "duplicate opportunity id with different content: 1" in result.stdout
@@ -71,20 +82,20 @@ def test_check_text_tells_exact_repeats_from_reused_ids(corpus):
     )
 
 
-def test_check_text_says_how_extra_columns_were_read(tmp_path):
+def test_check_text_says_how_extra_columns_were_read(tmp_path, cli):
     path = tmp_path / "export.csv"
     path.write_text(
         "Opportunity ID,Stage,Seats,Signed,Plan\n"
         + "".join(f"O-{i},Closed Won,{i},2025-01-0{i},Gold\n" for i in range(1, 5)),
         encoding="utf-8",
     )
-    result = run("check", str(path))
+    result = cli("check", str(path))
     assert result.returncode == 0, result.stderr
     assert "Kept as extra  : 3 columns (1 numbers, 1 dates, 1 text)" in result.stdout
 
 
-def test_unusable_file_gives_one_line_and_exit_2(corpus):
-    result = run("check", str(corpus / "header_only.csv"))
+def test_unusable_file_gives_one_line_and_exit_2(corpus, cli):
+    result = cli("check", str(corpus / "header_only.csv"))
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -93,8 +104,8 @@ def test_unusable_file_gives_one_line_and_exit_2(corpus):
     assert "Traceback" not in result.stderr
 
 
-def test_bad_mapping_gives_one_line_and_exit_2(corpus):
-    result = run(
+def test_bad_mapping_gives_one_line_and_exit_2(corpus, cli):
+    result = cli(
         "check",
         str(corpus / "custom_columns.csv"),
         "--mapping",

@@ -485,3 +485,17 @@ def test_freshsales_deals_map_through_the_generic_aliases(corpus):
         "Lost reason",
     )
     assert crm.report.outcomes == {"won": 1, "lost": 1, "open": 1}
+
+
+def test_a_central_european_export_is_read_in_its_own_code_page(tmp_path):
+    path = tmp_path / "cz.csv"
+    path.write_bytes(
+        (
+            "Opportunity ID,Stage,Account Name\n"
+            "CZ-1,Closed Lost,Příliš žluťoučký kůň úpěl ďábelské ódy\n"
+            "CZ-2,Closed Won,Zażółć gęślą jaźń Łódź\n"
+        ).encode("cp1250")
+    )
+    crm = load_crm(path)
+    assert crm.report.encoding == "cp1250"
+    assert crm.opportunities["account"].tolist()[0] == "Příliš žluťoučký kůň úpěl ďábelské ódy"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from batch_fixtures import NOTEBOOK, demo_batch
+from batch_fixtures import NOTEBOOK, BatchRun
 
 NOTEBOOKS = sorted(NOTEBOOK.parent.glob("*.ipynb"))
 DEMO_CLIENTS = ("northwind-demo-co", "contoso-analytics", "fabrikam-maschinenbau-gmbh")
@@ -58,8 +58,8 @@ def test_diagnostic_cells_stay_thin() -> None:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("slug", DEMO_CLIENTS)
-def test_the_diagnostic_executes_on_each_demo_client(slug: str) -> None:
-    run = demo_batch()
+def test_the_diagnostic_executes_on_each_demo_client(slug: str, demo_batch: BatchRun) -> None:
+    run = demo_batch
     nb = json.loads((run.out / slug / "diagnostic.ipynb").read_text("utf-8"))
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]

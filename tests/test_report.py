@@ -6,15 +6,14 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from batch_fixtures import (
     DEMO,
     XSS,
-    demo_batch,
-    hostile_batch,
+    BatchRun,
     make_session,
-    run_cli,
     run_here,
     scratch,
     write_clients,
@@ -62,13 +61,13 @@ class Page(HTMLParser):
         return " ".join(" ".join(self.text).split())
 
 
-def summary(slug: str) -> str:
-    return (demo_batch().out / slug / "summary.html").read_text("utf-8")
+def summary(run: BatchRun, slug: str) -> str:
+    return (run.out / slug / "summary.html").read_text("utf-8")
 
 
 @pytest.mark.parametrize("slug", OK_CLIENTS)
-def test_the_summary_makes_no_outside_request(slug: str) -> None:
-    page = Page(summary(slug))
+def test_the_summary_makes_no_outside_request(slug: str, demo_batch: BatchRun) -> None:
+    page = Page(summary(demo_batch, slug))
     for tag, attrs in page.tags:
         for name in ("src", "href", "action", "data", "poster"):
             value = attrs.get(name)
@@ -76,15 +75,17 @@ def test_the_summary_makes_no_outside_request(slug: str) -> None:
                 assert value.startswith(("data:", "#")) or "://" not in value, (tag, value)
         assert not (tag == "link" and attrs.get("rel") == "stylesheet"), attrs
         assert not (tag == "script" and "src" in attrs), attrs
-    head = summary(slug)[: summary(slug).index("<script>")]
+    head = summary(demo_batch, slug)[: summary(demo_batch, slug).index("<script>")]
     assert "@import" not in head and "url(" not in head  # no font or stylesheet downloads
     for word in ("require.js", "requirejs", "MathJax", "cdn.plot.ly", "cdnjs", "fonts.googleapis"):
         assert word not in " ".join(page.text) + head
 
 
 @pytest.mark.parametrize("slug", OK_CLIENTS)
-def test_plotly_js_is_embedded_once_and_every_figure_draws_from_json(slug: str) -> None:
-    text = summary(slug)
+def test_plotly_js_is_embedded_once_and_every_figure_draws_from_json(
+    slug: str, demo_batch: BatchRun
+) -> None:
+    text = summary(demo_batch, slug)
     assert len(PLOTLY_BANNER.findall(text)) == 1
     page = Page(text)
     figures = [a for t, a in page.tags if t == "script" and a.get("class") == "plotly-figure"]
@@ -93,12 +94,12 @@ def test_plotly_js_is_embedded_once_and_every_figure_draws_from_json(slug: str) 
 
 
 @pytest.mark.parametrize("slug", OK_CLIENTS)
-def test_the_demo_summaries_stay_under_6_mb(slug: str) -> None:
-    assert (demo_batch().out / slug / "summary.html").stat().st_size < MAX_BYTES
+def test_the_demo_summaries_stay_under_6_mb(slug: str, demo_batch: BatchRun) -> None:
+    assert (demo_batch.out / slug / "summary.html").stat().st_size < MAX_BYTES
 
 
-def test_code_prompts_and_parameters_are_hidden() -> None:
-    text = summary("northwind-demo-co")
+def test_code_prompts_and_parameters_are_hidden(demo_batch: BatchRun) -> None:
+    text = summary(demo_batch, "northwind-demo-co")
     page = Page(text).visible_text
     for code in ("from sales_rca import", "load_crm(", "report.show", "summary.results()"):
         assert code not in page
@@ -107,14 +108,16 @@ def test_code_prompts_and_parameters_are_hidden() -> None:
     assert "injected-parameters" not in text and "application/vnd.sales-rca.results" not in text
 
 
-def test_the_executive_summary_comes_first_with_numbers_causes_and_actions() -> None:
-    text = summary("northwind-demo-co")
+def test_the_executive_summary_comes_first_with_numbers_causes_and_actions(
+    demo_batch: BatchRun,
+) -> None:
+    text = summary(demo_batch, "northwind-demo-co")
     main = text[text.index("<main") :]
     first = re.search(r'<section class="([^"]+)"', main)
     assert first and first.group(1) == "executive-summary"
     exec_part = main[: main.index("</section>")]
     exec_text = Page(exec_part).visible_text
-    results = json.loads((demo_batch().out / "northwind-demo-co" / "results.json").read_text())
+    results = json.loads((demo_batch.out / "northwind-demo-co" / "results.json").read_text())
     assert f"{results['win_rate']:.0%}" in exec_text
     assert "Needs Analysis: 439 deals lost here" in exec_text  # top finding with its number
     assert "No consensus in the buying group" in exec_text  # the vote's winning cause
@@ -123,34 +126,38 @@ def test_the_executive_summary_comes_first_with_numbers_causes_and_actions() -> 
     assert main.index("executive-summary") < main.index("Data check") < main.index("Pipeline x-ray")
 
 
-def test_the_summary_is_print_friendly() -> None:
-    text = summary("northwind-demo-co")
+def test_the_summary_is_print_friendly(demo_batch: BatchRun) -> None:
+    text = summary(demo_batch, "northwind-demo-co")
     css = text[text.index("<style>") : text.index("</style>")]
     assert "@media print" in css
     assert re.search(r"\.executive-summary\s*\{[^}]*break-after:\s*page", css)
     assert re.search(r"\.chart\s*\{[^}]*break-inside:\s*avoid", css)
 
 
-def test_a_workshop_session_adds_trees_fishbone_ranking_and_actions() -> None:
-    text = Page(summary("northwind-demo-co")).visible_text
+def test_a_workshop_session_adds_trees_fishbone_ranking_and_actions(demo_batch: BatchRun) -> None:
+    text = Page(summary(demo_batch, "northwind-demo-co")).visible_text
     assert "The buying group never agrees on the problem" in text
     assert "Reps pitch before they diagnose" in text
     assert "Ranking of causes" in text and "Kendall" in text
-    with_session = summary("northwind-demo-co").count('class="plotly-figure"')
-    without = summary("fabrikam-maschinenbau-gmbh").count('class="plotly-figure"')
+    with_session = summary(demo_batch, "northwind-demo-co").count('class="plotly-figure"')
+    without = summary(demo_batch, "fabrikam-maschinenbau-gmbh").count('class="plotly-figure"')
     assert with_session >= without + 2  # a five-whys tree and the fishbone
 
 
-def test_without_a_session_the_summary_says_so_and_ranks_loss_categories() -> None:
-    text = Page(summary("contoso-analytics")).visible_text
+def test_without_a_session_the_summary_says_so_and_ranks_loss_categories(
+    demo_batch: BatchRun,
+) -> None:
+    text = Page(summary(demo_batch, "contoso-analytics")).visible_text
     assert "No workshop session given" in text
     assert "weight (loss coding)" in text
     assert "Recommended plays" in text
 
 
 @pytest.mark.parametrize("payload", XSS)
-def test_untrusted_text_appears_as_text_never_as_markup(payload: str) -> None:
-    run = hostile_batch()
+def test_untrusted_text_appears_as_text_never_as_markup(
+    payload: str, hostile_batch: BatchRun
+) -> None:
+    run = hostile_batch
     assert run.returncode == 0, run.stderr
     (client,) = run.manifest["clients"]
     for name in (client["outputs"]["summary"], "index.html"):
@@ -197,13 +204,15 @@ def test_hidden_cells_are_dropped_and_the_summary_cell_moves_first() -> None:
     assert [c.source for c in arrange(nb).cells] == ["summary", ""]
 
 
-def test_a_rerun_with_a_baseline_shows_each_action_metric_before_and_after() -> None:
+def test_a_rerun_with_a_baseline_shows_each_action_metric_before_and_after(
+    demo_batch: BatchRun,
+) -> None:
     from sales_rca.demo import generate, write_salesforce_export
 
-    before_run = demo_batch().out / "northwind-demo-co"  # the team's session, on the demo data
+    before_run = demo_batch.out / "northwind-demo-co"  # the team's session, on the demo data
     tmp = scratch("baseline")
     export, history = write_salesforce_export(generate(400, seed=4), tmp / "data-q3")
-    session = demo_batch().client("northwind-demo-co")["inputs"]["session_path"]["path"]
+    session = demo_batch.client("northwind-demo-co")["inputs"]["session_path"]["path"]
     params = {
         "export_path": str(export),
         "history_path": str(history),
@@ -238,10 +247,10 @@ def test_a_baseline_folder_without_results_is_a_clear_error(tmp_path: Path) -> N
         load_baseline(tmp_path)
 
 
-def test_export_writes_the_summary_of_one_session(tmp_path: Path) -> None:
+def test_export_writes_the_summary_of_one_session(tmp_path: Path, cli: Any) -> None:
     session = make_session(tmp_path / "s.session", text=" <i>")
     out = tmp_path / "deep" / "summary.html"
-    done = run_cli("export", str(session), "--html", str(out))
+    done = cli("export", str(session), "--html", str(out))
     assert done.returncode == 0, done.stderr
     text = out.read_text("utf-8")
     assert len(PLOTLY_BANNER.findall(text)) == 1
@@ -251,10 +260,10 @@ def test_export_writes_the_summary_of_one_session(tmp_path: Path) -> None:
 
 
 @pytest.mark.notebook
-def test_export_with_data_runs_the_full_diagnostic(tmp_path: Path) -> None:
+def test_export_with_data_runs_the_full_diagnostic(tmp_path: Path, cli: Any) -> None:
     session = make_session(tmp_path / "s.session")
     out = tmp_path / "summary.html"
-    done = run_cli(
+    done = cli(
         "export",
         str(session),
         "--html",
@@ -269,8 +278,8 @@ def test_export_with_data_runs_the_full_diagnostic(tmp_path: Path) -> None:
     assert "Contoso" in visible and "Pipeline x-ray" in visible and "Ranking of causes" in visible
 
 
-def test_export_of_a_missing_session_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = run_cli("export", str(tmp_path / "none.session"), "--html", str(tmp_path / "x.html"))
+def test_export_of_a_missing_session_is_one_line_and_exit_2(tmp_path: Path, cli: Any) -> None:
+    done = cli("export", str(tmp_path / "none.session"), "--html", str(tmp_path / "x.html"))
     assert done.returncode == 2
     assert (
         done.stderr.startswith("sales-rca: error:") and len(done.stderr.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_fixtures import demo_batch, hostile_batch
+from batch_fixtures import BatchRun
 
 pytestmark = pytest.mark.browser
 
@@ -79,26 +79,26 @@ def open_offline(browser: Any, path: Path) -> dict[str, Any]:
     [("northwind-demo-co", 6), ("contoso-analytics", 2), ("fabrikam-maschinenbau-gmbh", 2)],
 )
 def test_every_chart_renders_from_file_with_the_network_blocked(
-    browser: Any, slug: str, at_least: int
+    browser: Any, slug: str, at_least: int, demo_batch: BatchRun
 ) -> None:
-    seen = open_offline(browser, demo_batch().out / slug / "summary.html")
+    seen = open_offline(browser, demo_batch.out / slug / "summary.html")
     assert seen["errors"] == []
     assert seen["tried"] == []  # nothing even tried to leave the machine
     assert seen["drawn"] == seen["expected"] >= at_least
 
 
-def test_the_index_opens_offline(browser: Any) -> None:
+def test_the_index_opens_offline(browser: Any, demo_batch: BatchRun) -> None:
     page = browser.new_page()
     page.route(
         "**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort()
     )
-    page.goto((demo_batch().out / "index.html").as_uri())
+    page.goto((demo_batch.out / "index.html").as_uri())
     assert page.locator("a[href$='summary.html']").count() == 3
     page.close()
 
 
-def test_hostile_text_never_runs_as_script(browser: Any) -> None:
-    run = hostile_batch()
+def test_hostile_text_never_runs_as_script(browser: Any, hostile_batch: BatchRun) -> None:
+    run = hostile_batch
     (client,) = run.manifest["clients"]
     seen = open_offline(browser, run.out / client["outputs"]["summary"])
     assert seen["dialogs"] == [] and seen["errors"] == []

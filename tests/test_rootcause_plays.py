@@ -12,17 +12,16 @@ from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
 from sales_rca.rootcause import (
     CATEGORY_IDS,
-    Action,
     Cause,
     Priority,
     TargetMetric,
     Workshop,
-    assess,
     load_categories,
     load_playbook,
     priorities,
     recommend,
 )
+from sales_rca.rootcause.actions import matching_finding
 from sales_rca.rootcause.plays import INDICATOR_METRICS
 
 PLAYBOOK = load_playbook()
@@ -201,11 +200,9 @@ def test_an_action_target_takes_its_baseline_from_the_xray_and_the_next_run_says
     after = Finding(
         "conversion:Needs Analysis", "35% pass", "conversion", 0.35, "share", stage="Needs Analysis"
     )
-    progress = assess(action, [after])
-    assert progress.share_of_gap_closed == pytest.approx(0.5)
-    assert progress.moved and not progress.reached
-    assert assess(action, []) is None
-    assert assess(Action("A1", "No target", "Ann"), [after]) is None
+    other = Finding("conversion:Proposal", "50% pass", "conversion", 0.5, "share", stage="Proposal")
+    assert matching_finding(action.target, [other, after]) is after
+    assert matching_finding(action.target, [other]) is None
 
 
 def test_actions_refuse_bad_dates_targets_and_unknown_causes():

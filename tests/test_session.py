@@ -6,8 +6,6 @@ import dataclasses
 import inspect
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -354,16 +352,13 @@ def test_findings_with_numbers_that_are_not_json_are_refused(session):
     assert session.state().problem(p).evidence == ()
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sales_rca.cli", "session", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+@pytest.fixture
+def run_cli(cli):
+    """``sales-rca session ARGS`` (in this process)."""
+    return lambda *args: cli("session", *args)
 
 
-def test_cli_new_show_export_import(tmp_path):
+def test_cli_new_show_export_import(tmp_path, run_cli):
     path, out, copy = tmp_path / "w.session", tmp_path / "w.json", tmp_path / "copy.session"
     assert run_cli("new", str(path), "--title", "Q3 <review>").returncode == 0
     with Session.open(path) as s:
@@ -378,7 +373,7 @@ def test_cli_new_show_export_import(tmp_path):
     assert json.loads(run_cli("show", str(copy), "--json").stdout)["whys"] == data["whys"]
 
 
-def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
+def test_cli_errors_are_one_line_with_exit_code_2(tmp_path, run_cli):
     path = tmp_path / "w.session"
     path.write_text("not a session")
     result = run_cli("show", str(path))

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
 
+from sales_rca.batch.export import write_summary
 from sales_rca.coding import (
     agreement,
     code_losses,
@@ -22,7 +26,6 @@ from sales_rca.findings import Finding
 from sales_rca.pipeline import findings, xray
 from sales_rca.render import actions, metric_value, picked_plays
 from sales_rca.report import Summary, recommend_plays
-from sales_rca.report.export import write_summary
 from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook, recommend
 from sales_rca.rootcause.actions import (
     baseline_metrics,
@@ -42,7 +45,7 @@ from sales_rca.ui.steps.coding import (
     queue_ids,
 )
 from sales_rca.ui.steps.plays import PlaysView, play_reason
-from sales_rca.ui.steps.summary import summary_path
+from sales_rca.ui.steps.summary import SummaryView, summary_path
 from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
 from sales_rca.ui.workbench import Workbench
 
@@ -282,6 +285,118 @@ def test_the_summary_file_is_named_after_the_workshop_and_escapes_typed_text(tmp
     html = out.read_text(encoding="utf-8")
     assert XSS not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def summary_view(tmp_path: Path, data: Path | None = None) -> tuple[SummaryView, Any]:
+    """The summary step of an app on a session in ``tmp_path`` (no browser, no Voila)."""
+    from sales_rca.ui.context import Settings
+    from sales_rca.ui.workbench import Workbench
+
+    settings = Settings(
+        data=data,
+        history=DEMO_HISTORY if data else None,
+        session=tmp_path / "w.session",
+        title="Q3 review",
+        summary_dir=tmp_path,
+    )
+    app = SimpleNamespace(ui_lock=threading.RLock(), messages=[])
+    bench = Workbench(settings)
+    cause = bench.session.add_cause("Reps skip discovery", "process")
+    bench.session.add_action("Discovery call checklist", "Ana", cause_id=cause)
+    view = SummaryView(bench, lambda text, kind: app.messages.append((kind, text)), app)
+    return view, app
+
+
+def free_elsewhere(lock: Any) -> bool:
+    """Whether another thread (the live-update poller, say) can take ``lock`` right now."""
+    took: list[bool] = []
+
+    def take() -> None:
+        took.append(lock.acquire(timeout=2))
+        if took[-1]:
+            lock.release()
+
+    t = threading.Thread(target=take)
+    t.start()
+    t.join()
+    return took == [True]
+
+
+def test_the_summary_is_written_in_the_background_without_the_ui_lock(tmp_path, monkeypatch):
+    from sales_rca.ui.steps import summary as step
+
+    view, app = summary_view(tmp_path)
+    running, go_on = threading.Event(), threading.Event()
+    seen: list[tuple[str, int, int, bool]] = []
+
+    def slow_write(*args: Any, progress: Any, **kwargs: Any) -> Path:
+        running.set()
+        assert go_on.wait(30)
+
+        def spy(what: str, k: int, n: int) -> None:
+            seen.append((what, k, n, free_elsewhere(app.ui_lock)))
+            progress(what, k, n)
+
+        return write_summary(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(step, "write_summary", slow_write)
+    bars: list[int] = []
+    view.progress.observe(lambda change: bars.append(change["new"]), "value")
+    view.write_button.click()  # returns at once: the job runs in its own thread
+    assert running.wait(10)
+    assert free_elsewhere(app.ui_lock), "live updates must not wait for the summary"
+    assert view.write_button.disabled
+    assert view.progress.layout.visibility == "visible"
+    assert "Writing the summary" in view.written.value
+    go_on.set()
+    view.job.join(60)
+    assert not view.job.is_alive()
+    assert [(k, n) for _, k, n, _ in seen] == [(1, 2), (2, 2)]  # no kernel: session only
+    assert all(free for *_, free in seen)
+    assert bars and bars == sorted(bars) and bars[-1] == view.progress.max
+    out = summary_path(tmp_path, "Q3 review")
+    assert out.is_file() and "Discovery call checklist" in out.read_text("utf-8")
+    assert str(out.resolve()) in view.written.value
+    assert not view.write_button.disabled
+    assert view.progress.layout.visibility == "hidden"
+    assert app.messages == [("ok", "")]  # the step reports; the app's notice line stays quiet
+
+
+def test_a_summary_that_fails_says_so_in_the_step_in_plain_words(tmp_path, monkeypatch):
+    from sales_rca.errors import BatchError
+    from sales_rca.ui.steps import summary as step
+
+    view, _ = summary_view(tmp_path)
+
+    def failing(*args: Any, progress: Any, **kwargs: Any) -> Path:
+        progress("running the diagnostic", 3, 9)
+        raise BatchError("the diagnostic failed for acme.csv: cell 3: CrmImportError: no rows")
+
+    monkeypatch.setattr(step, "write_summary", failing)
+    view.write_button.click()
+    view.job.join(30)
+    assert "No summary written: the diagnostic failed for acme.csv" in view.written.value
+    assert "srca-error" in view.written.value
+    assert not view.write_button.disabled
+
+    monkeypatch.setattr(step, "write_summary", lambda *a, **k: 1 / 0)
+    view.write_button.click()
+    view.job.join(30)
+    assert "No summary written: Something went wrong" in view.written.value
+    assert "ZeroDivisionError" not in view.written.value
+
+
+@pytest.mark.notebook
+def test_with_data_the_summary_counts_the_diagnostics_cells_as_it_runs(tmp_path):
+    view, _ = summary_view(tmp_path, data=DEMO_DATA)
+    steps: list[int] = []
+    view.progress.observe(lambda change: steps.append(change["new"]), "value")
+    view.write_button.click()
+    view.job.join(300)
+    assert "Summary written" in view.written.value, view.written.value
+    assert view.progress.max > 5 and steps[-1] == view.progress.max  # one step per code cell
+    assert steps == sorted(steps)
+    assert "Pipeline x-ray" in summary_path(tmp_path, "Q3 review").read_text("utf-8")
 
 
 # ---------------------------------------------------------------------- x-ray (step 2)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import default
+
+from sales_rca.errors import KernelStartError
 
 log = logging.getLogger("sales_rca.batch")
 
@@ -34,10 +37,8 @@ RESET_CODE = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().executi
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
 START_ATTEMPTS = 3
 START_TIMEOUT = 60.0
-
-
-class KernelStartError(RuntimeError):
-    """A kernel could not be started (after the retries)."""
+#: ``on_cell(k, n)``: the k-th of n code cells starts.
+CellHook = Callable[[int, int], None]
 
 
 class IpcKernelManager(AsyncKernelManager):
@@ -146,9 +147,11 @@ class Kernel:
         parameters: dict[str, Any],
         *,
         execution_timeout: float | None = None,
+        on_cell: CellHook | None = None,
     ) -> Any:
         """Execute ``notebook`` with ``parameters`` into ``output`` through papermill.
 
+        ``on_cell(k, n)`` is called as the k-th of the notebook's n code cells starts (k from 1).
         Raises what papermill raises (``PapermillExecutionError`` for an error in a cell); after
         any error the kernel is discarded, so the next notebook gets a fresh one.
         """
@@ -167,6 +170,7 @@ class Kernel:
                 start_timeout=int(self.startup_timeout),
                 execution_timeout=execution_timeout,
                 km=self.km,
+                on_cell=on_cell,
             )
         except BaseException:
             self.discard()
@@ -199,6 +203,15 @@ class WarmKernelEngine(NBClientEngine):
         execution_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
+        on_cell: CellHook | None = kwargs.get("on_cell")
+        code = [
+            i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code" and c.source.strip()
+        ]
+
+        def cell_started(cell: Any, cell_index: int) -> None:
+            if on_cell is not None and cell_index in code:
+                on_cell(code.index(cell_index) + 1, len(code))
+
         client = _ResettingClient(
             nb_man,
             km=kwargs["km"],
@@ -209,6 +222,7 @@ class WarmKernelEngine(NBClientEngine):
             log_output=log_output,
             stdout_file=stdout_file,
             stderr_file=stderr_file,
+            on_cell_start=cell_started,
         )
         try:
             return client.execute()

@@ -25,10 +25,10 @@ from sales_rca import __version__
 from sales_rca.batch.clients import ClientJob, file_sha256, load_batch
 from sales_rca.batch.index import write_index, write_manifest
 from sales_rca.errors import BatchError
+from sales_rca.report.summary import RESULTS_FILE, results_from_notebook
 
 NOTEBOOK_FILE = "diagnostic.ipynb"
 SUMMARY_FILE = "summary.html"
-RESULTS_FILE = "results.json"
 
 
 @dataclass
@@ -83,17 +83,30 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: ``progress(what, step, steps)``: step ``step`` of ``steps`` starts, e.g.
+#: ("running the diagnostic", 3, 14); ``steps`` is 0 while not known yet.
+ProgressHook = Callable[[str, int, int], None]
+
+
+def no_progress(what: str, step: int, steps: int) -> None:
+    """The default :data:`ProgressHook`: tell nobody."""
+
+
 def run_client(
-    job: ClientJob, kernel: Any = None, *, execution_timeout: float | None = 600
+    job: ClientJob,
+    kernel: Any = None,
+    *,
+    execution_timeout: float | None = 600,
+    progress: ProgressHook = no_progress,
 ) -> ClientResult:
     """Execute one client's notebook, then write its results and HTML summary.
 
     ``kernel`` is a :class:`~sales_rca.batch.kernel.Kernel` to reuse; without one, a kernel is
-    started for this client and shut down after it. Never raises.
+    started for this client and shut down after it. ``progress`` hears of each step: the start
+    (step 0, of a number not known yet), each code cell, then writing the HTML file. Never raises.
     """
     from sales_rca.batch.kernel import Kernel
     from sales_rca.report.html import render_html
-    from sales_rca.report.summary import results_from_notebook
 
     out = Path(job.out_dir)
     result = ClientResult(job.name, job.slug, "failed", parameters=dict(job.parameters))
@@ -111,10 +124,22 @@ def run_client(
         notebook_out = out / NOTEBOOK_FILE
         own = kernel is None
         kernel = kernel or Kernel(cwd=Path(job.notebook).parent)
+        steps = 0
+        progress("starting the diagnostic", 0, steps)
+
+        def cell(k: int, n: int) -> None:
+            nonlocal steps
+            steps = n + 1  # the cells, then the HTML file
+            progress("running the diagnostic", k, steps)
+
         try:
             t0 = time.perf_counter()
             kernel.execute(
-                job.notebook, notebook_out, job.parameters, execution_timeout=execution_timeout
+                job.notebook,
+                notebook_out,
+                job.parameters,
+                execution_timeout=execution_timeout,
+                on_cell=cell,
             )
             result.timings["execute_s"] = round(time.perf_counter() - t0, 3)
         finally:
@@ -123,6 +148,7 @@ def run_client(
             )
             if own:
                 kernel.shutdown()
+                _close_thread_loop()  # in a worker thread (dask, the app's summary job)
         import nbformat
 
         nb = nbformat.read(notebook_out, as_version=4)
@@ -134,6 +160,7 @@ def run_client(
         (out / RESULTS_FILE).write_text(json.dumps(results, indent=1, ensure_ascii=False), "utf-8")
         result.outputs["results"] = f"{job.slug}/{RESULTS_FILE}"
         t0 = time.perf_counter()
+        progress("writing the HTML file", steps, steps)
         render_html(nb, out / SUMMARY_FILE)
         result.timings["render_s"] = round(time.perf_counter() - t0, 3)
         result.outputs["summary"] = f"{job.slug}/{SUMMARY_FILE}"
@@ -165,17 +192,10 @@ def _run_in_worker(job: ClientJob) -> ClientResult:
     return run_client(job, _WORKER_KERNEL)
 
 
-def _run_fresh(job: ClientJob) -> ClientResult:
-    """Run a job with a kernel of its own (on a dask worker: nothing is left running after it)."""
-    try:
-        return run_client(job)
-    finally:
-        _close_thread_loop()
-
-
 def _close_thread_loop() -> None:
     """Close the event loop the kernel client opened in this worker thread (a thread's loop is
-    never closed by anyone else, and would leak when the thread ends)."""
+    never closed by anyone else, and would leak when the thread ends). On a dask worker, a job
+    with a kernel of its own leaves nothing running after it."""
     if threading.current_thread() is threading.main_thread():
         return
     with contextlib.suppress(RuntimeError):
@@ -227,7 +247,7 @@ def _dask(jobs: list[ClientJob], address: str, done: Callable[[ClientResult], No
         raise BatchError(f"Cannot reach the dask scheduler at {address}: {exc}") from None
     with client:
         futures = client.map(
-            _run_fresh, jobs, pure=False, key=[f"sales-rca-{j.slug}" for j in jobs]
+            run_client, jobs, pure=False, key=[f"sales-rca-{j.slug}" for j in jobs]
         )
         for future in dask_completed(futures):
             done(future.result())

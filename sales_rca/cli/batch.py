@@ -77,7 +77,7 @@ def export(
     ] = "",
 ) -> None:
     """Write the offline HTML summary of one workshop session (with --data: the full diagnostic)."""
-    from sales_rca.report.export import write_summary
+    from sales_rca.batch.export import write_summary
 
     out = write_summary(
         session,

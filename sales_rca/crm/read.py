@@ -8,6 +8,7 @@ blank rows and the footer lines a Salesforce report export appends are recognise
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -149,11 +150,21 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
     except UnicodeDecodeError:
         pass
-    # Excel on Windows writes cp1252; latin-1 decodes any byte and is the last resort.
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
+    return _legacy_decode(data)
+
+
+def _legacy_decode(data: bytes) -> tuple[str, str]:
+    """Text that is not UTF-8, as charset_normalizer reads it. Single-byte code pages often tie
+    on a short export; then Excel on Windows' cp1252 wins. latin-1 (any byte) is the last resort."""
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
         return data.decode("latin-1"), "latin-1"
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    match = next((m for m in tied if m.encoding == "cp1252"), best)
+    return str(match), codecs.lookup(match.encoding).name
 
 
 def _sniff_delimiter(sample_lines: list[str]) -> str:

@@ -7,7 +7,7 @@ change is a model in :mod:`~sales_rca.rootcause.operations` (:data:`OPERATIONS`)
 
 from __future__ import annotations
 
-from sales_rca.rootcause.actions import Action, ActionStatus, Progress, TargetMetric, assess
+from sales_rca.rootcause.actions import Action, ActionStatus, TargetMetric
 from sales_rca.rootcause.fishbone import CATEGORY_IDS, Category, Cause, load_categories
 from sales_rca.rootcause.operations import KEEP, OPERATIONS, Operation
 from sales_rca.rootcause.plays import (
@@ -65,7 +65,6 @@ __all__ = [
     "PlaySelection",
     "Priority",
     "Problem",
-    "Progress",
     "Ranking",
     "Recommendation",
     "Relation",
@@ -79,7 +78,6 @@ __all__ = [
     "Workshop",
     "WorkshopState",
     "aggregate",
-    "assess",
     "borda_scores",
     "kendalls_w",
     "load_categories",

@@ -1,7 +1,7 @@
 """Actions the team commits to: owner, due date, the cause and play served, and a target metric.
 
 The target carries its baseline from the x-ray (a :class:`~sales_rca.findings.Finding`), so the next
-run can say whether it moved: :func:`assess` compares it with the same finding on new data.
+run can say whether it moved: :func:`matching_finding` finds the same finding on new data.
 :func:`baseline_metrics` lists every number a target can take as its baseline,
 :func:`suggest_metric` picks the one a play's leading indicator names, and :func:`target_text`
 words a target the same way in the app and in the summary.
@@ -89,27 +89,6 @@ class Action:
     at: str | None = None
 
 
-@dataclass(frozen=True)
-class Progress:
-    """How an action's metric moved between the baseline and a later run."""
-
-    action_id: str
-    baseline: float
-    current: float
-    target: float
-    share_of_gap_closed: float
-
-    @property
-    def moved(self) -> bool:
-        """True if the metric moved towards the target at all."""
-        return self.share_of_gap_closed > 0
-
-    @property
-    def reached(self) -> bool:
-        """True if the metric reached (or passed) the target."""
-        return self.share_of_gap_closed >= 1
-
-
 def matching_finding(target: TargetMetric, findings: Iterable[Finding]) -> Finding | None:
     """The finding on new data that measures the same thing as ``target`` (by key, else by scope)."""
     findings = list(findings)
@@ -127,23 +106,6 @@ def matching_finding(target: TargetMetric, findings: Iterable[Finding]) -> Findi
         if same_scope:
             return f
     return None
-
-
-def assess(action: Action, findings: Iterable[Finding]) -> Progress | None:
-    """Compare ``action``'s target with the matching finding of a later run.
-
-    Returns ``None`` when the action has no target or the new findings do not measure it.
-
-    Example: baseline conversion 0.30, target 0.40, now 0.35 -> half the gap closed, moved.
-    """
-    if action.target is None:
-        return None
-    finding = matching_finding(action.target, findings)
-    if finding is None:
-        return None
-    t = action.target
-    share = (finding.value - t.baseline) / (t.target - t.baseline)
-    return Progress(action.id, t.baseline, finding.value, t.target, share)
 
 
 def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list[Finding]:

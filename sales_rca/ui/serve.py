@@ -35,11 +35,20 @@ class WorkshopServer:
 
     command: list[str]
     env: dict[str, str]
-    url: str
-    join_url: str | None
     join_code: str | None
     host: str = "127.0.0.1"
     port: int = 8866
+    #: The host in the URLs: this machine's LAN address when listening on every interface.
+    shown_host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.shown_host}:{self.port}/voila/render/workshop.ipynb"
+
+    @property
+    def join_url(self) -> str | None:
+        """Where participants join (only with a join code)."""
+        return self.url.replace("/workshop.ipynb", "/participant.ipynb") if self.join_code else None
 
 
 def join_code(length: int = 6) -> str:
@@ -73,8 +82,13 @@ def build_server(
     participants: bool = False,
     agenda: str = "full",
     title: str | None = None,
+    port_retries: int = 0,
 ) -> WorkshopServer:
-    """Check the options and build the Voila command (nothing is started)."""
+    """Check the options and build the Voila command (nothing is started, nothing written).
+
+    ``port_retries`` lets Voila try that many other ports when ``port`` is taken (then its log line
+    "Voilà is running at: URL" tells which); the command line keeps 0, to say a port is taken.
+    """
     if demo:
         data = data or DEMO_DATA
         history = history or DEMO_HISTORY
@@ -93,14 +107,13 @@ def build_server(
     if not (WORKSHOPS / "workshop.ipynb").is_file():
         raise SalesRcaError(f"expected the workshop notebooks in {WORKSHOPS}, found none.")
     session = Path(session or SESSION_DIR / f"{Path(data).stem}.session").resolve()
-    session.parent.mkdir(parents=True, exist_ok=True)
     shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
     if host in ("0.0.0.0", "::"):
         shown_host = lan_address()
-    base = f"http://{shown_host}:{port}"
-    url = f"{base}/voila/render/workshop.ipynb"
     code = join_code() if participants else None
-    join_url = f"{base}/voila/render/participant.ipynb" if participants else None
+    server = WorkshopServer(
+        command=[], env={}, join_code=code, host=host, port=port, shown_host=shown_host
+    )
     env = dict(os.environ)
     env.update(
         {
@@ -111,7 +124,7 @@ def build_server(
             "SALES_RCA_AGENDA": agenda,
             "SALES_RCA_TITLE": title or "Sales root-cause workshop",
             "SALES_RCA_JOIN_CODE": code or "",
-            "SALES_RCA_JOIN_URL": join_url or "",
+            "SALES_RCA_JOIN_URL": server.join_url or "",
             # Voila runs the kernels in the (installed) notebooks' folder: paths typed in the app
             # are relative to the folder the workshop was started in.
             "SALES_RCA_WORKDIR": str(Path.cwd()),
@@ -121,7 +134,8 @@ def build_server(
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
     )
-    command = [
+    server.env = env
+    server.command = [
         sys.executable,
         "-m",
         "voila",
@@ -129,7 +143,7 @@ def build_server(
         "--no-browser",
         f"--port={port}",
         f"--Voila.ip={host}",
-        "--Voila.port_retries=0",
+        f"--Voila.port_retries={port_retries}",
         "--template=sales_rca",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
@@ -137,9 +151,7 @@ def build_server(
         "--MappingKernelManager.cull_idle_timeout=0",
         "--MappingKernelManager.cull_connected=False",
     ]
-    return WorkshopServer(
-        command=command, env=env, url=url, join_url=join_url, join_code=code, host=host, port=port
-    )
+    return server
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -155,8 +167,12 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def run(server: WorkshopServer) -> int:
-    """Start Voila in the foreground and return its exit code (Ctrl+C stops it)."""
+    """Start Voila in the foreground and return its exit code (Ctrl+C stops it).
+
+    The port is checked before anything is written; then the session's folder is created.
+    """
     check_port_free(server.host, server.port)
+    Path(server.env["SALES_RCA_SESSION"]).parent.mkdir(parents=True, exist_ok=True)
     print(f"sales-rca workshop: open {server.url}", flush=True)
     if server.join_url:
         print(f"participants join at {server.join_url} with code {server.join_code}", flush=True)

@@ -105,6 +105,11 @@ class JoinApi(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
 
+    def prepare(self) -> None:
+        # Another site cannot make a phone's browser act: a POST carries the page's _xsrf token.
+        if self.request.method == "POST":
+            self.check_xsrf_cookie()
+
     def _token(self) -> str | None:
         return self.get_cookie(COOKIE)
 
@@ -207,6 +212,8 @@ class WorkshopServer(Voila):
         handlers = []
         for handler in super().init_handlers():
             pattern, cls, *rest = handler
+            if pattern.rstrip("/").endswith("/login"):
+                continue  # no login form to guess at: the key is in the facilitator's URL
             if cls is TornadoVoilaHandler:
                 cls = FacilitatorPage
             elif cls is TornadoVoilaTreeHandler:

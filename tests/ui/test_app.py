@@ -20,8 +20,7 @@ def test_demo_loads_offline_with_no_code_and_every_step_renders(workshop_server,
     labels = step_labels(page)
     assert labels[:2] == ["1. Data check", "2. Pipeline x-ray"]
     for label in labels:
-        go_to_step(page, label)
-        page.wait_for_timeout(300)
+        go_to_step(page, label)  # returns once the step's view is built
         body = page.inner_text("body")
         assert "Traceback" not in body
         assert "Something went wrong" not in body, (
@@ -108,7 +107,6 @@ def test_crm_text_is_shown_as_text_never_run(make_server, context, guard, tmp_pa
     page.wait_for_selector("text=Rows set aside")
     assert XSS[0] in page.inner_text("body")
     for label in step_labels(page):
-        go_to_step(page, label)
-        page.wait_for_timeout(500)
+        go_to_step(page, label)  # each view built (and its text drawn) before the next
     assert guard.dialogs == []
     assert page.locator("img[src='x']").count() == 0

@@ -145,7 +145,11 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     assert row.locator("td").nth(1).inner_text() == IMG
     assert "Alignment" in page.inner_text("body")
     page.click("button:has-text('Write the HTML summary')")
+    # The diagnostic runs for seconds in the background: its progress shows, the button waits.
+    expect(page.get_by_text(re.compile(r"Writing the summary.*step \d+ of \d+"))).to_be_visible()
+    expect(page.locator("button:has-text('Write the HTML summary')")).to_be_disabled()
     page.wait_for_selector("[data-testid=summary-path]", timeout=SLOW)
+    expect(page.locator("button:has-text('Write the HTML summary')")).to_be_enabled()
     written = Path(page.inner_text("[data-testid=summary-path]"))
     assert written.parent == workshop_server.session.parent
     html = written.read_text(encoding="utf-8")
@@ -155,8 +159,13 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     # The written file opened in a browser shows the payloads as text and runs none of them.
     report = context.new_page()
     report.set_content(html)
+    # Ready once every chart has drawn from its JSON: only then can nothing have run.
+    report.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= n",
+        arg=report.locator("script.plotly-figure").count(),
+        timeout=SLOW,
+    )
     assert SCRIPT in report.inner_text("body")
     assert report.locator("img[src=x]").count() == 0
-    report.wait_for_timeout(500)
     assert guard.dialogs == []
     assert guard.blocked == []

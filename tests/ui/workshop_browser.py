@@ -5,12 +5,13 @@ browser tests' fixtures (tests/ui/conftest.py) and `make screenshots` both use i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,15 @@ CHROMIUM_ARGS = [
 LOOPBACK = ("http://127.0.0.1", "ws://127.0.0.1", "http://localhost", "ws://localhost")
 
 
+#: Voila binds the first free port from the one asked for (so no other process can take it between
+#: a check and the bind) and logs the one it bound, which the tests read back.
+PORT_RETRIES = 30
+RUNNING_AT = re.compile(r"Voilà is running at:\s*https?://[^\s/]+:(\d+)/")
+START_TIMEOUT_S = 120
+
+
 def free_port() -> int:
+    """A port that was free a moment ago: where Voila starts looking (it may bind another)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -50,14 +59,16 @@ class Server:
     options: dict = field(default_factory=dict)
 
     def start(self) -> None:
-        server = build_server(port=self.port, **self.options)
-        self.url, self.join_url, self.join_code = server.url, server.join_url, server.join_code
+        """Start Voila (on :attr:`port` or the next free one) and wait until it listens."""
+        server = build_server(port=self.port, port_retries=PORT_RETRIES, **self.options)
         if self.options.get("participants"):
             # Keep the same join code across restarts of this test server.
-            server.env["SALES_RCA_JOIN_CODE"] = self.join_code = self.options.setdefault(
+            server.env["SALES_RCA_JOIN_CODE"] = server.join_code = self.options.setdefault(
                 "_code", server.join_code
             )
         assert self.log is not None
+        self.log.touch()
+        seen = self.log.stat().st_size  # a restart appends to the same log
         with self.log.open("ab") as fh:  # the child keeps its own copy of the handle
             self.process = subprocess.Popen(
                 server.command,
@@ -66,15 +77,24 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
+        self.port = self._bound_port(seen)
+        server = replace(server, port=self.port)
+        self.url, self.join_url, self.join_code = server.url, server.join_url, server.join_code
+
+    def _bound_port(self, offset: int) -> int:
+        """The port Voila reports it listens on (its log line), once it does."""
+        assert self.process is not None and self.log is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
+            with self.log.open("rb") as fh:
+                fh.seek(offset)
+                found = RUNNING_AT.search(fh.read().decode("utf-8", errors="replace"))
+            if found:
+                return int(found.group(1))
             if self.process.poll() is not None:
-                raise RuntimeError(f"voila exited: {self.log.read_text()[-2000:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("voila did not start in 60 s")
+                raise RuntimeError(f"voila exited: {self.server_log()[-2000:]}")
+            time.sleep(0.2)  # poll interval for the log file, not a wait for readiness
+        raise RuntimeError(f"voila did not listen within {START_TIMEOUT_S} s")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -165,6 +185,11 @@ def open_app(context, url: str, ready: str = "button:has-text('1. Data check')")
 
 
 def go_to_step(page, label: str) -> None:
-    """Click a step button by (part of) its label, e.g. '4. Five whys'."""
+    """Click a step button by (part of) its label, e.g. '4. Five whys', and wait until the step's
+    view is built: its heading (or, when it failed, the bare title the app shows) is on the page."""
     page.click(f".srca-nav button:has-text('{label}')")
     page.wait_for_selector(f".srca-nav button.mod-primary:has-text('{label}')", timeout=30_000)
+    number, _, title = label.partition(". ")
+    built = f".srca-app h2:text-matches('^{number}\\\\. ')"  # every step's heading: "4. Five whys"
+    failed = f".srca-app h2:text-is('{title}')"  # a step that failed to build: its bare title
+    page.wait_for_selector(f"{built}, {failed}", timeout=90_000)

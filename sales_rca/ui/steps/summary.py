@@ -3,7 +3,7 @@ the offline HTML summary written to disk."""
 
 from __future__ import annotations
 
-import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,15 +11,16 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import render
-from sales_rca.report.export import write_summary
+from sales_rca.batch.clients import slugify
+from sales_rca.batch.export import write_summary
 from sales_rca.ui import components as c
+from sales_rca.ui.context import report_error
 from sales_rca.ui.steps.base import StepView
 
 
 def summary_path(folder: Path, title: str) -> Path:
     """Where the summary of a workshop called ``title`` is written: ``<folder>/<slug>-summary.html``."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "workshop"
-    return folder / f"{slug}-summary.html"
+    return folder / f"{slugify(title)}-summary.html"
 
 
 class SummaryView(StepView):
@@ -29,12 +30,17 @@ class SummaryView(StepView):
     def build(self) -> None:
         self.decisions = w.HTML()
         self.write_button = c.button("Write the HTML summary", style="primary")
-        self.write_button.on_click(self.guard(self._write))
+        self.write_button.on_click(self.guard(self._start_writing))
+        self.progress = w.IntProgress(
+            value=0, min=0, max=1, layout=w.Layout(width="16em", visibility="hidden")
+        )
         self.written = w.HTML()
+        #: The background job writing the summary (the room's live updates go on meanwhile).
+        self.job: threading.Thread | None = None
         self.widget.children = [
             c.heading(self.label, sub="What we decided today, and who does what by when."),
             self.decisions,
-            w.HBox([self.write_button]),
+            w.HBox([self.write_button, self.progress], layout=w.Layout(align_items="center")),
             self.written,
         ]
         self._drawn_for: int | None = None
@@ -46,30 +52,52 @@ class SummaryView(StepView):
         self._drawn_for = state.event_count
         self.decisions.value = render.decisions(state, self.bench.playbook)
 
-    def _write(self, _: Any = None) -> None:
+    def _start_writing(self, _: Any = None) -> None:
+        """Start writing the summary in a background job and return at once: the job holds no
+        UI lock, so participants' votes keep arriving while the diagnostic runs."""
+        if self.job is not None and self.job.is_alive():
+            return
+        title = self.session.state().title
+        paths = self.bench.data_paths()
+        out = summary_path(self.bench.settings.summary_dir, title)
+        self._about = " with today's data and decisions (up to a minute)" if paths["data"] else ""
         self.write_button.disabled = True
-        c.set_notice(
-            self.written,
-            "Writing the summary with today's data and decisions (this takes up to a minute)…",
-            "ok",
+        self.progress.value, self.progress.max = 0, 1
+        self.progress.layout.visibility = "visible"
+        self._step("starting", 0, 0)
+        self.job = threading.Thread(
+            target=self._write, args=(out, paths, title), name="srca-summary", daemon=True
         )
+        self.job.start()
+
+    def _step(self, what: str, step: int, steps: int) -> None:
+        """Show where the job is (called from the job's thread: widgets only, no session)."""
+        where = f" step {step} of {steps}:" if steps else ""
+        if steps:
+            self.progress.max = steps
+            self.progress.value = min(step, steps)
+        c.set_notice(self.written, f"Writing the summary{self._about}…{where} {what}.", "ok")
+
+    def _write(self, out: Path, paths: dict[str, str | None], title: str) -> None:
+        start = time.monotonic()
         try:
-            state = self.session.state()
-            start = time.monotonic()
-            paths = self.bench.data_paths()
-            out = write_summary(
+            written = write_summary(
                 self.session.path,
-                summary_path(self.bench.settings.summary_dir, state.title),
+                out,
                 data=paths["data"],
                 history=paths["history"],
                 mapping=paths["mapping"],
-                client=state.title,
+                client=title,
+                progress=self._step,
             )
-            took = time.monotonic() - start
-        except Exception:
-            self.written.value = ""
-            raise
+        except Exception as exc:
+            report_error(
+                exc, lambda text: c.set_notice(self.written, f"No summary written: {text}", "error")
+            )
+            return
         finally:
+            self.progress.layout.visibility = "hidden"
             self.write_button.disabled = False
-        path = str(out.resolve())
-        self.written.value = render.fragment("app.summary_written", took, path)
+        self.progress.value = self.progress.max
+        took = time.monotonic() - start
+        self.written.value = render.fragment("app.summary_written", took, str(written.resolve()))

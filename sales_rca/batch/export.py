@@ -1,10 +1,16 @@
-"""Write the offline HTML summary of one workshop session, with or without the client's data."""
+"""Write the offline HTML summary of one workshop session, with or without the client's data.
+
+It lives in ``batch`` (not ``report``) because with data it runs the diagnostic like one batch
+client: ``batch`` uses ``report``, never the other way round.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+from sales_rca.batch.clients import DEFAULT_NOTEBOOK, ClientJob, slugify
+from sales_rca.batch.run import ProgressHook, no_progress, run_client
 from sales_rca.errors import BatchError
 
 
@@ -18,12 +24,14 @@ def write_summary(
     client: str | None = None,
     currency: str = "",
     period: str = "",
+    progress: ProgressHook = no_progress,
 ) -> Path:
     """Write ``out``: the summary of the session at ``session``.
 
     Without ``data``: what the team decided (trees, fishbone, ranking, plays, actions), in a few
     seconds and without a kernel. With ``data``: the full diagnostic (data check, x-ray, loss coding
     with the team's coding decisions, hypotheses) executed like one ``sales-rca batch`` client.
+    ``progress(what, step, steps)`` hears of each step (see :func:`~sales_rca.batch.run.run_client`).
 
     Raises:
         BatchError: an input file is missing or the diagnostic failed (the message says why).
@@ -33,12 +41,13 @@ def write_summary(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    state = session_state(str(session))
     if data is None:
-        render_html(session_notebook(state, client=client, currency=currency), out)
+        progress("reading the session", 1, 2)
+        notebook = session_notebook(session_state(str(session)), client=client, currency=currency)
+        progress("writing the HTML file", 2, 2)
+        render_html(notebook, out)
         return out
-    from sales_rca.batch.clients import DEFAULT_NOTEBOOK, ClientJob, slugify
-    from sales_rca.batch.run import run_client
+    state = session_state(str(session))
 
     parameters = {
         "client": client or state.title,
@@ -63,7 +72,7 @@ def write_summary(
             parameters=parameters,
             inputs=inputs,
         )
-        result = run_client(job)
+        result = run_client(job, progress=progress)
         if not result.ok:
             raise BatchError(f"the diagnostic failed for {data}: {result.error}")
         (Path(tmp) / slug / "summary.html").replace(out)
