@@ -1,9 +1,8 @@
 """The workshop's run of show: ``resources/agenda.yaml``, the one source of its durations and of the
 app steps' order, numbers and names.
 
-The app's step buttons, headings and exercise timers (:mod:`sales_rca.ui`) and the facilitator
-guide's agenda tables (:mod:`sales_rca.guide`) all read it through this module: step 6 is the
-sixth segment with an app step, wherever it is named.
+The app's step buttons, headings and timers (:mod:`sales_rca.ui`) and the facilitator guide's
+agenda tables (:mod:`sales_rca.guide`) read it here: step 6 is the sixth segment with an app step.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
@@ -25,7 +24,7 @@ VERSIONS = ("full", "short")
 @model(config=STRICT)
 class Segment:
     """One segment of the run of show: ``step`` is the app step it runs in (``None`` for a break
-    or the welcome), ``name`` that step's name on its button."""
+    or the welcome), ``name`` that step's name on its button (else its ``title``)."""
 
     id: Ident
     step: Ident | None
@@ -34,12 +33,6 @@ class Segment:
     short: Count
     name: Text | None = None
 
-    @model_validator(mode="after")
-    def _named(self) -> Segment:
-        if self.step is not None and self.name is None:
-            raise ValueError("expected the name of its app step (name: ...), found none")
-        return self
-
     def minutes(self, version: str) -> int:
         return self.short if checked(version) == "short" else self.full
 
@@ -47,12 +40,7 @@ class Segment:
 class Agenda(YamlModel):
     """``agenda.yaml``: the segments, in the order they run."""
 
-    steps: Annotated[
-        list[Segment],
-        Field(min_length=1),
-        AfterValidator(unique()),
-        AfterValidator(unique("step")),
-    ]
+    steps: Annotated[list[Segment], Field(min_length=1), AfterValidator(unique("id", "step"))]
 
 
 def load_agenda(path: str | Path | None = None) -> list[Segment]:
@@ -61,14 +49,13 @@ def load_agenda(path: str | Path | None = None) -> list[Segment]:
     Raises:
         AgendaError: the file is not a valid run of show (one line says where and what).
     """
-    if path is None:
-        return list(_segments())
-    return resources.load_yaml(Agenda, path, error=AgendaError, what="agenda file").steps
+    return list(_segments(path))
 
 
 @cache
-def _segments() -> tuple[Segment, ...]:
-    return tuple(resources.load_yaml(Agenda, None, default="agenda.yaml", error=AgendaError).steps)
+def _segments(path: str | Path | None = None) -> tuple[Segment, ...]:
+    agenda = resources.load_yaml(Agenda, path, default="agenda.yaml", error=AgendaError)
+    return tuple(agenda.steps)
 
 
 def checked(version: str) -> str:
@@ -103,11 +90,17 @@ def step_number(step: str) -> int:
     return steps.index(step) + 1
 
 
+def step_name(step: str) -> str:
+    """``"Plays and actions"``: the name on the step's button (after its number)."""
+    segment = app_steps()[step]
+    return segment.name or segment.title
+
+
 def step_label(step: str) -> str:
     """``"6. Plays and actions"``: the step's button and heading."""
-    return f"{step_number(step)}. {app_steps()[step].name}"
+    return f"{step_number(step)}. {step_name(step)}"
 
 
 def step_ref(step: str) -> str:
     """``"step 6 (Plays and actions)"``: the step as a sentence points to it."""
-    return f"step {step_number(step)} ({app_steps()[step].name})"
+    return f"step {step_number(step)} ({step_name(step)})"

@@ -1,9 +1,8 @@
 """Errors a user can cause, each with a one-line message: what was expected, what was found, what to do.
 
-The CLI prints ``str(error)`` and exits 2; it never shows a traceback for these. Every message about
-a file's content has one shape, ``"FILE: <where>: expected <what>, found <what>"``, made by
-:func:`problem`; :func:`validation_message` turns a pydantic validation error (every YAML format is
-a pydantic model, read by :func:`sales_rca.resources.load_yaml`) into it.
+The CLI prints ``str(error)`` and exits 2; it never shows a traceback for these. A message about a
+file's content reads ``"FILE: <where>: expected <what>, found <what>"`` (:func:`problem`, and
+:func:`validation_message` for the pydantic model of every YAML format).
 """
 
 from __future__ import annotations
@@ -63,35 +62,25 @@ class AgendaError(SalesRcaError):
 
 # --- the one message style ---------------------------------------------------------------------
 
-#: What a field expected, for pydantic's error types whose own wording a room would not use.
-_EXPECTED = {
-    "string_type": "text",
-    "string_too_short": "non-empty text",
-    **dict.fromkeys(("bool_type", "bool_parsing"), "true or false"),
-    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "a whole number"),
-    **dict.fromkeys(("float_type", "float_parsing"), "a number"),
-    **dict.fromkeys(("list_type", "tuple_type"), "a list"),
-    **dict.fromkeys(
-        ("dict_type", "model_type", "dataclass_type", "dataclass_args_type"), "a mapping"
-    ),
-}
 _EXTRA = ("extra_forbidden", "unexpected_keyword_argument")
+#: The room's words where pydantic's ("a valid tuple", "an instance of Category") are not.
+_SAID = {"string_type": "text", "bool_type": "true or false", "int_type": "a whole number"}
+_SAID |= dict.fromkeys(("tuple_type", "list_type"), "a list")
+_SAID |= dict.fromkeys(("dict_type", "model_type", "dataclass_type"), "a mapping")
 
 
 def problem(source: str, where: str, expected: str, found: str) -> str:
-    """The one-line message of every check: ``"FILE: <where>: expected <what>, found <what>"``
-    (``source`` and ``where`` are left out when empty)."""
+    """The one line of every check: ``"FILE: <where>: expected <what>, found <what>"``."""
     head = ": ".join(p for p in (source, where) if p)
     return f"{head + ': ' if head else ''}expected {expected}, found {found}"
 
 
 def shown(value: Any) -> str:
-    """A found value as a message shows it: ``nothing``, ``a mapping``, ``an empty list``, or its
-    ``repr`` cut to 60 characters."""
-    if value is None or isinstance(value, Mapping):
-        return "nothing" if value is None else "a mapping"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)}" if value else "an empty list"
+    """A found value as a message shows it: ``nothing``, ``a mapping``, ``a list of 3`` or its
+    ``repr`` (cut to 60 characters)."""
+    if value is None or isinstance(value, Mapping | list | tuple):
+        kind = "nothing" if value is None else "a mapping" if isinstance(value, Mapping) else ""
+        return kind or (f"a list of {len(value)}" if value else "an empty list")
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -99,25 +88,20 @@ def shown(value: Any) -> str:
 def validation_message(
     exc: ValidationError, source: str = "", *, model: Any = None, data: Any = None, where: str = ""
 ) -> str:
-    """The first problem of a pydantic :class:`~pydantic.ValidationError` in the one-line style.
-
-    ``source`` names the file; ``data`` (what was validated) lets a list item be named by its
-    position and id (``play 3 (champion_test)``); ``model`` (what it was validated as) lists the
-    keys allowed where an unknown key was found; ``where`` goes in front of the location found
-    (e.g. the name of the argument checked).
-
-    Example: ``"fish.yaml: category 2 (price), within_control: expected true or false, found 'yes'"``.
-    """
+    """The first problem of a pydantic ``ValidationError`` as one line, e.g. ``"fish.yaml: category
+    2 (price), within_control: expected a valid boolean, found 'yes'"``: ``data`` (what was
+    validated) names list items by position and id, ``model`` lists the keys allowed in place of
+    an unknown one, ``where`` goes in front (e.g. an argument's name)."""
     errors = exc.errors(include_url=False)
     kind, loc, ctx = errors[0]["type"], errors[0]["loc"], errors[0].get("ctx", {})
+    expected = _SAID.get(kind) or str(errors[0]["msg"]).removeprefix("Input should be ")
     found = shown(errors[0].get("input"))
     if kind in _EXTRA:
         loc = loc[:-1]
         unknown = [
             repr(e["loc"][-1]) for e in errors if e["type"] in _EXTRA and e["loc"][:-1] == loc
         ]
-        keys = _keys_at(model, loc)
-        expected = f"keys among {', '.join(keys)}" if keys else "known keys"
+        expected = f"keys among {', '.join(_keys_at(model, loc))}"
         found = f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
     elif kind == "missing":
         expected, found = "a value", "nothing"
@@ -125,12 +109,9 @@ def validation_message(
         expected, sep, given = str(ctx["error"]).removeprefix("expected ").partition(", found ")
         found = given if sep else found
     elif kind == "too_short":
-        n = ctx.get("min_length", 1)
-        expected = "a non-empty list" if n == 1 else f"at least {n} items"
+        expected = "a non-empty list" if ctx.get("min_length") == 1 else expected
     elif kind == "greater_than_equal":
         expected = f"a number >= {ctx['ge']}"
-    else:
-        expected = _EXPECTED.get(kind) or str(errors[0]["msg"]).removeprefix("Input should be ")
     return problem(source, ", ".join(p for p in (where, _where(loc, data)) if p), expected, found)
 
 
@@ -169,7 +150,7 @@ def _keys_at(model: Any, loc: tuple[str | int, ...]) -> list[str]:
     for part in loc:
         field = kind.__pydantic_fields__.get(part) if kind is not None else None
         kind = _model_in(field.annotation) if field is not None else kind  # else a dict key
-    return list(kind.__pydantic_fields__) if kind is not None else []
+    return list(kind.__pydantic_fields__) if kind is not None else ["known keys"]
 
 
 def _model_in(kind: Any) -> Any:

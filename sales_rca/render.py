@@ -65,8 +65,8 @@ def date(value: Any) -> str:
 
 
 def _target(target: Any, currency: str = "") -> str:
-    """An action's target as the app and the summary word it (``""`` without one)."""
-    from sales_rca.rootcause.actions import target_text
+    """An action's target as the app words it (``rootcause.actions.target_text``)."""
+    from sales_rca.rootcause.actions import target_text  # not at import: render stays light
 
     return target_text(target, currency)
 

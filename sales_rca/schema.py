@@ -1,9 +1,11 @@
-"""The building blocks of every YAML format sales-rca reads: a strict base model and field types.
+"""The building blocks of every YAML format sales-rca reads: a strict base model and field types,
+and checks of one value against them (the workshop operations' arguments: ``text(value, name)``).
 
 Each format (CRM mapping, codebook, fishbone, playbook, clients file, agenda) is a pydantic model
 of these, read by :func:`sales_rca.resources.load_yaml`. A validator raises what it expected
 (``ValueError("expected a lower-case id like 'no_decision'")``); the one formatter,
-:func:`sales_rca.errors.validation_message`, adds the file, the place and what was found.
+:func:`sales_rca.errors.validation_message`, adds the file (or the argument), the place and what was
+found, e.g. ``"title: expected non-empty text, found ''"`` (a :class:`ModelError` for arguments).
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
 )
+
+from sales_rca.errors import ModelError, problem, shown, validation_message
 
 #: Every model: unknown keys are errors (a typo never passes silently), values never change after.
 STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -51,14 +57,15 @@ def one_of(options: Iterable[str]) -> Callable[[Any], Any]:
     return _check(lambda value: value in allowed, f"one of {names}")
 
 
-def unique(field: str = "id") -> Callable[[list[Any]], list[Any]]:
-    """A validator: no two items of a list share a ``field`` (``None`` aside)."""
+def unique(*fields: str) -> Callable[[list[Any]], list[Any]]:
+    """A validator: no two items of a list share an ``id`` (or each of ``fields``; ``None`` aside)."""
 
     def check(items: list[Any]) -> list[Any]:
-        values = [v for v in (getattr(i, field) for i in items) if v is not None]
-        twice = sorted({v for v in values if values.count(v) > 1})
-        if twice:
-            raise ValueError(f"expected unique {field}s, found {', '.join(twice)} twice")
+        for field in fields or ("id",):
+            values = [v for v in (getattr(i, field) for i in items) if v is not None]
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"expected unique {field}s, found {', '.join(twice)} twice")
         return items
 
     return check
@@ -98,21 +105,65 @@ _UNICODE = _check(_encodes, "valid Unicode text (no lone surrogate)")
 _IDENT = _check(lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v), "a lower-case id like 'no_decision'")
 _KEY = _check(lambda v: re.fullmatch(r"(?s)\S(.*\S)?", v), "an id without surrounding spaces")
 
-#: Non-blank text, stored byte for byte (never trimmed).
+#: Field types: ``Text`` (non-blank, kept byte for byte), ``Ident`` (``no_decision``), ``Key``
+#: (``W12``: no surrounding spaces), ``Flag`` (``true``/``false`` only: a typo never flips one),
+#: ``Count`` (a whole number >= 0) and ``Number`` (finite; booleans are neither); ``Names`` (a
+#: list, or one comma-separated text), ``Texts`` (a list, or one text) and ``Scalar`` read a
+#: number or a date written in YAML as its text.
 Text = Annotated[StrictStr, AfterValidator(non_blank), AfterValidator(_UNICODE)]
-#: A lower-case identifier such as ``no_decision`` or ``buyer``.
 Ident = Annotated[StrictStr, AfterValidator(_IDENT)]
-#: An entity id such as ``W12`` (any non-blank text without surrounding spaces).
 Key = Annotated[StrictStr, AfterValidator(_KEY)]
-#: ``true`` or ``false`` (``"yes"`` or ``1`` are refused, so a typo never flips a flag).
 Flag = StrictBool
-#: A whole number >= 0 (booleans are not numbers here).
 Count = Annotated[StrictInt, Field(ge=0)]
-#: A finite number (booleans are not numbers here).
 Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
-#: Names (stages, columns): a list, or one comma-separated text; numbers and dates read as text.
 Names = Annotated[tuple[StrictStr, ...], BeforeValidator(comma_list)]
-#: Texts (examples, picklist values): a list, or one text for a list of one.
 Texts = Annotated[tuple[StrictStr, ...], BeforeValidator(listed)]
-#: A scalar as text: a number or a date written in YAML reads as its text.
 Scalar = Annotated[StrictStr, BeforeValidator(as_text)]
+
+
+# --- checks of one argument (raise ModelError) -------------------------------------------------
+
+
+def _checker(kind: Any, then: Callable[[Any], Any] = lambda v: v) -> Callable[[Any, str], Any]:
+    adapter: TypeAdapter[Any] = TypeAdapter(kind)
+
+    def check(value: Any, name: str) -> Any:
+        try:
+            return then(adapter.validate_python(value))
+        except ValidationError as exc:
+            raise ModelError(validation_message(exc, where=name, data=value)) from None
+
+    return check
+
+
+def _once(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+#: ``text`` (non-blank, returned byte for byte), ``ident`` (``no_decision``), ``key`` (``W12``),
+#: ``flag`` (a real boolean), ``number`` (finite, not a boolean); ``idents`` and ``keys`` lists of
+#: them, duplicates removed, order kept. Each takes the value and the argument's name.
+text, ident, key, flag = (_checker(kind) for kind in (Text, Ident, Key, Flag))
+number = _checker(Number, float)
+idents, keys = (_checker(tuple[kind, ...], _once) for kind in (Ident, Key))
+_count = _checker(Count)
+
+
+def optional_text(value: Any, name: str) -> str | None:
+    """``None`` stays ``None``; anything else must be non-blank text."""
+    return None if value is None else text(value, name)
+
+
+def count(value: Any, name: str, *, minimum: int = 0) -> int:
+    """A whole number at least ``minimum``."""
+    if _count(value, name) < minimum:
+        raise ModelError(problem("", name, f"a whole number >= {minimum}", shown(value)))
+    return value
+
+
+def choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """One of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        raise ModelError(problem("", name, f"one of {', '.join(options)}", shown(value)))
+    return str(value)

@@ -151,8 +151,8 @@ def test_step_numbers_come_from_the_order_of_the_agenda():
             r"step 1 \(plays\), short: expected a number >= 0, found -5",
         ),
         (
-            "{id: plays, step: plays, title: Plays, full: 25, short: 15}",
-            r"step 1 \(plays\): expected the name of its app step \(name: \.\.\.\), found none",
+            "{id: plays, step: Plays, title: Plays, full: 25, short: 15}",
+            r"step 1 \(plays\), step: expected a lower-case id like 'no_decision', found 'Plays'",
         ),
         (
             "{id: plays, step: plays, title: Plays, full: 25, short: 15, name: P, minutes: 3}",

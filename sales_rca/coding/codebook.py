@@ -35,9 +35,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, InstanceOf, StrictS
 from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
-from sales_rca.categories import CATEGORY_IDS
-from sales_rca.categories import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
 from sales_rca.errors import CodebookError, problem
+from sales_rca.rootcause.fishbone import CATEGORY_IDS
+from sales_rca.rootcause.fishbone import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
 from sales_rca.schema import (
     STRICT,
     Count,

@@ -102,15 +102,8 @@ def category_shares(result: CodingResult) -> pd.Series:
 
 def loss_priorities(result: CodingResult, top: int = 3, *, codes: int = 3) -> list[Priority]:
     """The ``top`` loss categories as the priorities plays are ranked for while the fishbone is
-    still empty: weighted by their :func:`category_shares`, each with its ``codes`` most frequent
-    loss codes (by deals citing them).
-
-    The app's plays step, the diagnostic's plays section and the summary's category table all read
-    these, so the room and the e-mailed summary show the same weights.
-
-    Example: on the demo data, ``loss_priorities(losses)[0]`` is ``buyer`` with weight 0.546
-    (54.6% of coded lost deals cite the buyer or buying group).
-    """
+    empty, each weighted by its :func:`category_shares` and with its ``codes`` most frequent codes.
+    The app's plays step and the summary both read these (on the demo: buyer, 0.546)."""
     from sales_rca.rootcause.plays import Priority
 
     ranked = top_codes(result, n=len(result.codebook.codes), examples=0)

@@ -4,12 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
-from sales_rca.categories import CATEGORY_IDS as CATEGORY_IDS  # re-exported
-from sales_rca.categories import DEFAULT_CATEGORIES, Category, Fishbone
 from sales_rca.errors import ModelError
+from sales_rca.schema import STRICT, Count, Flag, Ident, Text, YamlModel, unique
+
+
+@model(config=STRICT)
+class Category:
+    """One bone of the fishbone."""
+
+    id: Ident
+    label: Text
+    description: Text
+    examples: tuple[Text, ...] = ()
+    within_control: Flag = False
+
+
+class Fishbone(YamlModel):
+    """``fishbone.yaml``: the categories, in display order."""
+
+    version: Count | None = None
+    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique())]
+
+
+#: The packaged fishbone (``resources/fishbone.yaml``): loss codes, plays and the fishbone itself
+#: refer to its ids; :data:`CATEGORY_LABELS` are their default labels.
+DEFAULT_CATEGORIES: tuple[Category, ...] = tuple(
+    resources.load_yaml(Fishbone, None, default="fishbone.yaml", error=ModelError).categories
+)
+CATEGORY_IDS: tuple[str, ...] = tuple(c.id for c in DEFAULT_CATEGORIES)
+CATEGORY_LABELS: dict[str, str] = {c.id: c.label for c in DEFAULT_CATEGORIES}
 
 
 @dataclass(frozen=True)

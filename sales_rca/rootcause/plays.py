@@ -79,7 +79,7 @@ class Play:
     effort: Annotated[str, AfterValidator(one_of(EFFORTS))]
     time_to_impact_days: Annotated[int, Field(strict=True, ge=1)]
     evidence: Annotated[tuple[Source, ...], Field(min_length=1)]
-    codes: tuple[Ident, ...] = ()
+    codes: Annotated[tuple[Ident, ...], AfterValidator(lambda v: tuple(dict.fromkeys(v)))] = ()
 
     @field_validator("categories")
     @classmethod
@@ -88,11 +88,6 @@ class Play:
         unknown = [c for c in value if c not in known]
         if unknown:
             raise ValueError(f"expected categories among {', '.join(known)}, found {unknown[0]!r}")
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("codes")
-    @classmethod
-    def _once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(value))
 
 

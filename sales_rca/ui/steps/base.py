@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import ipywidgets as w
 
 from sales_rca import render
-from sales_rca.agenda import app_steps, step_label, step_ref
+from sales_rca.agenda import step_label, step_name, step_ref
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
@@ -22,8 +22,7 @@ class StepView:
     always from the session and the data."""
 
     id: ClassVar[str]
-    #: The step's name (``"Plays and actions"``) and its label (``"6. Plays and actions"``), the
-    #: text of its button and its heading; both from the agenda.
+    #: Its name and its label (``"6. Plays and actions"``: its button and heading), from the agenda.
     title: ClassVar[str]
     label: ClassVar[str]
     #: Redraw when another tab or a participant changes the session.
@@ -32,8 +31,7 @@ class StepView:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "id" in cls.__dict__:
-            cls.label = step_label(cls.id)
-            cls.title = str(app_steps()[cls.id].name)
+            cls.title, cls.label = step_name(cls.id), step_label(cls.id)
 
     def __init__(self, bench: Workbench, show_message: Callable[[str, str], None], app: Any = None):
         self.bench = bench
