@@ -89,7 +89,7 @@ def validation_message(
     exc: ValidationError, source: str = "", *, model: Any = None, data: Any = None, where: str = ""
 ) -> str:
     """The first problem of a pydantic ``ValidationError`` as one line, e.g. ``"fish.yaml: category
-    2 (price), within_control: expected a valid boolean, found 'yes'"``: ``data`` (what was
+    2 (price), within_control: expected true or false, found 'yes'"``: ``data`` (what was
     validated) names list items by position and id, ``model`` lists the keys allowed in place of
     an unknown one, ``where`` goes in front (e.g. an argument's name)."""
     errors = exc.errors(include_url=False)

@@ -68,11 +68,6 @@ class Finding:
         return cls(**known)
 
 
-def finding_kind(f: Finding) -> str:
-    """What sort of fact a finding is: its ``kind``, else its producer (``coding``)."""
-    return f.kind or f.source or "other"
-
-
 def by_strength(findings: Iterable[Finding]) -> list[Finding]:
     """``findings`` with strong evidence first, then leads, then background; a stable sort, so the
     ranked order of the x-ray stays within each strength."""
@@ -103,7 +98,7 @@ def top_findings(findings: Iterable[Finding], n: int = 5, *, per_kind: int = 2) 
     for f in by_strength(ranked):
         if len(chosen) >= n:
             break
-        kind = finding_kind(f)
+        kind = f.kind or f.source or "other"  # what sort of fact: stage, stall, coding ...
         if per.get(kind, 0) >= per_kind:
             skipped.append(f)
             continue

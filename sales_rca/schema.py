@@ -41,7 +41,9 @@ class YamlModel(BaseModel):
     model_config = STRICT
 
 
-def _check(test: Callable[[Any], bool], expected: str) -> Callable[[Any], Any]:
+def expect(test: Callable[[Any], Any], expected: str) -> Callable[[Any], Any]:
+    """A validator: a value ``test`` passes, else ``"expected <expected>"``."""
+
     def check(value: Any) -> Any:
         if not test(value):
             raise ValueError(f"expected {expected}")
@@ -54,7 +56,7 @@ def one_of(options: Iterable[str]) -> Callable[[Any], Any]:
     """A validator that accepts one of ``options`` only."""
     allowed = tuple(options)
     names = ", ".join(o if o.isidentifier() else repr(o) for o in allowed)
-    return _check(lambda value: value in allowed, f"one of {names}")
+    return expect(lambda value: value in allowed, f"one of {names}")
 
 
 def unique(*fields: str) -> Callable[[list[Any]], list[Any]]:
@@ -100,10 +102,10 @@ def comma_list(value: Any) -> Any:
 
 
 #: A validator: text with more than spaces.
-non_blank = _check(lambda value: bool(value.strip()), "non-empty text")
-_UNICODE = _check(_encodes, "valid Unicode text (no lone surrogate)")
-_IDENT = _check(lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v), "a lower-case id like 'no_decision'")
-_KEY = _check(lambda v: re.fullmatch(r"(?s)\S(.*\S)?", v), "an id without surrounding spaces")
+non_blank = expect(lambda value: bool(value.strip()), "non-empty text")
+_UNICODE = expect(_encodes, "valid Unicode text (no lone surrogate)")
+_IDENT = expect(lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v), "a lower-case id like 'no_decision'")
+_KEY = expect(lambda v: re.fullmatch(r"(?s)\S(.*\S)?", v), "an id without surrounding spaces")
 
 #: Field types: ``Text`` (non-blank, kept byte for byte), ``Ident`` (``no_decision``), ``Key``
 #: (``W12``: no surrounding spaces), ``Flag`` (``true``/``false`` only: a typo never flips one),

@@ -48,7 +48,7 @@ from pydantic import (
 
 from sales_rca import resources
 from sales_rca.errors import BatchError, problem, validation_message
-from sales_rca.schema import Text, YamlModel, as_text, comma_list, unique
+from sales_rca.schema import Text, YamlModel, as_text, comma_list, expect, unique
 
 #: The notebook a clients file runs unless it names another.
 DEFAULT_NOTEBOOK = resources.notebook("diagnostic.ipynb")
@@ -200,26 +200,25 @@ def notebook_defaults(notebook: Path, declared: Mapping[str, Parameter]) -> dict
     return out
 
 
-def _slug(value: str) -> str:
-    if not _SLUG_RE.match(value):
-        raise ValueError(
-            "expected a safe slug: 1-48 lower-case letters, digits and inner hyphens (e.g. "
-            "'acme-emea')"
-        )
-    if value in _RESERVED:
-        raise ValueError("expected a slug that is not a reserved device name")
-    return value
+def _ipynb(value: str) -> bool:
+    return value.endswith(".ipynb")
 
 
-def _ipynb(value: str) -> str:
-    if not value.endswith(".ipynb"):
-        raise ValueError("expected an .ipynb path")
-    return value
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
+
+
+_SAFE = "a safe slug: 1-48 lower-case letters, digits and inner hyphens (e.g. 'acme-emea')"
+_Slug = Annotated[
+    StrictStr,
+    AfterValidator(expect(_SLUG_RE.match, _SAFE)),
+    AfterValidator(expect(lambda v: v not in _RESERVED, "a slug that is not a device name")),
+]
 
 
 class _Client(YamlModel):
     name: Text
-    slug: Annotated[StrictStr, AfterValidator(_slug)] | None = None
+    slug: _Slug | None = None
     #: Checked against the notebook's parameters (:func:`parameters_model`) once it is known.
     parameters: dict[Any, Any] | None = None
 
@@ -227,7 +226,7 @@ class _Client(YamlModel):
 class ClientsFile(YamlModel):
     """The clients file: an optional notebook and defaults, and the clients."""
 
-    notebook: Annotated[StrictStr, AfterValidator(_ipynb)] | None = None
+    notebook: Annotated[StrictStr, AfterValidator(expect(_ipynb, "an .ipynb path"))] | None = None
     defaults: dict[Any, Any] | None = None
     clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(unique("slug"))]
 
@@ -283,12 +282,6 @@ def _parameters(
     }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | list | dict) or value is None:
-        return value
-    raise ValueError("expected text, a number, a list or a mapping")
-
-
 def _str(value: Any) -> Any:
     return "" if value is None else as_text(value)
 
@@ -304,7 +297,7 @@ _KINDS: dict[str, Any] = {
     "float": StrictFloat,
     "bool": StrictBool,
 }
-_PLAIN = Annotated[Any, AfterValidator(_plain)]
+_PLAIN = Annotated[Any, AfterValidator(expect(_plain, "text, a number, a list or a mapping"))]
 
 
 def _kind_of(parameter: Parameter) -> Any:

@@ -18,7 +18,6 @@ from pydantic import (
     Field,
     StrictStr,
     create_model,
-    model_validator,
 )
 
 from sales_rca import resources
@@ -174,13 +173,6 @@ _History = create_model(
 )
 
 
-class _MappingBase(YamlModel):
-    @model_validator(mode="before")
-    @classmethod
-    def _empty(cls, data: Any) -> Any:
-        return {} if data is None else data  # an empty mapping file maps nothing
-
-
 _OPTIONS: dict[str, Any] = {
     "won_stages": (Names, ()),
     "lost_stages": (Names, ()),
@@ -192,7 +184,7 @@ _OPTIONS: dict[str, Any] = {
 }
 #: A mapping file: ``canonical_name: "Source Column"`` lines, then the options.
 MappingFile = create_model(
-    "MappingFile", __base__=_MappingBase, **{k: (_Column, None) for k in MAPPABLE}, **_OPTIONS
+    "MappingFile", __base__=YamlModel, **{k: (_Column, None) for k in MAPPABLE}, **_OPTIONS
 )
 
 

@@ -130,6 +130,7 @@ def load_yaml(
     source = str(path)
     try:
         data = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
+        data = {} if data is None else data  # an empty file: every key missing
     except FileNotFoundError:
         raise error(problem(source, "", f"a {what}", "nothing at that path")) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -136,24 +136,16 @@ def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list
         from sales_rca.pipeline.leakage import attribute_name
 
         for _, g in groups.iterrows():
-            # Only groups the x-ray tested (enough closed deals) make a target; attributes left
-            # out of the drivers (outcome-derived, identifiers) have no groups at all. A missing
-            # ``tested`` (pd.NA) counts as not tested.
+            # Only groups the x-ray tested (enough closed deals; a missing ``tested`` is not)
+            # make a target; attributes left out of the drivers have no groups at all.
             tested = g.get("tested", True)
             if missing(g["win_rate"]) or missing(tested) or not tested:
                 continue
-            attr = str(g["attribute"])
-            segment = f"{attr}={g['group']}"
-            label = f"Win rate where {attribute_name(attr)} is {g['group']}"
+            segment, label = f"{g['attribute']}={g['group']}", attribute_name(str(g["attribute"]))
+            title = f"Win rate where {label} is {g['group']}"
+            rate = float(g["win_rate"])
             out.append(
-                Finding(
-                    f"win_rate:{segment}",
-                    label,
-                    "win_rate",
-                    float(g["win_rate"]),
-                    "share",
-                    segment=segment,
-                )
+                Finding(f"win_rate:{segment}", title, "win_rate", rate, "share", segment=segment)
             )
     out += [f for f in coding_findings if f.metric == "code_share"]
     return out

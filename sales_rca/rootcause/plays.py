@@ -8,7 +8,7 @@ module does not import the coding module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +18,7 @@ from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
 from sales_rca.errors import ModelError
-from sales_rca.rootcause.fishbone import CATEGORY_IDS, Cause
+from sales_rca.rootcause.fishbone import CATEGORY_IDS, CATEGORY_LABELS, Cause
 from sales_rca.rootcause.voting import VoteResult
 from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, one_of, unique
 
@@ -121,12 +121,17 @@ class Recommendation:
     @property
     def reason(self) -> str:
         """One line for the room: which categories and codes of the team's causes it addresses."""
-        parts = []
-        if self.categories:
-            parts.append("addresses " + ", ".join(self.categories))
-        if self.codes:
-            parts.append("loss codes " + ", ".join(self.codes))
-        return "; ".join(parts)
+        return self.why()
+
+    def why(self, code_labels: Mapping[str, str] | None = None) -> str:
+        """``"Addresses buyer & buying group; loss codes: No decision made"`` (codes by their
+        ``code_labels``, else their ids)."""
+        labels = code_labels or {}
+        cats = ", ".join(CATEGORY_LABELS.get(k, k).lower() for k in self.categories)
+        codes = ", ".join(labels.get(k, k) for k in self.codes)
+        return "; ".join(
+            p for p in (cats and f"Addresses {cats}", codes and f"loss codes: {codes}") if p
+        )
 
 
 def load_playbook(

@@ -11,15 +11,14 @@ import ipywidgets as w
 
 from sales_rca import render
 from sales_rca.agenda import step_ref
-from sales_rca.coding import loss_priorities
 from sales_rca.findings import Finding
+from sales_rca.report.sections import recommend_plays
 from sales_rca.rootcause import (
     Action,
     Play,
     Recommendation,
     TargetMetric,
     WorkshopState,
-    recommend,
 )
 from sales_rca.rootcause.actions import (
     baseline_metrics,
@@ -38,20 +37,8 @@ NONE = ""
 
 # ---------------------------------------------------------------------- wording
 def play_reason(rec: Recommendation, coding: Any = None) -> str:
-    """Why a play is recommended, in words: ``"Addresses buyer & buying group; loss codes: No
-    decision made"`` (category and code labels instead of ids)."""
-    from sales_rca.coding import CATEGORY_LABELS
-
-    parts = []
-    if rec.categories:
-        parts.append(
-            "Addresses " + ", ".join(CATEGORY_LABELS.get(k, k).lower() for k in rec.categories)
-        )
-    if rec.codes:
-        book = coding.codebook if coding is not None else None
-        labels = [book[k].label if book is not None and k in book else k for k in rec.codes]
-        parts.append("loss codes: " + ", ".join(labels))
-    return "; ".join(parts)
+    """Why a play is recommended (:meth:`Recommendation.why`), codes by the codebook's labels."""
+    return rec.why({c.id: c.label for c in coding.codebook.codes} if coding is not None else None)
 
 
 # ---------------------------------------------------------------------- the view
@@ -134,21 +121,18 @@ class PlaysView(StepView):
 
     # ------------------------------------------------------------------ data
     def _recommendations(self, state: WorkshopState) -> tuple[list[Recommendation], str]:
-        playbook = self.bench.playbook
-        if state.causes:
-            recs = state.recommendations(playbook, top=3, limit=6)
-            if state.results() is not None:
-                return recs, ("Plays for the three causes the team ranked highest in the vote.")
+        playbook, coding = self.bench.playbook, self.bench.coding
+        recs, _ = recommend_plays(playbook, losses=coding, state=state, limit=6)  # the summary's
+        if not state.causes:
             return recs, (
-                "The vote is not revealed yet: these plays fit all the causes on the fishbone. "
-                f"Reveal the vote in {step_ref('fishbone')} to focus them on the top causes."
+                "No causes on the fishbone yet: these plays fit the loss categories the coding "
+                f"found most often. Place causes in {step_ref('fishbone')} to focus them."
             )
-        coding = self.bench.coding
-        wanted = loss_priorities(coding) if coding is not None else []
-        recs = recommend(playbook, wanted, limit=6)
+        if state.results() is not None:
+            return recs, "Plays for the three causes the team ranked highest in the vote."
         return recs, (
-            "No causes on the fishbone yet: these plays fit the loss categories the coding found "
-            f"most often. Place causes in {step_ref('fishbone')} to focus them."
+            "The vote is not revealed yet: these plays fit all the causes on the fishbone. "
+            f"Reveal the vote in {step_ref('fishbone')} to focus them on the top causes."
         )
 
     def _metric_catalogue(self) -> dict[str, Finding]:
