@@ -37,18 +37,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
-    StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
-    TypeAdapter,
-    ValidationError,
     create_model,
 )
 
 from sales_rca import resources
-from sales_rca.errors import BatchError, problem, validation_message
-from sales_rca.schema import Text, YamlModel, as_text, comma_list, expect, unique
+from sales_rca.errors import BatchError, problem
+from sales_rca.schema import Flag, Number, Text, YamlModel, as_text, comma_list, expect, unique
 
 #: The notebook a clients file runs unless it names another.
 DEFAULT_NOTEBOOK = resources.notebook("diagnostic.ipynb")
@@ -272,13 +268,10 @@ def _parameters(
     model: type[BaseModel], raw: dict[Any, Any] | None, base: Path, source: str, where: str
 ) -> dict[str, Any]:
     """``raw`` checked against the notebook's parameters; a path is resolved against ``base``."""
-    try:
-        given = model.model_validate(raw or {}).model_dump(exclude_unset=True)
-    except ValidationError as exc:
-        raise BatchError(validation_message(exc, source, model=model, where=where)) from None
+    given = resources.validate(model, raw or {}, source, error=BatchError, where=where)
     return {
         name: str((base / value).resolve()) if _is_path(name) and value else value
-        for name, value in given.items()
+        for name, value in given.model_dump(exclude_unset=True).items()
     }
 
 
@@ -294,8 +287,8 @@ _KINDS: dict[str, Any] = {
     "list[str]": Annotated[list[StrictStr], BeforeValidator(comma_list)],
     "list": Annotated[list[StrictStr], BeforeValidator(comma_list)],
     "int": StrictInt,
-    "float": StrictFloat,
-    "bool": StrictBool,
+    "float": Number,
+    "bool": Flag,
 }
 _PLAIN = Annotated[Any, AfterValidator(expect(_plain, "text, a number, a list or a mapping"))]
 
@@ -314,11 +307,9 @@ def parameters_model(declared: Mapping[str, Parameter]) -> type[BaseModel]:
 def typed_value(value: Any, parameter: Parameter, where: str = "") -> Any:
     """``value`` converted to the parameter's declared type (see :data:`_KINDS`), or
     :class:`BatchError` naming the parameter."""
-    try:
-        return TypeAdapter(_kind_of(parameter)).validate_python(value)
-    except ValidationError as exc:
-        label = ", ".join(p for p in (where, repr(parameter.name)) if p)
-        raise BatchError(validation_message(exc, where=label)) from None
+    one = parameters_model({parameter.name: parameter})
+    checked = resources.validate(one, {parameter.name: value}, error=BatchError, where=where)
+    return getattr(checked, parameter.name)
 
 
 def _is_path(name: str) -> bool:

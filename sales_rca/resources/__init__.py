@@ -150,12 +150,13 @@ def validate(
     *,
     error: type[SalesRcaError] = SalesRcaError,
     context: Mapping[str, Any] | None = None,
+    where: str = "",
 ) -> M:
-    """``data`` (parsed YAML, or a dict given in code, from ``source``) validated into ``model``;
-    else ``error`` with the one line of :func:`~sales_rca.errors.validation_message`."""
+    """``data`` (parsed YAML, or a dict given in code, from ``source``; ``where`` in it) validated
+    into ``model``; else ``error`` with the one line of :func:`~sales_rca.errors.validation_message`."""
     from pydantic import ValidationError
 
     try:
         return model.model_validate(data, context=dict(context or {}))
     except ValidationError as exc:
-        raise error(validation_message(exc, source, model=model, data=data)) from None
+        raise error(validation_message(exc, source, model=model, data=data, where=where)) from None
