@@ -1,8 +1,6 @@
-"""The workshop's run of show: ``resources/agenda.yaml``, the one source of its durations and of the
-app steps' order, numbers and names.
-
-The app's step buttons, headings and timers (:mod:`sales_rca.ui`) and the facilitator guide's
-agenda tables (:mod:`sales_rca.guide`) read it here: step 6 is the sixth segment with an app step.
+"""The workshop's run of show, ``resources/agenda.yaml``: the one source of its durations and of the
+app steps' order, numbers and names (step 6 is the sixth segment with an app step), read by the
+app (buttons, headings, timers) and the facilitator guide (:mod:`sales_rca.guide`).
 """
 
 from __future__ import annotations
@@ -77,9 +75,9 @@ def step_minutes(step: str, version: str = "full") -> int:
     return sum(s.minutes(version) for s in _segments() if s.step == step)
 
 
-def app_steps() -> dict[str, Segment]:
-    """The app's steps, by id, in the order the workshop runs them."""
-    return {s.step: s for s in _segments() if s.step}
+def app_steps() -> dict[str, str]:
+    """The app's steps (id: the name on its button), in the order the workshop runs them."""
+    return {s.step: s.name or s.title for s in _segments() if s.step}
 
 
 def step_number(step: str) -> int:
@@ -90,17 +88,11 @@ def step_number(step: str) -> int:
     return steps.index(step) + 1
 
 
-def step_name(step: str) -> str:
-    """``"Plays and actions"``: the name on the step's button (after its number)."""
-    segment = app_steps()[step]
-    return segment.name or segment.title
-
-
 def step_label(step: str) -> str:
     """``"6. Plays and actions"``: the step's button and heading."""
-    return f"{step_number(step)}. {step_name(step)}"
+    return f"{step_number(step)}. {app_steps()[step]}"
 
 
 def step_ref(step: str) -> str:
     """``"step 6 (Plays and actions)"``: the step as a sentence points to it."""
-    return f"step {step_number(step)} ({step_name(step)})"
+    return f"step {step_number(step)} ({app_steps()[step]})"

@@ -67,6 +67,7 @@ _EXTRA = ("extra_forbidden", "unexpected_keyword_argument")
 _SAID = {"string_type": "text", "bool_type": "true or false", "int_type": "a whole number"}
 _SAID |= dict.fromkeys(("tuple_type", "list_type"), "a list")
 _SAID |= dict.fromkeys(("dict_type", "model_type", "dataclass_type"), "a mapping")
+_SAID["is_instance_of"] = "text"
 
 
 def problem(source: str, where: str, expected: str, found: str) -> str:
@@ -76,8 +77,7 @@ def problem(source: str, where: str, expected: str, found: str) -> str:
 
 
 def shown(value: Any) -> str:
-    """A found value as a message shows it: ``nothing``, ``a mapping``, ``a list of 3`` or its
-    ``repr`` (cut to 60 characters)."""
+    """A found value in a message: ``nothing``, ``a mapping``, ``a list of 3``, else its ``repr``."""
     if value is None or isinstance(value, Mapping | list | tuple):
         kind = "nothing" if value is None else "a mapping" if isinstance(value, Mapping) else ""
         return kind or (f"a list of {len(value)}" if value else "an empty list")

@@ -69,8 +69,7 @@ class Finding:
 
 
 def by_strength(findings: Iterable[Finding]) -> list[Finding]:
-    """``findings`` with strong evidence first, then leads, then background; a stable sort, so the
-    ranked order of the x-ray stays within each strength."""
+    """Strong evidence first, then leads, then background, the given order kept within each."""
     return sorted(findings, key=lambda f: STRENGTH_ORDER.get(f.strength, 1))
 
 
@@ -86,9 +85,8 @@ def top_findings(findings: Iterable[Finding], n: int = 5, *, per_kind: int = 2) 
     seen: set[str] = set()
     ranked: list[Finding] = []
     for f in findings:
-        if f.key in seen or f.strength == "context" or f.kind == "overall":
-            continue
-        if f.key == "win_rate:overall" or f.details.get("rank") == "best":
+        context = f.strength == "context" or f.kind == "overall" or f.details.get("rank") == "best"
+        if context or f.key in seen or f.key == "win_rate:overall":
             continue
         seen.add(f.key)
         ranked.append(f)

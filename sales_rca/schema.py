@@ -1,11 +1,8 @@
-"""The building blocks of every YAML format sales-rca reads: a strict base model and field types,
-and checks of one value against them (the workshop operations' arguments: ``text(value, name)``).
+"""The field types of every YAML format (pydantic models read by :func:`sales_rca.resources.load_yaml`)
+and checks of one argument against them (``text(value, "title")``, raising :class:`ModelError`).
 
-Each format (CRM mapping, codebook, fishbone, playbook, clients file, agenda) is a pydantic model
-of these, read by :func:`sales_rca.resources.load_yaml`. A validator raises what it expected
-(``ValueError("expected a lower-case id like 'no_decision'")``); the one formatter,
-:func:`sales_rca.errors.validation_message`, adds the file (or the argument), the place and what was
-found, e.g. ``"title: expected non-empty text, found ''"`` (a :class:`ModelError` for arguments).
+A validator raises what it expected (``"expected a lower-case id like 'no_decision'"``); the one
+formatter, :func:`sales_rca.errors.validation_message`, adds the file, the place and what was found.
 """
 
 from __future__ import annotations
@@ -73,13 +70,6 @@ def unique(*fields: str) -> Callable[[list[Any]], list[Any]]:
     return check
 
 
-def _encodes(value: str) -> bool:
-    try:
-        return bool(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        return False
-
-
 def as_text(value: Any) -> Any:
     """A number or date YAML read where text was meant (``2026``, ``2026-09-30``) -> its text."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -103,7 +93,7 @@ def comma_list(value: Any) -> Any:
 
 #: A validator: text with more than spaces.
 non_blank = expect(lambda value: bool(value.strip()), "non-empty text")
-_UNICODE = expect(_encodes, "valid Unicode text (no lone surrogate)")
+_UNICODE = expect(lambda v: not re.search("[\ud800-\udfff]", v), "Unicode text (no lone surrogate)")
 _IDENT = expect(lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v), "a lower-case id like 'no_decision'")
 _KEY = expect(lambda v: re.fullmatch(r"(?s)\S(.*\S)?", v), "an id without surrounding spaces")
 
@@ -121,9 +111,6 @@ Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 Names = Annotated[tuple[StrictStr, ...], BeforeValidator(comma_list)]
 Texts = Annotated[tuple[StrictStr, ...], BeforeValidator(listed)]
 Scalar = Annotated[StrictStr, BeforeValidator(as_text)]
-
-
-# --- checks of one argument (raise ModelError) -------------------------------------------------
 
 
 def _checker(kind: Any, then: Callable[[Any], Any] = lambda v: v) -> Callable[[Any, str], Any]:

@@ -196,14 +196,6 @@ def notebook_defaults(notebook: Path, declared: Mapping[str, Parameter]) -> dict
     return out
 
 
-def _ipynb(value: str) -> bool:
-    return value.endswith(".ipynb")
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool | list | dict)
-
-
 _SAFE = "a safe slug: 1-48 lower-case letters, digits and inner hyphens (e.g. 'acme-emea')"
 _Slug = Annotated[
     StrictStr,
@@ -222,7 +214,12 @@ class _Client(YamlModel):
 class ClientsFile(YamlModel):
     """The clients file: an optional notebook and defaults, and the clients."""
 
-    notebook: Annotated[StrictStr, AfterValidator(expect(_ipynb, "an .ipynb path"))] | None = None
+    notebook: (
+        Annotated[
+            StrictStr, AfterValidator(expect(lambda v: v.endswith(".ipynb"), "an .ipynb path"))
+        ]
+        | None
+    ) = None
     defaults: dict[Any, Any] | None = None
     clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(unique("slug"))]
 
@@ -290,7 +287,8 @@ _KINDS: dict[str, Any] = {
     "float": Number,
     "bool": Flag,
 }
-_PLAIN = Annotated[Any, AfterValidator(expect(_plain, "text, a number, a list or a mapping"))]
+_YAML = (str, int, float, bool, list, dict, type(None))
+_PLAIN = Annotated[Any, AfterValidator(expect(lambda v: isinstance(v, _YAML), "plain YAML"))]
 
 
 def _kind_of(parameter: Parameter) -> Any:

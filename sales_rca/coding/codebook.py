@@ -155,15 +155,11 @@ def _parse_term(raw: str, text: str) -> Term:
 
 
 def _pattern(value: Any) -> Any:
-    """A pattern's text (or a number) parsed into a :class:`Pattern` for a model field."""
-    if isinstance(value, str):
-        try:
-            return parse_pattern(value)
-        except CodebookError as exc:
-            raise ValueError(f"expected {exc.expected}, found {exc.found}") from None
-    if isinstance(value, Pattern):
-        return value
-    raise ValueError("expected a pattern (a word, phrase or /regex/)")
+    """A pattern's text parsed into a :class:`Pattern` for a model field."""
+    try:
+        return parse_pattern(value) if isinstance(value, str) else value
+    except CodebookError as exc:
+        raise ValueError(f"expected {exc.expected}, found {exc.found}") from None
 
 
 #: Patterns of a code or a negation cue: a list of texts, or one text.

@@ -91,9 +91,8 @@ def top_codes(result: CodingResult, n: int = 10, examples: int = 3) -> pd.DataFr
 
 
 def category_shares(result: CodingResult) -> pd.Series:
-    """Share of coded lost deals citing each fishbone category, largest first, categories no deal
-    cites left out. A deal can cite several categories, so the shares need not add up to 1; each
-    is the value of the ``code_share:<category>`` finding of :func:`coding_findings`."""
+    """Share of coded lost deals citing each category (a deal can cite several), largest first, as
+    the ``code_share:<category>`` findings of :func:`coding_findings` say; zeros left out."""
     by_category = result.summary(examples=0)["by_category"]
     coded = max(int(result.deals["coded"].sum()), 1)
     shares = pd.Series(by_category, dtype=float) / coded

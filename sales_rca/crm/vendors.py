@@ -49,11 +49,7 @@ def normalise(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(header).lower().replace("\ufeff", "")).strip()
 
 
-def _normalised(headers: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(normalise(h) for h in headers)
-
-
-_Headers = Annotated[tuple[StrictStr, ...], AfterValidator(_normalised)]
+_Headers = Annotated[tuple[StrictStr, ...], AfterValidator(lambda hs: tuple(map(normalise, hs)))]
 
 
 class Vendor(YamlModel):
@@ -203,16 +199,16 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
         return Mapping()
     if isinstance(mapping, Mapping):
         return mapping
-    if isinstance(mapping, str | Path):
-        data = resources.load_yaml(MappingFile, mapping, error=MappingError, what="mapping file")
-    else:
+    path = str(mapping) if isinstance(mapping, str | Path) else None
+    if path is None:
         data = resources.validate(MappingFile, mapping, "mapping", error=MappingError)
+    else:
+        data = resources.load_yaml(MappingFile, path, error=MappingError, what="mapping file")
     fields = data.model_dump(exclude_none=True)
     options = {k: fields.pop(k) for k in _OPTIONS if k in fields}
     if fields.get("source") in ("auto", *vendors()):
         options["source"] = fields.pop("source")
     lists = {k: list(v) for k, v in options.items() if isinstance(v, tuple)}
-    path = str(mapping) if isinstance(mapping, str | Path) else None
     return Mapping(columns=fields, path=path, **{**options, **lists})
 
 

@@ -192,8 +192,7 @@ class Summary:
     # --- results ---------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results: the summary's numbers, its actions, every finding and every metric an
-        action can target (without deal ids)."""
+        """JSON-ready results: numbers, actions, findings and target metrics (without deal ids)."""
         acts = []
         if self.state is not None:
             for a in self.state.actions:
@@ -264,8 +263,7 @@ def results_from_notebook(nb: Any) -> dict[str, Any] | None:
 
 
 def load_baseline(folder: str | Path) -> list[Finding]:
-    """The findings and metrics of an earlier run, from ``folder/results.json`` (a batch output
-    folder).
+    """The findings and metrics of an earlier run, from ``folder/results.json`` (a batch folder).
 
     Raises:
         BatchError: the folder has no readable results of a sales-rca run.

@@ -12,9 +12,7 @@ checkout, an editable install and an installed wheel find the same files the sam
 These are read only: nothing is ever written here. Outputs (sessions, batch folders) go under the
 user's working folder. The package must be installed as files (pip does), not imported from a zip.
 
-Every YAML file, packaged or the user's, is read by :func:`load_yaml` into its pydantic model (see
-:mod:`sales_rca.schema`); a problem becomes the error class of its format, with one line made by
-:func:`sales_rca.errors.validation_message`.
+Every YAML file, packaged or the user's, is read by :func:`load_yaml` into its pydantic model.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Actions the team commits to: owner, due date, the cause and play served, and a target metric.
 
 The target carries its baseline from the x-ray (a :class:`~sales_rca.findings.Finding`), so the next
-run can say whether it moved: :func:`matching_finding` finds the same finding on new data.
-:func:`baseline_metrics` lists every number a target can take as its baseline,
-:func:`suggest_metric` picks the one a play's leading indicator names, and :func:`target_text`
-words a target the same way in the app and in the summary.
+run can say whether it moved: :func:`matching_finding` finds the same finding on new data. The app
+and the summary share :func:`baseline_metrics`, :func:`suggest_metric` and :func:`target_text`.
 """
 
 from __future__ import annotations
@@ -184,10 +182,8 @@ def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding 
 
 def metric_label(f: Finding) -> str:
     """``"Conversion at Needs Analysis: 81%"``: a baseline metric as a menu entry (plain text)."""
-    if f.source == "coding":  # "31% of coded lost deals cite price" -> a stable label
-        title = f"Share of coded losses: {f.details.get('code') or f.category or f.key}"
-    else:
-        title = f.title
+    what = f.details.get("code") or f.category or f.key  # a coding title says the share: say what
+    title = f"Share of coded losses: {what}" if f.source == "coding" else f.title
     return f"{title}: {metric_value(f.value, f.unit, blank=MISSING)}"
 
 

@@ -32,8 +32,7 @@ class Fishbone(YamlModel):
     categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique())]
 
 
-#: The packaged fishbone (``resources/fishbone.yaml``): loss codes, plays and the fishbone itself
-#: refer to its ids; :data:`CATEGORY_LABELS` are their default labels.
+#: The packaged fishbone: loss codes, plays and sessions refer to its ids (default labels below).
 DEFAULT_CATEGORIES: tuple[Category, ...] = tuple(
     resources.load_yaml(Fishbone, None, default="fishbone.yaml", error=ModelError).categories
 )
@@ -58,11 +57,7 @@ class Cause:
 
 
 def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Category, ...]:
-    """Validate a parsed fishbone document (``{"categories": [...]}``) into categories.
-
-    Raises:
-        ModelError: on a missing field, a duplicate id or an empty list, naming ``source``.
-    """
+    """Validate a parsed fishbone document (``{"categories": [...]}``); else :class:`ModelError`."""
     return tuple(resources.validate(Fishbone, data, source, error=ModelError).categories)
 
 

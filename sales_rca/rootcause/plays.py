@@ -65,8 +65,8 @@ class Source:
 
 @model(config=STRICT)
 class Play:
-    """One proven play. ``categories`` are fishbone ids (the first is its main one); validated
-    against the ``categories`` of the validation context, else the default fishbone's."""
+    """One proven play; ``categories`` (the first is its main one) are the fishbone's of the
+    validation context, else the default fishbone's."""
 
     id: Ident
     title: Text

@@ -9,17 +9,16 @@ from typing import Any, ClassVar
 import ipywidgets as w
 
 from sales_rca import render
-from sales_rca.agenda import step_label, step_name, step_ref
+from sales_rca.agenda import app_steps, step_label, step_ref
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
 
 
 class StepView:
-    """One workshop step. Subclasses set ``id`` (an app step of ``agenda.yaml``, which gives its
-    ``title`` and ``label``), build their widgets in :meth:`build` (inputs are built once, so a
-    redraw never wipes what someone is typing) and redraw what they display in :meth:`refresh`,
-    always from the session and the data."""
+    """One workshop step. Subclasses set ``id`` (its step in ``agenda.yaml``), build their widgets
+    in :meth:`build` (inputs are built once, so a redraw never wipes what someone is typing) and
+    redraw what they display in :meth:`refresh`, always from the session and the data."""
 
     id: ClassVar[str]
     #: Its name and its label (``"6. Plays and actions"``: its button and heading), from the agenda.
@@ -31,7 +30,8 @@ class StepView:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "id" in cls.__dict__:
-            cls.title, cls.label = step_name(cls.id), step_label(cls.id)
+            cls.label = step_label(cls.id)  # an error for a step the agenda lacks
+            cls.title = app_steps()[cls.id]
 
     def __init__(self, bench: Workbench, show_message: Callable[[str, str], None], app: Any = None):
         self.bench = bench
