@@ -66,6 +66,7 @@ def main() -> None:
         session = Path(tmp) / "bench.session"
         port = free_port()
         server = build_server(data=DEMO_DATA, history=DEMO_HISTORY, session=session, port=port)
+        server.prepare()  # the session and its facilitator key (in server.url)
         with open(os.devnull, "wb") as devnull:
             proc = subprocess.Popen(
                 server.command,

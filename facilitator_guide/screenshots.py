@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "facilitator_guide" / "images"
 sys.path.insert(0, str(ROOT))
 
-from sales_rca import resources  # noqa: E402
 from sales_rca.agenda import step_label, step_number  # noqa: E402
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY  # noqa: E402
 from tests.ui.workshop_browser import (  # noqa: E402
@@ -199,7 +198,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sales-rca-shots-") as tmp:
         tmp_path = Path(tmp)
         session = tmp_path / "workshop.session"
-        participants = resources.notebook("participant.ipynb").is_file()
+        participants = True
         server = Server(
             url="",
             join_url=None,
@@ -249,9 +248,9 @@ def main() -> int:
                     phone.set_viewport_size({"width": 390, "height": 844})
                     phone.goto(server.join_url)
                     phone.wait_for_selector("button:has-text('Join')", timeout=90_000)
-                    phone.fill("input[placeholder='Code shown on the screen']", server.join_code)
+                    phone.fill("#code", server.join_code)
                     phone.click("button:has-text('Join')")
-                    phone.wait_for_selector("[data-testid=me]", timeout=60_000)
+                    phone.wait_for_selector("#main:not([hidden])", timeout=60_000)
                     settle(phone, 2)
                     save(phone, "05-participant-phone")
                     phone.close()

@@ -1,4 +1,4 @@
-"""Pure helpers behind workshop steps 4-5 and the participant page (no browser, no kernel)."""
+"""Pure helpers behind workshop steps 4-5 (no browser, no kernel)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from sales_rca.charts import fishbone_figure
 from sales_rca.render import alignment_reading, ranking, why_tree
 from sales_rca.rootcause import Workshop
 from sales_rca.session import Event
-from sales_rca.ui.inputs import set_options, shorten
-from sales_rca.ui.participant import (
-    code_matches,
-    normalise_code,
-    query_value,
-    resume_token,
-    resumed_participant,
-)
+from sales_rca.ui.inputs import entry_box, set_options, shorten
 from sales_rca.ui.steps.fishbone import vote_status
 from sales_rca.ui.steps.whys import describe_undo, node_choices
 
@@ -115,24 +108,6 @@ def test_fishbone_figure_shows_typed_html_as_text():
     assert any("&lt;script&gt;" in t for t in texts)
 
 
-def test_join_code_is_read_from_the_query_and_compared_loosely():
-    assert query_value("code=ab2c3d&me=U3-x", "code") == "ab2c3d"
-    assert query_value("?code=", "code") is None
-    assert query_value("", "code") is None
-    assert normalise_code(" ab-2c 3d ") == "AB2C3D"
-    assert code_matches("ab2 c3d", "AB2C3D")
-    assert not code_matches("AB2C3E", "AB2C3D")
-    assert not code_matches(None, "AB2C3D")
-
-
-def test_resume_token_brings_back_only_the_participant_it_was_made_for():
-    token = resume_token("U7", "session-secret:AB2C3D")
-    assert resumed_participant(token, "session-secret:AB2C3D") == "U7"
-    assert resumed_participant(token.replace("U7", "U8"), "session-secret:AB2C3D") is None
-    assert resumed_participant(token, "other-session:AB2C3D") is None
-    assert resumed_participant("garbage", "session-secret:AB2C3D") is None
-
-
 def test_set_options_keeps_the_choice_when_it_is_still_offered():
     menu = w.Dropdown(options=[("a", "A"), ("b", "B")], value="B")
     assert not set_options(menu, [("a", "A"), ("b", "B"), ("c", "C")])
@@ -145,3 +120,24 @@ def test_set_options_keeps_the_choice_when_it_is_still_offered():
 def test_shorten_cuts_long_text_to_one_line():
     assert shorten("a\n b", 10) == "a b"
     assert shorten("x" * 30, 10) == "x" * 9 + "…"
+
+
+def test_an_entry_box_confirms_only_what_its_callback_took():
+    box = entry_box("A cause")
+    sent: list[dict] = []
+    box.send = sent.append  # what goes back to the browser
+    taken: list[str] = []
+
+    def place(b):
+        if b.value.strip():
+            taken.append(b.value)
+            b.value = ""  # taken: stored, the box may stay empty
+
+    box.on_submit(place)
+    box._message(box, {"event": "submit", "text": "No champion <b>", "id": 1}, [])
+    box._message(box, {"event": "submit", "text": "   ", "id": 2}, [])
+    assert taken == ["No champion <b>"]  # the whole text, as sent with Enter
+    assert sent == [{"event": "stored", "id": 1}, {"event": "kept", "id": 2}]
+    editor = entry_box("New wording", keep_text=True)
+    editor.on_submit(lambda b: None)
+    assert editor.submit("Reworded") and editor.value == "Reworded"

@@ -130,7 +130,8 @@ def test_the_wheel_ships_notebooks_templates_resources_and_demo_data(installed: 
     for name in (
         "sales_rca/workshops/diagnostic.ipynb",
         "sales_rca/workshops/workshop.ipynb",
-        "sales_rca/workshops/participant.ipynb",
+        "sales_rca/resources/join/index.html",
+        "sales_rca/resources/join/join.js",
         "sales_rca/resources/codebook.yaml",
         "sales_rca/resources/fishbone.yaml",
         "sales_rca/resources/templates/summary/index.html.j2",

@@ -11,6 +11,13 @@ import typer
 def workshop(
     data: Annotated[Path | None, typer.Option("--data", help="The CRM export to work on.")] = None,
     history: Annotated[Path | None, typer.Option("--history", help="Stage-history export.")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="The only folder the app lists exports from (default: the folder of --data).",
+        ),
+    ] = None,
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="Column mapping (YAML).")
     ] = None,
@@ -56,6 +63,7 @@ def workshop(
         participants=participants,
         agenda=agenda,
         title=title,
+        data_dir=data_dir,
     )
     raise typer.Exit(run(server))
 

@@ -79,7 +79,7 @@ def workshops_dir() -> Path:
 
 
 def notebook(name: str) -> Path:
-    """A packaged notebook: ``diagnostic.ipynb`` (batch), ``workshop.ipynb``, ``participant.ipynb``."""
+    """A packaged notebook: ``diagnostic.ipynb`` (batch) or ``workshop.ipynb`` (the live app)."""
     return workshops_dir().joinpath(*_parts(name))
 
 

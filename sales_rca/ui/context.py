@@ -43,11 +43,25 @@ class Settings:
     join_code: str | None = None
     join_url: str | None = None
     upload_dir: Path = Path("out/workshop/uploads")
+    #: The only folder the app lists exports from (``--data-dir``, default the folder of --data).
+    data_dir: Path | None = None
     summary_dir: Path = Path("out/workshop")
     #: The folder ``sales-rca workshop`` was started in: relative paths (typed in the app too) start
     #: there, not in the kernel's folder (the installed notebooks' folder, which is never written).
     workdir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def exports(self) -> list[Path]:
+        """The exports the facilitator may pick: files of :attr:`data_dir` (one level of folders
+        too) and the uploads, by name; nothing else on the disk is listed or read."""
+        found: list[Path] = []
+        for folder in (self.data_dir, self.upload_dir):
+            if folder is None or not folder.is_dir():
+                continue
+            for candidate in sorted((*folder.glob("*"), *folder.glob("*/*"))):
+                if candidate.is_file() and candidate.suffix.lower() in EXPORT_SUFFIXES:
+                    found.append(candidate)
+        return list(dict.fromkeys(found))
 
     def resolve(self, path: str | Path) -> Path:
         """``path`` relative to :attr:`workdir` (when set), e.g. an export path typed in the app."""
@@ -78,9 +92,14 @@ class Settings:
             join_code=env.get(ENV_PREFIX + "JOIN_CODE", "").strip() or None,
             join_url=env.get(ENV_PREFIX + "JOIN_URL", "").strip() or None,
             upload_dir=path("UPLOAD_DIR") or session.parent / "uploads",
+            data_dir=path("DATA_DIR") or (data.parent if (data := path("DATA")) else None),
             summary_dir=path("SUMMARY_DIR") or session.parent,
             workdir=where.workdir,
         )
+
+
+#: What the data step lists as exports.
+EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
 
 def friendly(exc: BaseException) -> str:

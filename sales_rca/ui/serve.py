@@ -1,15 +1,16 @@
-"""Start the live workshop: Voila on the packaged ``sales_rca/workshops``, offline, code hidden,
-kernels never culled.
+"""Start the live workshop: :mod:`sales_rca.ui.server` (Voila with a facilitator key and the
+participants' kernel-free join page) on the packaged ``sales_rca/workshops``, offline, code hidden.
 
 The workshop notebooks read their settings from ``SALES_RCA_*`` environment variables, which the
 Voila kernels inherit from the server started here. The session file, the only thing written, goes
 under the working folder (``out/workshop`` unless ``--session`` names one), never into the package.
+It is opened (or created) before the server starts, and holds the facilitator key and the join code,
+so a restart keeps both: the facilitator's bookmark and every phone's link still work.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from sales_rca import resources
 from sales_rca.errors import SalesRcaError
+from sales_rca.session import open_or_create
+from sales_rca.ui.join import new_join_code
 
 WORKSHOPS = resources.workshops_dir()
 DEMO_DATA = resources.demo_file("salesforce_opportunities.csv")
@@ -25,34 +28,72 @@ DEMO_HISTORY = resources.demo_file("salesforce_opportunity_history.csv")
 #: Sessions go under the working folder (relative: resolved when the server is built).
 SESSION_DIR = Path("out") / "workshop"
 DEMO_SESSION = SESSION_DIR / "demo.session"
-#: Letters and digits that cannot be misread on a projector (no 0/O, 1/I/L).
-JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#: Seconds a kernel whose page is gone (no connection) lives on before it is shut down.
+KERNEL_GRACE_SECONDS = 300
 
 
 @dataclass
 class WorkshopServer:
-    """What ``sales-rca workshop`` starts: the command line, its environment and the URLs."""
+    """What ``sales-rca workshop`` starts: the command line, its environment and the URLs.
+
+    :meth:`prepare` opens the session and reads its facilitator key and join code (made on first
+    use); until then ``key`` and ``join_code`` are empty.
+    """
 
     command: list[str]
     env: dict[str, str]
-    join_code: str | None
+    participants: bool = False
     host: str = "127.0.0.1"
     port: int = 8866
     #: The host in the URLs: this machine's LAN address when listening on every interface.
     shown_host: str = "127.0.0.1"
+    key: str = ""
+    join_code: str | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.shown_host}:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://{self.shown_host}:{self.port}/voila/render/workshop.ipynb"
+        """The facilitator's page, with the key: whoever has this URL drives the workshop."""
+        return f"{self.base}/voila/render/workshop.ipynb?token={self.key}"
 
     @property
     def join_url(self) -> str | None:
-        """Where participants join (only with a join code)."""
-        return self.url.replace("/workshop.ipynb", "/participant.ipynb") if self.join_code else None
+        """Where phones join (only with ``--participants`` on a network address)."""
+        if not (self.participants and self.join_code) or _is_loopback(self.host):
+            return None
+        return f"{self.base}/join/?code={self.join_code}"
+
+    @property
+    def session(self) -> Path:
+        return Path(self.env["SALES_RCA_SESSION"])
+
+    def prepare(self) -> None:
+        """Open (or create) the session file, then take its key and join code into the command.
+
+        Raises SalesRcaError in one line when the session file cannot be opened (corrupt,
+        truncated, from a newer sales-rca): the workshop never starts on a broken session.
+        """
+        self.session.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open_or_create(self.session, self.env["SALES_RCA_TITLE"]) as session:
+                self.key = session.secret("facilitator_key")
+                self.join_code = session.secret("join_code", make=new_join_code)
+        except SalesRcaError as exc:
+            raise SalesRcaError(
+                f"expected a session file sales-rca can open at {self.session}, found: "
+                f"{str(exc).rstrip('.')}; move it aside or start with another --session."
+            ) from None
+        self.env["SALES_RCA_JOIN_CODE"] = self.join_code if self.participants else ""
+        self.env["SALES_RCA_JOIN_URL"] = self.join_url or ""
+        self.command = [a for a in self.command if not a.startswith("--Voila.token=")]
+        self.command.append(f"--Voila.token={self.key}")
 
 
-def join_code(length: int = 6) -> str:
-    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(length))
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def lan_address() -> str:
@@ -83,6 +124,7 @@ def build_server(
     agenda: str = "full",
     title: str | None = None,
     port_retries: int = 0,
+    data_dir: Path | None = None,
 ) -> WorkshopServer:
     """Check the options and build the Voila command (nothing is started, nothing written).
 
@@ -102,17 +144,19 @@ def build_server(
     for label, path in (("--data", data), ("--history", history), ("--mapping", mapping)):
         if path is not None and not Path(path).is_file():
             raise SalesRcaError(f"expected {label} to be a file, found nothing at {path}.")
+    data_dir = Path(data_dir) if data_dir is not None else Path(data).parent
+    if not data_dir.is_dir():
+        raise SalesRcaError(f"expected --data-dir to be a folder, found nothing at {data_dir}.")
     if agenda not in ("full", "short"):
         raise SalesRcaError(f"expected --agenda full or short, found {agenda!r}.")
     if not (WORKSHOPS / "workshop.ipynb").is_file():
         raise SalesRcaError(f"expected the workshop notebooks in {WORKSHOPS}, found none.")
     session = Path(session or SESSION_DIR / f"{Path(data).stem}.session").resolve()
-    shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
+    shown_host = "127.0.0.1" if _is_loopback(host) else host
     if host in ("0.0.0.0", "::"):
         shown_host = lan_address()
-    code = join_code() if participants else None
     server = WorkshopServer(
-        command=[], env={}, join_code=code, host=host, port=port, shown_host=shown_host
+        command=[], env={}, participants=participants, host=host, port=port, shown_host=shown_host
     )
     env = dict(os.environ)
     env.update(
@@ -120,11 +164,12 @@ def build_server(
             "SALES_RCA_DATA": str(Path(data).resolve()),
             "SALES_RCA_HISTORY": str(Path(history).resolve()) if history else "",
             "SALES_RCA_MAPPING": str(Path(mapping).resolve()) if mapping else "",
+            "SALES_RCA_DATA_DIR": str(data_dir.resolve()),
             "SALES_RCA_SESSION": str(session),
             "SALES_RCA_AGENDA": agenda,
             "SALES_RCA_TITLE": title or "Sales root-cause workshop",
-            "SALES_RCA_JOIN_CODE": code or "",
-            "SALES_RCA_JOIN_URL": server.join_url or "",
+            "SALES_RCA_JOIN_CODE": "",
+            "SALES_RCA_JOIN_URL": "",
             # Voila runs the kernels in the (installed) notebooks' folder: paths typed in the app
             # are relative to the folder the workshop was started in.
             "SALES_RCA_WORKDIR": str(Path.cwd()),
@@ -138,7 +183,7 @@ def build_server(
     server.command = [
         sys.executable,
         "-m",
-        "voila",
+        "sales_rca.ui.server",
         str(WORKSHOPS),
         "--no-browser",
         f"--port={port}",
@@ -147,8 +192,11 @@ def build_server(
         "--template=sales_rca",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
-        # A long discussion must never lose its kernel.
-        "--MappingKernelManager.cull_idle_timeout=0",
+        f"--WorkshopServer.session_path={session}",
+        # A page's kernel lives as long as the page: one with no connection for the grace period
+        # is shut down; an open page (connected) is never culled, however long the discussion.
+        f"--MappingKernelManager.cull_idle_timeout={KERNEL_GRACE_SECONDS}",
+        "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=False",
     ]
     return server
@@ -157,6 +205,8 @@ def build_server(
 def check_port_free(host: str, port: int) -> None:
     """Raise a one-line error when ``host:port`` is taken (e.g. a workshop already running)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # As the server binds: a port left in TIME_WAIT by a crashed workshop is free at once.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -172,11 +222,18 @@ def run(server: WorkshopServer) -> int:
     The port is checked before anything is written; then the session's folder is created.
     """
     check_port_free(server.host, server.port)
-    Path(server.env["SALES_RCA_SESSION"]).parent.mkdir(parents=True, exist_ok=True)
+    server.prepare()
     print(f"sales-rca workshop: open {server.url}", flush=True)
+    print("  (this link carries the facilitator key: keep it to yourself)", flush=True)
     if server.join_url:
         print(f"participants join at {server.join_url} with code {server.join_code}", flush=True)
-    print(f"session file: {server.env['SALES_RCA_SESSION']}", flush=True)
+    elif server.participants:
+        print(
+            f"participants: phones cannot reach {server.host}; start with --host 0.0.0.0 to let "
+            "them join over the local network.",
+            flush=True,
+        )
+    print(f"session file: {server.session}", flush=True)
     try:
         return subprocess.call(server.command, env=server.env)
     except KeyboardInterrupt:

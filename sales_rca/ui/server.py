@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -188,6 +189,16 @@ class JoinApi(tornado.web.RequestHandler):
         return {"state": view, "token": token, "message": f"Welcome, {view.get('me', '')}."}
 
 
+class Ping(tornado.web.RequestHandler):
+    """``/sales-rca/ping``: the server answers, with when it started (a restart changes it)."""
+
+    started = f"{time.time():.6f}"
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"started": self.started})
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -219,10 +230,10 @@ class WorkshopServer(Voila):
             elif cls is TornadoVoilaTreeHandler:
                 cls = FacilitatorTree
             handlers.append((pattern, cls, *rest))
-        join: list = []
+        join: list = [(r"/sales-rca/ping", Ping)]
         if self.session_path:
             room = Room(self.session_path)
-            join = [
+            join += [
                 (r"/join/api/([a-z]+)", JoinApi, {"room": room}),
                 (r"/join/(sales-rca\.css)", JoinPage, {"path": str(resources.template_dir())}),
                 (

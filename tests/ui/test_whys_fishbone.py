@@ -151,3 +151,21 @@ def test_causes_are_placed_on_the_fishbone_with_root_causes_proposed_and_the_roo
     assert guard.blocked == []
     with Session.open(workshop_server.session) as s:
         assert [c.category for c in s.state().causes] == ["coaching", "buyer", "price"]
+
+
+def test_causes_typed_fast_one_after_another_are_all_stored_whole(workshop_server, context):
+    page = open_app(context, workshop_server.url)
+    go_to_step(page, "5. Fishbone")
+    box = page.locator("input[placeholder^='A cause']")
+    typed = [f"Cause {n}: nobody owns step {n} {XSS[1]}" for n in range(8)]
+    for n, text in enumerate(typed):
+        box.press_sequentially(text, delay=60 + 8 * n)  # 60-116 ms per key, as people type
+        box.press("Enter")  # and straight on to the next one, no wait
+    with Session.open(workshop_server.session) as s:
+        deadline = 0
+        while len(s.state().causes) < len(typed) and deadline < 60:
+            page.wait_for_timeout(500)  # polling the session file, not a fixed wait
+            deadline += 0.5
+        assert [k.text for k in s.state().causes] == typed  # none lost, cut short or glued
+    expect(box).to_have_value("")
+    no_injected_markup(page)

@@ -61,11 +61,7 @@ class Server:
     def start(self) -> None:
         """Start Voila (on :attr:`port` or the next free one) and wait until it listens."""
         server = build_server(port=self.port, port_retries=PORT_RETRIES, **self.options)
-        if self.options.get("participants"):
-            # Keep the same join code across restarts of this test server.
-            server.env["SALES_RCA_JOIN_CODE"] = server.join_code = self.options.setdefault(
-                "_code", server.join_code
-            )
+        server.prepare()  # the session, its facilitator key and join code (kept across restarts)
         assert self.log is not None
         self.log.touch()
         seen = self.log.stat().st_size  # a restart appends to the same log
@@ -79,7 +75,9 @@ class Server:
             )
         self.port = self._bound_port(seen)
         server = replace(server, port=self.port)
-        self.url, self.join_url, self.join_code = server.url, server.join_url, server.join_code
+        self.url, self.join_code = server.url, server.join_code
+        # Phones on a real network get the LAN URL; the test's phones are on this machine.
+        self.join_url = f"{server.base}/join/" if server.participants else None
 
     def _bound_port(self, offset: int) -> int:
         """The port Voila reports it listens on (its log line), once it does."""

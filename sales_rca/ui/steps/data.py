@@ -11,6 +11,7 @@ import ipywidgets as w
 
 from sales_rca import render
 from sales_rca.ui import components as c
+from sales_rca.ui.inputs import set_options
 from sales_rca.ui.steps.base import StepView
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -38,13 +39,10 @@ class DataView(StepView):
         self.upload_mapping = w.FileUpload(
             accept=".yaml,.yml", multiple=False, description="Mapping"
         )
-        self.path_data = c.text_input(
-            "or a path on this machine, e.g. exports/acme_opportunities.csv",
-            description="Export path",
-        )
-        self.path_history = c.text_input(
-            "optional stage-history export path", description="History path"
-        )
+        # Only the exports of the data folder (and the uploads): no free path box reads the disk.
+        self.path_data = w.Dropdown(description="Export", layout=w.Layout(width="100%"))
+        self.path_history = w.Dropdown(description="History", layout=w.Layout(width="100%"))
+        self._list_exports()
         self.load_button = c.button("Load this data", style="primary")
         self.load_button.on_click(self.guard(self._load))
         chooser = w.VBox(
@@ -68,19 +66,37 @@ class DataView(StepView):
 
     def _load(self, _: Any = None) -> None:
         folder = self.bench.settings.upload_dir
-        typed = self.bench.settings.resolve  # relative to where the workshop was started
-        data = save_upload(self.upload_data, folder) or (
-            typed(self.path_data.value.strip()) if self.path_data.value.strip() else None
-        )
+        listed = set(self.bench.settings.exports())
+        data = save_upload(self.upload_data, folder) or self._picked(self.path_data, listed)
         if data is None:
-            self.show_message("Choose an export file to upload, or type its path.", "error")
+            self.show_message("Choose an export in the list, or upload one.", "error")
             return
-        history = save_upload(self.upload_history, folder) or (
-            typed(self.path_history.value.strip()) if self.path_history.value.strip() else None
+        history = save_upload(self.upload_history, folder) or self._picked(
+            self.path_history, listed
         )
         mapping = save_upload(self.upload_mapping, folder)
         crm = self.bench.use_data(data, history, mapping)
+        self._list_exports()
         self.ok(f"Loaded {crm.report.rows_accepted:,} opportunities from {Path(data).name}.")
+
+    @staticmethod
+    def _picked(menu: w.Dropdown, listed: set[Path]) -> Path | None:
+        value = menu.value
+        return Path(value) if value and Path(value) in listed else None
+
+    def _list_exports(self) -> None:
+        settings = self.bench.settings
+        roots = [r for r in (settings.data_dir, settings.upload_dir) if r is not None]
+
+        def label(path: Path) -> str:
+            for root in roots:
+                if path.is_relative_to(root):
+                    return str(path.relative_to(root))
+            return path.name
+
+        files = [(label(p), str(p)) for p in settings.exports()]
+        set_options(self.path_data, [("(choose an export)", ""), *files])
+        set_options(self.path_history, [("(no stage history)", ""), *files])
 
     def refresh(self) -> None:
         crm = self.bench.crm

@@ -17,7 +17,7 @@ from sales_rca import charts, render
 from sales_rca.rootcause.fishbone import Cause
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.ui import components as c
-from sales_rca.ui.inputs import on_enter, set_options, shorten
+from sales_rca.ui.inputs import entry_box, on_enter, set_options, shorten
 from sales_rca.ui.steps.base import StepView
 from sales_rca.ui.steps.whys import describe_undo
 
@@ -75,9 +75,7 @@ class FishboneView(StepView):
         self.show_message = lambda text, kind="error": c.set_notice(self.notice, text, kind)
 
         state = self.session.state()
-        self.cause_text = c.text_input(
-            "A cause, e.g. Nobody maps the buying group (Enter places it)"
-        )
+        self.cause_text = entry_box("A cause, e.g. Nobody maps the buying group (Enter places it)")
         on_enter(self.cause_text, self.guard(self._add_cause))
         self.category = w.Dropdown(
             options=[(cat.label, cat.id) for cat in state.categories],

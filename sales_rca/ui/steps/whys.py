@@ -21,7 +21,7 @@ from sales_rca.rootcause.whys import Status, WhyTree
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.session import Event
 from sales_rca.ui import components as c
-from sales_rca.ui.inputs import on_enter, set_options, shorten
+from sales_rca.ui.inputs import entry_box, on_enter, set_options, shorten
 from sales_rca.ui.steps.base import StepView
 
 #: What each status means, shown on its button's tooltip.
@@ -75,7 +75,7 @@ class WhysView(StepView):
         self.problem = w.Dropdown(description="Problem", layout=w.Layout(width="100%"))
         self.problem.style.description_width = "initial"
         self.problem.observe(self._problem_changed, "value")
-        self.new_problem = c.text_input(
+        self.new_problem = entry_box(
             "Or type a new problem and press Enter, e.g. Deals stall after the demo"
         )
         on_enter(self.new_problem, self.guard(self._add_problem))
@@ -85,11 +85,13 @@ class WhysView(StepView):
         self.node = w.Dropdown(description="Work on", layout=w.Layout(width="100%"))
         self.node.style.description_width = "initial"
         self.node.observe(self._node_changed, "value")
-        self.why_text = c.text_input("Why does this happen? Type the answer and press Enter")
+        self.why_text = entry_box("Why does this happen? Type the answer and press Enter")
         on_enter(self.why_text, self.guard(self._add_why))
         self.add_why_button = c.button("Add why below", style="primary")
         self.add_why_button.on_click(self.guard(self._add_why))
-        self.edit_text = c.text_input("New wording for the selected item (Enter saves)")
+        self.edit_text = entry_box(
+            "New wording for the selected item (Enter saves)", keep_text=True
+        )
         on_enter(self.edit_text, self.guard(self._save_text))
         self.save_button = c.button("Save wording")
         self.save_button.on_click(self.guard(self._save_text))
@@ -106,7 +108,7 @@ class WhysView(StepView):
         self.finding.style.description_width = "initial"
         self.attach_button = c.button("Attach finding")
         self.attach_button.on_click(self.guard(self._attach_finding))
-        self.note = c.text_input("Or a note as evidence, e.g. 5 of 6 call recordings (Enter)")
+        self.note = entry_box("Or a note as evidence, e.g. 5 of 6 call recordings (Enter)")
         on_enter(self.note, self.guard(self._attach_note))
         self.note_button = c.button("Attach note")
         self.note_button.on_click(self.guard(self._attach_note))
