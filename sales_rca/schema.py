@@ -134,7 +134,7 @@ def _once(values: tuple[str, ...]) -> tuple[str, ...]:
 #: them, duplicates removed, order kept. Each takes the value and the argument's name.
 text, ident, key, flag = (_checker(kind) for kind in (Text, Ident, Key, Flag))
 number = _checker(Number, float)
-idents, keys = (_checker(tuple[kind, ...], _once) for kind in (Ident, Key))
+idents, keys = _checker(tuple[Ident, ...], _once), _checker(tuple[Key, ...], _once)
 _count = _checker(Count)
 
 

@@ -234,7 +234,7 @@ def load_batch(path: str | Path) -> BatchSpec:
     neutral = notebook_defaults(notebook, declared)
     model = parameters_model(declared)
     defaults = _parameters(model, spec.defaults, base, str(path), "defaults")
-    clients = []
+    clients: list[dict[str, Any]] = []
     for i, client in enumerate(spec.clients, 1):
         name = client.name.strip()
         where = f"client {i} ({name})"
@@ -254,10 +254,8 @@ def load_batch(path: str | Path) -> BatchSpec:
             )
         clients.append({"name": name, "slug": client.slug, "parameters": params})
     given = [c["slug"] for c in clients]
-    for client, slug in zip(
-        clients, unique_slugs([c["name"] for c in clients], given), strict=True
-    ):
-        client["slug"] = slug
+    for entry, slug in zip(clients, unique_slugs([c["name"] for c in clients], given), strict=True):
+        entry["slug"] = slug
     return BatchSpec(path=path, notebook=notebook, parameters=declared, clients=clients)
 
 

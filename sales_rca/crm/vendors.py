@@ -161,12 +161,10 @@ class Mapping:
     path: str | None = None
 
 
-#: A source column's name (a number in YAML reads as its text).
+#: A source column's name (a number in YAML reads as its text), for each canonical name.
 _Column = Annotated[StrictStr, BeforeValidator(as_text), AfterValidator(non_blank)] | None
-
-_History = create_model(
-    "HistoryMapping", __base__=YamlModel, **{k: (_Column, None) for k in HISTORY_MAPPABLE}
-)
+_HISTORY: dict[str, Any] = {k: (_Column, None) for k in HISTORY_MAPPABLE}
+_History = create_model("HistoryMapping", __base__=YamlModel, **_HISTORY)
 
 
 _OPTIONS: dict[str, Any] = {
@@ -179,9 +177,8 @@ _OPTIONS: dict[str, Any] = {
     "history": (_History | None, None),
 }
 #: A mapping file: ``canonical_name: "Source Column"`` lines, then the options.
-MappingFile = create_model(
-    "MappingFile", __base__=YamlModel, **{k: (_Column, None) for k in MAPPABLE}, **_OPTIONS
-)
+_COLUMNS: dict[str, Any] = {k: (_Column, None) for k in MAPPABLE}
+MappingFile = create_model("MappingFile", __base__=YamlModel, **_COLUMNS, **_OPTIONS)
 
 
 def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mapping:

@@ -171,7 +171,7 @@ def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding 
     alternatives = [a.strip() for a in re.split(r"[/()]", at) if a.strip()]
     for alt in alternatives:
         for f in staged:
-            if alt in f.stage.lower() or f.stage.lower() in alt:
+            if alt in (stage := str(f.stage).lower()) or stage in alt:
                 return f
     if not staged:
         return None
