@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "facilitator_guide" / "images"
 sys.path.insert(0, str(ROOT))
 
-from sales_rca.guide import STEP_LABELS  # noqa: E402
+from sales_rca.agenda import step_label, step_number  # noqa: E402
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY  # noqa: E402
 from tests.ui.workshop_browser import (  # noqa: E402
     CHROMIUM,
@@ -180,9 +180,8 @@ def reveal(session_path: Path) -> None:
 
 
 def step_page(page, step: str) -> None:
-    go_to_step(page, STEP_LABELS[step])
-    number = STEP_LABELS[step].split(" ", 1)[0]  # the step's heading starts with its number
-    page.wait_for_selector(f"h2:has-text('{number}')", timeout=60_000)
+    go_to_step(page, step_label(step))
+    page.wait_for_selector(f"h2:has-text('{step_label(step)}')", timeout=60_000)
     to_top(page)
     settle(page)
 
@@ -260,11 +259,10 @@ def main() -> int:
 
                 for step in ("coding", "whys", "fishbone", "plays"):
                     if step not in STEPS:
-                        print(f"  (step {STEP_LABELS[step]} is not in the app yet: skipped)")
+                        print(f"  (step {step_label(step)} is not in the app yet: skipped)")
                         continue
                     step_page(page, step)
-                    number = list(STEP_LABELS).index(step) + 1
-                    save(page, f"0{number}-{step}")
+                    save(page, f"0{step_number(step)}-{step}")
                     if step == "whys":
                         tree = page.locator(".srca-app .js-plotly-plot").first
                         tree.evaluate("e => e.scrollIntoView({block: 'center'})")

@@ -6,6 +6,7 @@ five-whys trees (:mod:`sales_rca.rootcause`) attach them as evidence and the ses
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,3 +66,41 @@ class Finding:
         known["opportunity_ids"] = tuple(known.get("opportunity_ids", ()))
         known["value"] = float(known["value"])
         return cls(**known)
+
+
+def by_strength(findings: Iterable[Finding]) -> list[Finding]:
+    """Strong evidence first, then leads, then background, the given order kept within each."""
+    return sorted(findings, key=lambda f: STRENGTH_ORDER.get(f.strength, 1))
+
+
+def top_findings(findings: Iterable[Finding], n: int = 5, *, per_kind: int = 2) -> list[Finding]:
+    """The ``n`` findings most worth a five-whys, distinct facts in ranked order.
+
+    ``findings`` come ranked (:func:`sales_rca.pipeline.findings`: strength of evidence, then
+    value at stake; other producers' findings may follow); strong ones stay before leads
+    (``caution``). Background (``context``) and the overall win rate are never chosen, a key at
+    most once, and at most ``per_kind`` findings of one kind (stage, stall, driver, coding ...)
+    unless too few other kinds are left to fill ``n``.
+    """
+    seen: set[str] = set()
+    ranked: list[Finding] = []
+    for f in findings:
+        context = f.strength == "context" or f.kind == "overall" or f.details.get("rank") == "best"
+        if context or f.key in seen or f.key == "win_rate:overall":
+            continue
+        seen.add(f.key)
+        ranked.append(f)
+    chosen: list[Finding] = []
+    skipped: list[Finding] = []
+    per: dict[str, int] = {}
+    for f in by_strength(ranked):
+        if len(chosen) >= n:
+            break
+        kind = f.kind or f.source or "other"  # what sort of fact: stage, stall, coding ...
+        if per.get(kind, 0) >= per_kind:
+            skipped.append(f)
+            continue
+        per[kind] = per.get(kind, 0) + 1
+        chosen.append(f)
+    chosen += skipped[: max(0, n - len(chosen))]
+    return chosen

@@ -16,19 +16,11 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from sales_rca.agenda import VERSIONS, checked, load_agenda
+from sales_rca.agenda import VERSIONS, app_steps, checked, load_agenda, step_label
 from sales_rca.errors import SalesRcaError
 
 #: The label of each app step's button in the workshop header (``sales_rca.ui.steps``).
-STEP_LABELS = {
-    "data": "1. Data check",
-    "xray": "2. Pipeline x-ray",
-    "coding": "3. Loss coding",
-    "whys": "4. Five whys",
-    "fishbone": "5. Fishbone and vote",
-    "plays": "6. Plays and actions",
-    "summary": "7. Summary",
-}
+STEP_LABELS = {step: step_label(step) for step in app_steps()}
 #: The guide's agenda in a checkout (a developer tool: the facilitator guide is not package data,
 #: so an installed wheel has no such file and this module is only imported, never run, there).
 AGENDA_MD = Path(__file__).resolve().parents[1] / "facilitator_guide" / "agenda.md"

@@ -64,6 +64,13 @@ def date(value: Any) -> str:
     return display.date(value, blank=MISSING)
 
 
+def _target(target: Any, currency: str = "") -> str:
+    """An action's target as the app words it (``rootcause.actions.target_text``)."""
+    from sales_rca.rootcause.actions import target_text  # not at import: render stays light
+
+    return target_text(target, currency)
+
+
 def _shown(value: Any) -> Any:
     """What ``{{ value }}`` prints: the value, or the missing mark for no value at all."""
     return MISSING if display.unknown(value) else value
@@ -80,7 +87,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_shown,
     )
-    env.filters.update(share=share, number=number, money=money, metric=metric_value, date=date)
+    env.filters.update(
+        share=share, number=number, money=money, metric=metric_value, date=date, target=_target
+    )
     env.globals["Tile"] = Tile
     return env
 

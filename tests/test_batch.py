@@ -149,7 +149,7 @@ def test_a_parameter_in_defaults_is_checked_too(tmp_path: Path) -> None:
     ("clients", "message"),
     [
         ([{"name": "A", "export_path": EXPORT}], "unknown key"),
-        ([{"parameters": {"export_path": EXPORT}}], "non-empty 'name'"),
+        ([{"parameters": {"export_path": EXPORT}}], "clients item 1, name: expected a value"),
         ([{"name": "A", "parameters": ["export_path"]}], "mapping"),
         ([], "non-empty list"),
         (["just a name"], "mapping"),

@@ -5,6 +5,8 @@ Each test names what a user would see: the one-line error, the quarantine reason
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -369,8 +371,33 @@ def test_mapping_naming_a_missing_column_lists_the_file_columns(corpus):
 
 
 def test_mapping_with_unknown_key_is_rejected(corpus):
-    with pytest.raises(MappingError, match="found unknown win_reason"):
+    with pytest.raises(MappingError, match="found unknown key 'win_reason'") as err:
         load_crm(corpus / "custom_columns.csv", mapping=corpus / "mapping_unknown_key.yaml")
+    assert "mapping_unknown_key.yaml: expected keys among opportunity_id, stage," in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"dayfirst": "yes"}, "mapping: dayfirst: expected true or false, found 'yes'"),
+        ({"decimal": ";"}, "mapping: decimal: expected one of '.', ',', found ';'"),
+        ({"stage": " "}, "mapping: stage: expected non-empty text, found ' '"),
+        ({"history": {"stagex": "A"}}, "history: expected keys among opportunity_id, stage,"),
+        (["stage"], "mapping: expected a mapping, found a list of 1"),
+    ],
+)
+def test_a_bad_mapping_value_says_what_was_expected_and_found(corpus, mapping, message):
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_crm(corpus / "custom_columns.csv", mapping=mapping)
+
+
+def test_source_in_a_mapping_names_the_export_shape_or_the_lead_source_column():
+    from sales_rca.crm import load_mapping
+
+    shape = load_mapping({"source": "hubspot", "stages": "Qualify, Demo"})
+    assert (shape.source, shape.columns, shape.stages) == ("hubspot", {}, ["Qualify", "Demo"])
+    column = load_mapping({"source": "Lead Origin"})
+    assert (column.source, column.columns) == (None, {"source": "Lead Origin"})
 
 
 def test_mapping_with_bad_yaml_is_one_line(corpus):

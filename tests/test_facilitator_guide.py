@@ -120,3 +120,71 @@ def test_app_timers_read_the_same_durations():
         if segment.step:
             for version in ("full", "short"):
                 assert step_minutes(segment.step, version) == segment.minutes(version)
+
+
+def test_the_guide_numbers_and_names_steps_as_the_agenda_does():
+    from sales_rca.agenda import step_number
+
+    text = "\n".join((GUIDE / page).read_text("utf-8") for page in PAGES)
+    buttons = [" ".join(b.split()) for b in re.findall(r"\*\*(\d\. [^*]+)\*\*", text)]
+    assert buttons and set(buttons) <= set(STEP_LABELS.values())
+    titles = {step_number(s.step): s.title for s in load_agenda() if s.step}
+    headings = re.findall(r"^### (.+) \(step (\d)\)$", text, flags=re.MULTILINE)
+    assert len(headings) == len(STEP_LABELS)
+    for title, number in headings:
+        assert titles[int(number)] == title
+
+
+def test_step_numbers_come_from_the_order_of_the_agenda():
+    from sales_rca.agenda import app_steps, step_label, step_ref
+
+    assert list(app_steps()) == ["data", "xray", "coding", "whys", "fishbone", "plays", "summary"]
+    assert step_label("plays") == "6. Plays and actions" == STEP_LABELS["plays"]
+    assert step_ref("fishbone") == "step 5 (Fishbone and vote)"
+
+
+@pytest.mark.parametrize(
+    ("segment", "message"),
+    [
+        (
+            "{id: plays, step: plays, title: Plays, full: 25, short: -5, name: Plays}",
+            r"step 1 \(plays\), short: expected a number >= 0, found -5",
+        ),
+        (
+            "{id: plays, step: Plays, title: Plays, full: 25, short: 15}",
+            r"step 1 \(plays\), step: expected a lower-case id like 'no_decision', found 'Plays'",
+        ),
+        (
+            "{id: plays, step: plays, title: Plays, full: 25, short: 15, name: P, minutes: 3}",
+            r"step 1 \(plays\): expected keys among id, step, title, full, short, name, "
+            r"found unknown key 'minutes'",
+        ),
+        (
+            "{id: plays, step: plays, title: Plays, full: '25', short: 15, name: P}",
+            r"step 1 \(plays\), full: expected a whole number, found '25'",
+        ),
+    ],
+)
+def test_a_broken_agenda_is_refused_in_one_line(tmp_path: Path, segment: str, message: str):
+    from sales_rca.agenda import load_agenda
+    from sales_rca.errors import AgendaError
+
+    path = tmp_path / "agenda.yaml"
+    path.write_text(f"steps:\n  - {segment}\n", "utf-8")
+    with pytest.raises(AgendaError, match=rf"^{re.escape(str(path))}: {message}") as err:
+        load_agenda(path)
+    assert "\n" not in str(err.value)
+
+
+def test_an_app_step_twice_in_the_agenda_is_refused(tmp_path: Path):
+    from sales_rca.errors import AgendaError
+
+    path = tmp_path / "agenda.yaml"
+    path.write_text(
+        "steps:\n"
+        "  - {id: a, step: plays, title: A, full: 5, short: 5, name: P}\n"
+        "  - {id: b, step: plays, title: B, full: 5, short: 5, name: P}\n",
+        "utf-8",
+    )
+    with pytest.raises(AgendaError, match="steps: expected unique steps, found plays twice"):
+        load_agenda(path)

@@ -91,8 +91,9 @@ def hostile_play() -> Play:
         days_30=(hostile("map"),),
         days_60=(hostile("kit"),),
         days_90=(hostile("compare"),),
-        indicator=Indicator(hostile("conversion"), "stage", "up", at=hostile("discovery")),
-        effort=hostile("medium"),
+        # The indicator's metric and the effort are validated choices (never typed text).
+        indicator=Indicator("conversion", "stage", "up", at=hostile("discovery")),
+        effort="medium",
         time_to_impact_days=90,
         evidence=(Source(hostile("claim"), hostile("Gartner"), 2019),),
     )

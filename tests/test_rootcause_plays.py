@@ -51,11 +51,15 @@ def test_a_custom_fishbone_is_validated(tmp_path):
         "  - {id: a, label: A, description: d, within_control: true}\n"
         "  - {id: a, label: B, description: d, within_control: true}\n"
     )
-    with pytest.raises(ModelError, match="unique category ids"):
+    with pytest.raises(
+        ModelError, match=r"dup\.yaml: categories: expected unique ids, found a twice"
+    ):
         load_categories(dup)
     flag = tmp_path / "flag.yaml"
     flag.write_text("categories:\n  - {id: a, label: A, description: d, within_control: 'yes'}\n")
-    with pytest.raises(ModelError, match="within_control to be true or false"):
+    with pytest.raises(
+        ModelError, match=r"category 1 \(a\), within_control: expected true or false, found 'yes'"
+    ):
         load_categories(flag)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,13 +14,28 @@ import pandas as pd
 import pytest
 
 from sales_rca.batch.export import write_summary
-from sales_rca.coding import agreement, code_losses, default_codebook
+from sales_rca.coding import (
+    agreement,
+    code_losses,
+    coding_findings,
+    default_codebook,
+    loss_priorities,
+)
 from sales_rca.crm import load_crm
 from sales_rca.findings import Finding
-from sales_rca.pipeline import xray
-from sales_rca.render import actions, picked_plays
-from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook
+from sales_rca.pipeline import findings, xray
+from sales_rca.render import actions, metric_value, picked_plays
+from sales_rca.report import Summary, recommend_plays
+from sales_rca.rootcause import Indicator, Recommendation, Workshop, load_playbook, recommend
+from sales_rca.rootcause.actions import (
+    baseline_metrics,
+    metric_label,
+    suggest_metric,
+    target_from_input,
+    target_text,
+)
 from sales_rca.session import Session
+from sales_rca.ui.context import Settings
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
 from sales_rca.ui.steps.coding import (
     agreement_html,
@@ -28,17 +44,10 @@ from sales_rca.ui.steps.coding import (
     codes_label,
     queue_ids,
 )
-from sales_rca.ui.steps.plays import (
-    baseline_metrics,
-    format_value,
-    play_reason,
-    priorities_from_coding,
-    suggest_metric,
-    target_from_input,
-    target_text,
-)
+from sales_rca.ui.steps.plays import PlaysView, play_reason
 from sales_rca.ui.steps.summary import SummaryView, summary_path
 from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
+from sales_rca.ui.workbench import Workbench
 
 XSS = "<script>alert(1)</script>"
 
@@ -176,23 +185,73 @@ def test_a_target_typed_in_percent_keeps_the_xray_baseline():
     )
     t = target_from_input(f, 90)
     assert (t.baseline, t.target, t.stage, t.finding_key) == (0.807, 0.9, "Needs Analysis", f.key)
-    assert target_text(t) == "conversion at Needs Analysis: 80.7% → 90%"
-    days = target_from_input(
-        Finding("median_days:X", "m", "median_days", 25.2, "days", stage="X"), 15
-    )
+    assert target_text(t) == "conversion at Needs Analysis: 80.7% → 90.0%"
+    days_finding = Finding("median_days:X", "Median days in X", "median_days", 25.2, "days")
+    days = target_from_input(days_finding, 15)
     assert days.target == 15 and days.direction == "down"
-    assert format_value(439, "deals") == "439 deals"
-    assert format_value(math.nan, "share") == "–"
+    assert metric_label(days_finding) == "Median days in X: 25 days"
+    assert target_text(days) == "median days: 25 days → 15 days"
+    assert metric_value(math.nan, "share") == "–"
 
 
 def test_without_causes_plays_follow_the_most_frequent_loss_categories(demo):
     _, _, coded = demo
-    wanted = priorities_from_coding(coded)
-    assert wanted[0].category == "buyer"
-    assert sum(p.weight for p in wanted) == pytest.approx(1.0)
+    wanted = loss_priorities(coded)
+    assert [p.category for p in wanted] == ["buyer", "process", "price"]
+    # A weight is the share of coded lost deals citing the category: the number step 3 shows.
+    shares = {
+        f.category: f.value for f in coding_findings(coded) if f.key == f"code_share:{f.category}"
+    }
+    assert [p.weight for p in wanted] == [shares[p.category] for p in wanted]
+    assert wanted[0].weight == pytest.approx(0.546, abs=5e-4)
+    assert wanted[0].codes == ("buying_group_disagreement", "bad_timing", "budget_cut")
     play = load_playbook()[0]
     rec = Recommendation(play, 1.0, (), ("buyer",), ("no_decision",))
     assert play_reason(rec, coded) == "Addresses buyer & buying group; loss codes: No decision made"
+
+
+def test_the_plays_step_and_the_summary_give_the_same_priorities_and_baselines(tmp_path: Path):
+    settings = Settings(data=DEMO_DATA, history=DEMO_HISTORY, session=tmp_path / "demo.session")
+    bench = Workbench(settings)
+    view = PlaysView(bench, lambda text, kind: None)
+    room, _ = view._recommendations(bench.session.state())  # no causes yet: loss categories
+    x, coded = bench.xray, bench.coding
+    evidence = [*findings(x), *coding_findings(coded)]
+    summary = Summary.build(client="Demo", xray=x, findings=evidence, top_findings=[], losses=coded)
+    wanted = loss_priorities(coded)
+    assert [(c.id, c.weight, c.source) for c in summary.categories] == [
+        (p.category, p.weight, "loss coding") for p in wanted
+    ]
+    assert summary.categories[0].id == "buyer"
+    assert room == recommend(load_playbook(), wanted, limit=6)
+    assert room[:3] == recommend_plays(load_playbook(), losses=coded)[0]  # the diagnostic's plays
+    assert {k: f.value for k, f in view._metrics.items()} == {
+        f.key: f.value for f in summary.metrics
+    }
+
+
+def test_the_summary_measures_targets_on_the_baselines_the_room_chose_from(demo):
+    _, x, coded = demo
+    evidence = [*findings(x), *coding_findings(coded)]
+    offered = {f.key: f for f in baseline_metrics(x, coding_findings(coded))}  # the plays step
+    summary = Summary.build(client="Demo", xray=x, findings=evidence, top_findings=[])
+    assert {f.key: f.value for f in summary.metrics} == {k: f.value for k, f in offered.items()}
+    assert {f["key"] for f in summary.to_dict()["metrics"]} == set(offered)
+    # An action on a number that is not a ranked finding still shows before and after.
+    target = target_from_input(offered["conversion:Needs Analysis"], 90)
+    w_ = Workshop("Q3")
+    action = w_.add_action(title="Discovery call plan", owner="Ana", target=target)
+    earlier = [replace(offered["conversion:Needs Analysis"], value=0.5)]
+    again = Summary.build(
+        client="Demo",
+        xray=x,
+        findings=evidence,
+        top_findings=[],
+        state=w_.snapshot(),
+        baseline=earlier,
+    )
+    assert again.progress == {action: (0.5, target.baseline)}
+    assert target_text(target) in again.html()  # worded as the plays step words it
 
 
 # ---------------------------------------------------------------------- summary

@@ -24,20 +24,27 @@ explicitly, so the executed notebook and the manifest show exactly what a summar
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import hashlib
-import keyword
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from sales_rca import resources
-from sales_rca.errors import BatchError
+from sales_rca.errors import BatchError, problem
+from sales_rca.schema import Flag, Number, Text, YamlModel, as_text, comma_list, expect, unique
 
 #: The notebook a clients file runs unless it names another.
 DEFAULT_NOTEBOOK = resources.notebook("diagnostic.ipynb")
@@ -54,8 +61,6 @@ _SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
 _RESERVED = frozenset(
     ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(10)] + [f"lpt{i}" for i in range(10)]
 )
-_TOP_KEYS = frozenset({"notebook", "defaults", "clients"})
-_CLIENT_KEYS = frozenset({"name", "slug", "parameters"})
 
 
 @dataclass(frozen=True)
@@ -191,170 +196,116 @@ def notebook_defaults(notebook: Path, declared: Mapping[str, Parameter]) -> dict
     return out
 
 
+_SAFE = "a safe slug: 1-48 lower-case letters, digits and inner hyphens (e.g. 'acme-emea')"
+_Slug = Annotated[
+    StrictStr,
+    AfterValidator(expect(_SLUG_RE.match, _SAFE)),
+    AfterValidator(expect(lambda v: v not in _RESERVED, "a slug that is not a device name")),
+]
+
+
+class _Client(YamlModel):
+    name: Text
+    slug: _Slug | None = None
+    #: Checked against the notebook's parameters (:func:`parameters_model`) once it is known.
+    parameters: dict[Any, Any] | None = None
+
+
+class ClientsFile(YamlModel):
+    """The clients file: an optional notebook and defaults, and the clients."""
+
+    notebook: (
+        Annotated[
+            StrictStr, AfterValidator(expect(lambda v: v.endswith(".ipynb"), "an .ipynb path"))
+        ]
+        | None
+    ) = None
+    defaults: dict[Any, Any] | None = None
+    clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(unique("slug"))]
+
+
 def load_batch(path: str | Path) -> BatchSpec:
     """Read and check a clients file; raise :class:`BatchError` on the first problem found."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise BatchError(f"Clients file {path} not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchError(f"Clients file {path} cannot be read: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise BatchError(f"Clients file {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise BatchError(
-            f"Clients file {path}: expected a mapping with a 'clients' list, found {_kind(data)}."
-        )
-    unknown = sorted(set(map(str, data)) - _TOP_KEYS)
-    if unknown:
-        raise BatchError(
-            f"Clients file {path}: unknown key(s) {', '.join(unknown)}; expected "
-            "'clients' and optionally 'notebook' and 'defaults'."
-        )
+    spec = resources.load_yaml(ClientsFile, path, error=BatchError, what="clients file")
     base = path.resolve().parent
-    notebook = _notebook(data.get("notebook"), base, path)
+    notebook = DEFAULT_NOTEBOOK if spec.notebook is None else (base / spec.notebook).resolve()
     declared = notebook_parameters(notebook)
     neutral = notebook_defaults(notebook, declared)
-    defaults = _parameters(
-        data.get("defaults") or {}, declared, base, f"{path}: defaults", notebook
-    )
-    raw_clients = data.get("clients")
-    if not isinstance(raw_clients, list) or not raw_clients:
-        raise BatchError(
-            f"Clients file {path}: expected 'clients' to be a non-empty list, found {_kind(raw_clients)}."
-        )
-    clients = []
-    for i, raw in enumerate(raw_clients, 1):
-        where = f"{path}: client {i}"
-        if not isinstance(raw, dict):
-            raise BatchError(
-                f"{where}: expected a mapping with 'name' and 'parameters', found {_kind(raw)}."
-            )
-        extra = sorted(set(map(str, raw)) - _CLIENT_KEYS)
-        if extra:
-            raise BatchError(
-                f"{where}: unknown key(s) {', '.join(extra)}; expected 'name', 'slug' and "
-                "'parameters' (notebook parameters go under 'parameters')."
-            )
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise BatchError(f"{where}: expected a non-empty 'name', found {_kind(name)}.")
-        slug = raw.get("slug")
-        if slug is not None and (not isinstance(slug, str) or not _SLUG_RE.match(slug)):
-            raise BatchError(
-                f"{where} ({name}): slug {slug!r} is not safe: use 1-48 lower-case letters, digits "
-                "and inner hyphens (e.g. 'acme-emea')."
-            )
-        if slug in _RESERVED:
-            raise BatchError(f"{where} ({name}): slug {slug!r} is a reserved device name.")
+    model = parameters_model(declared)
+    defaults = _parameters(model, spec.defaults, base, str(path), "defaults")
+    clients: list[dict[str, Any]] = []
+    for i, client in enumerate(spec.clients, 1):
+        name = client.name.strip()
+        where = f"client {i} ({name})"
         # The notebook's (neutral) defaults, the file's defaults, the client's own: nothing else.
-        params = {**neutral, **defaults}
-        own = raw.get("parameters") or {}
-        params.update(_parameters(own, declared, base, f"{where} ({name})", notebook))
+        own = _parameters(model, client.parameters, base, str(path), f"{where}, parameters")
+        params = {**neutral, **defaults, **own}
         if NAME_PARAMETER in declared and NAME_PARAMETER not in own:
-            params[NAME_PARAMETER] = name.strip()
+            params[NAME_PARAMETER] = name
         if EXPORT_PARAMETER in declared and not params.get(EXPORT_PARAMETER):
             raise BatchError(
-                f"{where} ({name}): expected {EXPORT_PARAMETER} to name a CRM export, found "
-                "nothing; set it under the client's 'parameters'."
+                problem(
+                    str(path),
+                    where,
+                    f"{EXPORT_PARAMETER} to name a CRM export",
+                    "nothing; set it under the client's 'parameters'",
+                )
             )
-        clients.append({"name": name.strip(), "slug": slug, "parameters": params})
+        clients.append({"name": name, "slug": client.slug, "parameters": params})
     given = [c["slug"] for c in clients]
-    dupes = sorted({s for s in given if s and given.count(s) > 1})
-    if dupes:
-        raise BatchError(
-            f"Clients file {path}: slug(s) {', '.join(dupes)} given to several clients."
-        )
-    for client, slug in zip(
-        clients, unique_slugs([c["name"] for c in clients], given), strict=True
-    ):
-        client["slug"] = slug
+    for entry, slug in zip(clients, unique_slugs([c["name"] for c in clients], given), strict=True):
+        entry["slug"] = slug
     return BatchSpec(path=path, notebook=notebook, parameters=declared, clients=clients)
 
 
-def _notebook(value: Any, base: Path, path: Path) -> Path:
-    if value is None:
-        return DEFAULT_NOTEBOOK
-    if not isinstance(value, str) or not value.endswith(".ipynb"):
-        raise BatchError(
-            f"Clients file {path}: expected 'notebook' to be an .ipynb path, found {value!r}."
-        )
-    return (base / value).resolve()
-
-
 def _parameters(
-    raw: Any, declared: Mapping[str, Parameter], base: Path, where: str, notebook: Path
+    model: type[BaseModel], raw: dict[Any, Any] | None, base: Path, source: str, where: str
 ) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise BatchError(f"{where}: expected 'parameters' to be a mapping, found {_kind(raw)}.")
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise BatchError(
-                f"{where}: parameter name {name!r} is not a Python identifier; expected one of "
-                f"{_names(declared)}."
-            )
-        if name not in declared:
-            raise BatchError(
-                f"{where}: unknown parameter {name!r}; {notebook.name} declares {_names(declared)}."
-            )
-        typed = typed_value(value, declared[name], where)
-        if _is_path(name) and typed:
-            typed = str((base / typed).resolve())
-        out[name] = typed
-    return out
+    """``raw`` checked against the notebook's parameters; a path is resolved against ``base``."""
+    given = resources.validate(model, raw or {}, source, error=BatchError, where=where)
+    return {
+        name: str((base / value).resolve()) if _is_path(name) and value else value
+        for name, value in given.model_dump(exclude_unset=True).items()
+    }
+
+
+def _str(value: Any) -> Any:
+    return "" if value is None else as_text(value)
+
+
+#: The value a parameter of each declared type accepts: ``str`` takes text, numbers and dates
+#: (as ISO text) and ``null`` (as ``""``); ``list[str]`` a list of such values or a comma-separated
+#: text; ``int``, ``float`` and ``bool`` their own; anything else plain YAML.
+_KINDS: dict[str, Any] = {
+    "str": Annotated[StrictStr, BeforeValidator(_str)],
+    "list[str]": Annotated[list[StrictStr], BeforeValidator(comma_list)],
+    "list": Annotated[list[StrictStr], BeforeValidator(comma_list)],
+    "int": StrictInt,
+    "float": Number,
+    "bool": Flag,
+}
+_YAML = (str, int, float, bool, list, dict, type(None))
+_PLAIN = Annotated[Any, AfterValidator(expect(lambda v: isinstance(v, _YAML), "plain YAML"))]
+
+
+def _kind_of(parameter: Parameter) -> Any:
+    return _KINDS.get(parameter.type.replace(" ", ""), _PLAIN)
+
+
+def parameters_model(declared: Mapping[str, Parameter]) -> type[BaseModel]:
+    """A model of the parameters a notebook declares: any other name is an unknown key (papermill
+    writes names into code unquoted, so only declared identifiers may pass)."""
+    fields: dict[str, Any] = {name: (_kind_of(p), None) for name, p in declared.items()}
+    return create_model("Parameters", __base__=YamlModel, **fields)
 
 
 def typed_value(value: Any, parameter: Parameter, where: str = "") -> Any:
-    """``value`` converted to the parameter's declared type, or :class:`BatchError`.
-
-    ``str`` accepts text, numbers and dates (as ISO text) and ``null`` (as ``""``); ``list[str]``
-    accepts a list of such values or a comma-separated text; ``int``, ``float``, ``bool`` their own.
-    """
-    kind = parameter.type.replace(" ", "")
-    label = f"{where}: parameter {parameter.name!r}"
-    if kind == "str":
-        return _text(value, label)
-    if kind in ("list[str]", "list"):
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        if isinstance(value, list):
-            return [_text(v, label) for v in value]
-        if value is None:
-            return []
-        raise BatchError(f"{label}: expected a list of texts, found {_kind(value)}.")
-    if kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise BatchError(f"{label}: expected a whole number, found {_kind(value)}.")
-    if kind == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise BatchError(f"{label}: expected a number, found {_kind(value)}.")
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        raise BatchError(f"{label}: expected true or false, found {_kind(value)}.")
-    if isinstance(value, str | int | float | bool | list | dict) or value is None:
-        return value
-    raise BatchError(
-        f"{label}: expected text, a number, a list or a mapping, found {_kind(value)}."
-    )
-
-
-def _text(value: Any, label: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        raise BatchError(f"{label}: expected text, found {value!r}.")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise BatchError(f"{label}: expected text, found {_kind(value)}.")
+    """``value`` converted to the parameter's declared type (see :data:`_KINDS`), or
+    :class:`BatchError` naming the parameter."""
+    one = parameters_model({parameter.name: parameter})
+    checked = resources.validate(one, {parameter.name: value}, error=BatchError, where=where)
+    return getattr(checked, parameter.name)
 
 
 def _is_path(name: str) -> bool:
@@ -393,17 +344,3 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _names(declared: Mapping[str, Parameter]) -> str:
-    return ", ".join(declared)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool | int | float):
-        return f"{type(value).__name__} {value!r}"
-    if isinstance(value, str):
-        return f"text {value[:40]!r}"
-    return type(value).__name__

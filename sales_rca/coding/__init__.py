@@ -25,7 +25,9 @@ from sales_rca.coding.codebook import (
 from sales_rca.coding.evaluate import Evaluation, evaluate_codebook, evaluate_file
 from sales_rca.coding.findings import (
     category_breakdown,
+    category_shares,
     coding_findings,
+    loss_priorities,
     stage_category_matrix,
     top_codes,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "agreement",
     "apply_overrides",
     "category_breakdown",
+    "category_shares",
     "code_losses",
     "code_texts",
     "codebook_from_dict",
@@ -63,6 +66,7 @@ __all__ = [
     "krippendorff_alpha",
     "lint_codebook",
     "load_codebook",
+    "loss_priorities",
     "match_texts",
     "normalise_texts",
     "over_attribution",

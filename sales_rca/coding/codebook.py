@@ -27,15 +27,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, InstanceOf, StrictStr
+from pydantic.dataclasses import dataclass as model
 
 from sales_rca import resources
-from sales_rca.categories import CATEGORY_IDS
-from sales_rca.categories import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
-from sales_rca.errors import CodebookError
+from sales_rca.errors import CodebookError, problem
+from sales_rca.rootcause.fishbone import CATEGORY_IDS
+from sales_rca.rootcause.fishbone import CATEGORY_LABELS as CATEGORY_LABELS  # re-exported
+from sales_rca.schema import (
+    STRICT,
+    Count,
+    Flag,
+    Ident,
+    Texts,
+    YamlModel,
+    listed,
+    one_of,
+    unique,
+)
 
 #: Fishbone category ids and labels (one source: resources/fishbone.yaml).
 CATEGORIES: tuple[str, ...] = CATEGORY_IDS
@@ -94,19 +107,25 @@ def parse_pattern(text: str) -> Pattern:
     """Parse one pattern string; raises :class:`CodebookError` when it cannot be used."""
     source = str(text).strip().lower()
     if not source:
-        raise CodebookError("Empty pattern: write a word, phrase or /regex/.")
+        raise _bad(text, "a word, phrase or /regex/", "an empty pattern")
     elements: list[Element] = []
     for raw in source.split():
         gap = _GAP_RE.fullmatch(raw)
         if gap:
             if not elements or isinstance(elements[-1], Gap):
-                raise CodebookError(f"Pattern {text!r}: a gap ~N must stand between two words.")
+                raise _bad(text, "a gap ~N between two words", repr(text))
             elements.append(Gap(int(gap.group(1))))
             continue
         elements.append(_parse_term(raw, text))
     if isinstance(elements[-1], Gap):
-        raise CodebookError(f"Pattern {text!r}: a gap ~N must stand between two words.")
+        raise _bad(text, "a gap ~N between two words", repr(text))
     return Pattern(text=str(text), elements=tuple(elements))
+
+
+def _bad(text: str, expected: str, found: str) -> CodebookError:
+    return CodebookError(
+        problem("", f"pattern {text!r}", expected, found), expected=expected, found=found
+    )
 
 
 def _parse_term(raw: str, text: str) -> Term:
@@ -115,17 +134,18 @@ def _parse_term(raw: str, text: str) -> Term:
         try:
             re.compile(rx)
         except re.error as exc:
-            raise CodebookError(
-                f"Pattern {text!r}: regex /{rx}/ does not compile ({exc}); fix or remove it."
-            ) from exc
+            raise _bad(
+                text, "a /regex/ that compiles", f"/{rx}/, which does not compile ({exc})"
+            ) from None
         return Term(text=raw, regex=rx)
     literals: set[str] = set()
     globs: list[str] = []
     for alt in raw.split("|"):
         if not alt or not _GLOB_RE.fullmatch(alt) or alt == "*":
-            raise CodebookError(
-                f"Pattern {text!r}: {alt!r} is not a word; use letters, digits, ' & and a "
-                "trailing * (or /regex/ for anything else)."
+            raise _bad(
+                text,
+                "words of letters, digits, ' and &, with an optional trailing * (or a /regex/)",
+                f"{alt!r}, which is not a word",
             )
         if "*" in alt:
             globs.append(re.escape(alt).replace(r"\*", "[a-z0-9'&]*"))
@@ -134,20 +154,39 @@ def _parse_term(raw: str, text: str) -> Term:
     return Term(text=raw, literals=frozenset(literals), regex="|".join(globs) or None)
 
 
-@dataclass(frozen=True)
-class Code:
-    """One loss reason in the codebook."""
+def _pattern(value: Any) -> Any:
+    """A pattern's text parsed into a :class:`Pattern` for a model field."""
+    try:
+        return parse_pattern(value) if isinstance(value, str) else value
+    except CodebookError as exc:
+        raise ValueError(f"expected {exc.expected}, found {exc.found}") from None
 
-    id: str
-    label: str
-    category: str
-    definition: str = ""
-    within_control: bool = False
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    patterns: tuple[Pattern, ...] = ()
-    picklist: tuple[str, ...] = ()
-    unless: tuple[Pattern, ...] = ()
+
+#: Patterns of a code or a negation cue: a list of texts, or one text.
+Patterns = Annotated[
+    tuple[Annotated[InstanceOf[Pattern], BeforeValidator(_pattern)], ...],
+    BeforeValidator(listed),
+]
+
+
+@model(config=STRICT)
+class Code:
+    """One loss reason in the codebook (its label defaults to its id in words)."""
+
+    id: Ident
+    category: Annotated[str, AfterValidator(one_of(CATEGORIES))]
+    patterns: Annotated[Patterns, Field(min_length=1)]
+    label: StrictStr = ""
+    definition: Annotated[StrictStr, AfterValidator(str.strip)] = ""
+    within_control: Flag = False
+    include: Texts = ()
+    exclude: Texts = ()
+    picklist: Texts = ()
+    unless: Patterns = ()
+
+    def __post_init__(self) -> None:
+        if not self.label.strip():
+            object.__setattr__(self, "label", self.id.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -193,7 +232,26 @@ def normalise_label(value: str) -> str:
     return " ".join(str(value).lower().replace("_", " ").split())
 
 
-_CODE_ID_RE = re.compile(r"[a-z][a-z0-9_]*")
+class _Negation(YamlModel):
+    before: Patterns = ()
+    after: Patterns = ()
+
+
+class CodebookFile(YamlModel):
+    """A codebook YAML file: its codes (each id once) and the negation cues."""
+
+    version: Count | None = None
+    codes: Annotated[list[Code], Field(min_length=1), AfterValidator(unique())]
+    negation: _Negation | None = None
+
+    def codebook(self, source: str) -> Codebook:
+        negation = self.negation or _Negation()
+        return Codebook(
+            codes=tuple(self.codes),
+            negate_before=negation.before,
+            negate_after=negation.after,
+            source=source,
+        )
 
 
 def codebook_from_dict(data: Any, *, source: str = "<memory>") -> Codebook:
@@ -202,77 +260,7 @@ def codebook_from_dict(data: Any, *, source: str = "<memory>") -> Codebook:
     Raises :class:`CodebookError` for unknown categories, duplicate ids, missing fields and
     patterns that do not compile, naming the code at fault.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("codes"), list) or not data["codes"]:
-        raise CodebookError(
-            f"Codebook {source}: expected a mapping with a non-empty 'codes' list, found "
-            f"{type(data).__name__}."
-        )
-    codes: list[Code] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data["codes"], start=1):
-        if not isinstance(raw, dict):
-            raise CodebookError(f"Codebook {source}: code #{i} is not a mapping.")
-        cid = str(raw.get("id", "")).strip()
-        where = f"Codebook {source}, code {cid or f'#{i}'}"
-        if not _CODE_ID_RE.fullmatch(cid):
-            raise CodebookError(f"{where}: id must be lower_snake_case, found {cid!r}.")
-        if cid in seen:
-            raise CodebookError(f"{where}: duplicate id {cid!r}; every code needs its own id.")
-        seen.add(cid)
-        category = str(raw.get("category", "")).strip()
-        if category not in CATEGORIES:
-            raise CodebookError(
-                f"{where}: unknown category {category!r}; expected one of {', '.join(CATEGORIES)}."
-            )
-        patterns = _strings(raw.get("patterns"), where, "patterns")
-        if not patterns:
-            raise CodebookError(f"{where}: needs at least one pattern.")
-        try:
-            parsed = [parse_pattern(p) for p in patterns]
-            unless = [parse_pattern(p) for p in _strings(raw.get("unless"), where, "unless")]
-        except CodebookError as exc:
-            raise CodebookError(f"{where}: {exc}") from None
-        codes.append(
-            Code(
-                id=cid,
-                label=str(raw.get("label") or cid.replace("_", " ").capitalize()),
-                category=category,
-                definition=str(raw.get("definition", "")).strip(),
-                within_control=bool(raw.get("within_control", False)),
-                include=tuple(_strings(raw.get("include"), where, "include")),
-                exclude=tuple(_strings(raw.get("exclude"), where, "exclude")),
-                patterns=tuple(parsed),
-                picklist=tuple(_strings(raw.get("picklist"), where, "picklist")),
-                unless=tuple(unless),
-            )
-        )
-    negation = data.get("negation") or {}
-    if not isinstance(negation, dict):
-        raise CodebookError(f"Codebook {source}: 'negation' must map before/after to lists.")
-    cues: dict[str, tuple[Pattern, ...]] = {}
-    for side in ("before", "after"):
-        where = f"Codebook {source}, negation.{side}"
-        raw_cues = _strings(negation.get(side), where, side)
-        try:
-            cues[side] = tuple(parse_pattern(p) for p in raw_cues)
-        except CodebookError as exc:
-            raise CodebookError(f"{where}: {exc}") from None
-    return Codebook(
-        codes=tuple(codes),
-        negate_before=cues["before"],
-        negate_after=cues["after"],
-        source=source,
-    )
-
-
-def _strings(value: Any, where: str, name: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-        raise CodebookError(f"{where}: '{name}' must be a list of strings.")
-    return [str(v) for v in value]
+    return resources.validate(CodebookFile, data, source, error=CodebookError).codebook(source)
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:
@@ -283,28 +271,13 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         book = load_codebook()            # sales_rca/resources/codebook.yaml
         book["price_too_high"].category   # 'price'
     """
-    if path is None:
-        text = DEFAULT_CODEBOOK_PATH.read_text(encoding="utf-8")
-        source = "default codebook"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise CodebookError(f"Codebook file not found: {p} (expected a YAML file).")
-        text = p.read_text(encoding="utf-8")
-        source = str(p)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"Codebook {source} is not valid YAML: {exc}") from None
-    return codebook_from_dict(data, source=source)
+    book = resources.load_yaml(
+        CodebookFile, path, default="codebook.yaml", error=CodebookError, what="codebook file"
+    )
+    return book.codebook("default codebook" if path is None else str(path))
 
 
-_DEFAULT: Codebook | None = None
-
-
+@cache
 def default_codebook() -> Codebook:
     """The packaged default codebook (loaded once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_codebook()
-    return _DEFAULT
+    return load_codebook()

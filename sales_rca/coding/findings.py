@@ -3,11 +3,16 @@ quarter, top codes with example texts, and :class:`~sales_rca.findings.Finding` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from sales_rca.coding.codebook import CATEGORIES, CATEGORY_LABELS
 from sales_rca.coding.losses import CodingResult, over_attribution
 from sales_rca.findings import Finding
+
+if TYPE_CHECKING:
+    from sales_rca.rootcause.plays import Priority
 
 UNKNOWN_STAGE = "(unknown stage)"
 
@@ -83,6 +88,33 @@ def top_codes(result: CodingResult, n: int = 10, examples: int = 3) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows, columns=["code", "label", "category", "deals", "share", "examples"])
+
+
+def category_shares(result: CodingResult) -> pd.Series:
+    """Share of coded lost deals citing each category (a deal can cite several), largest first, as
+    the ``code_share:<category>`` findings of :func:`coding_findings` say; zeros left out."""
+    by_category = result.summary(examples=0)["by_category"]
+    coded = max(int(result.deals["coded"].sum()), 1)
+    shares = pd.Series(by_category, dtype=float) / coded
+    return shares[shares > 0].sort_values(ascending=False, kind="stable")
+
+
+def loss_priorities(result: CodingResult, top: int = 3, *, codes: int = 3) -> list[Priority]:
+    """The ``top`` loss categories as the priorities plays are ranked for while the fishbone is
+    empty, each weighted by its :func:`category_shares` and with its ``codes`` most frequent codes.
+    The app's plays step and the summary both read these (on the demo: buyer, 0.546)."""
+    from sales_rca.rootcause.plays import Priority
+
+    ranked = top_codes(result, n=len(result.codebook.codes), examples=0)
+    return [
+        Priority(
+            f"coding:{cat}",
+            str(cat),
+            tuple(ranked.loc[ranked["category"] == cat, "code"].head(codes)),
+            float(weight),
+        )
+        for cat, weight in category_shares(result).head(top).items()
+    ]
 
 
 def coding_findings(result: CodingResult, *, top: int = 3) -> list[Finding]:

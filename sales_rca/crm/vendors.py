@@ -10,28 +10,35 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictStr,
+    create_model,
+)
 
 from sales_rca import resources
 from sales_rca.crm.data import OPPORTUNITY_COLUMNS
 from sales_rca.errors import MappingError
+from sales_rca.schema import (
+    Count,
+    Flag,
+    Ident,
+    Names,
+    Scalar,
+    YamlModel,
+    as_text,
+    non_blank,
+    one_of,
+)
 
 #: Canonical names a mapping may use besides the table columns.
 FLAG_COLUMNS = ("is_won", "is_closed")
 MAPPABLE = (*OPPORTUNITY_COLUMNS, *FLAG_COLUMNS)
 HISTORY_MAPPABLE = ("opportunity_id", "stage", "from_stage", "entered_at", "field")
-MAPPING_OPTIONS = (
-    "won_stages",
-    "lost_stages",
-    "stages",
-    "dayfirst",
-    "decimal",
-    "sheet",
-    "history",
-    "source",
-)
 
 
 CUSTOM_SUFFIX = re.compile(r" (?:c|s)$")
@@ -42,40 +49,41 @@ def normalise(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(header).lower().replace("\ufeff", "")).strip()
 
 
-@dataclass(frozen=True)
-class Vendor:
-    name: str
-    label: str
-    columns: dict[str, tuple[str, ...]]
-    signature: tuple[str, ...] = ()
-    min_hits: int = 2
+_Headers = Annotated[tuple[StrictStr, ...], AfterValidator(lambda hs: tuple(map(normalise, hs)))]
+
+
+class Vendor(YamlModel):
+    """An export shape of ``crm_vendors.yaml``, its headers normalised (:func:`normalise`)."""
+
+    name: str = ""
+    label: str = ""
+    min_hits: Count = 2
+    signature: _Headers = ()
+    columns: dict[StrictStr, _Headers] = Field(default_factory=dict)
+
+
+class _Catalogue(YamlModel):
+    exports: dict[Ident, Vendor]
+    history: dict[Ident, Vendor]
 
 
 @cache
-def _catalogue() -> dict[str, Any]:
-    text = resources.read_text("crm_vendors.yaml")
-    return yaml.safe_load(text)
-
-
-def _vendor(name: str, spec: dict[str, Any]) -> Vendor:
-    return Vendor(
-        name=name,
-        label=spec.get("label", name),
-        columns={k: tuple(normalise(a) for a in v) for k, v in spec.get("columns", {}).items()},
-        signature=tuple(normalise(s) for s in spec.get("signature", ())),
-        min_hits=int(spec.get("min_hits", 2)),
-    )
+def _catalogue() -> dict[str, dict[str, Vendor]]:
+    shapes = resources.load_yaml(_Catalogue, None, default="crm_vendors.yaml").model_dump()
+    return {
+        kind: {n: Vendor(**{**v, "name": n, "label": v["label"] or n}) for n, v in named.items()}
+        for kind, named in shapes.items()
+    }
 
 
 def vendors() -> dict[str, Vendor]:
     """Opportunity-export shapes by name (``generic`` last)."""
-    cat = _catalogue()
-    return {name: _vendor(name, spec) for name, spec in cat.items() if name != "history"}
+    return _catalogue()["exports"]
 
 
 def history_shapes() -> dict[str, Vendor]:
     """Stage-history export shapes by name."""
-    return {name: _vendor(name, spec) for name, spec in _catalogue()["history"].items()}
+    return _catalogue()["history"]
 
 
 def detect_vendor(headers: list[str]) -> Vendor:
@@ -153,16 +161,24 @@ class Mapping:
     path: str | None = None
 
 
-def _str_list(value: Any, key: str, where: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        raise MappingError(
-            f"{where}: expected `{key}` to be a list of stage names, found {value!r}."
-        )
-    return [str(v) for v in value]
+#: A source column's name (a number in YAML reads as its text), for each canonical name.
+_Column = Annotated[StrictStr, BeforeValidator(as_text), AfterValidator(non_blank)] | None
+_HISTORY: dict[str, Any] = {k: (_Column, None) for k in HISTORY_MAPPABLE}
+_History = create_model("HistoryMapping", __base__=YamlModel, **_HISTORY)
+
+
+_OPTIONS: dict[str, Any] = {
+    "won_stages": (Names, ()),
+    "lost_stages": (Names, ()),
+    "stages": (Names, ()),
+    "dayfirst": (Flag | None, None),
+    "decimal": (Annotated[StrictStr, AfterValidator(one_of((".", ",")))] | None, None),
+    "sheet": (Scalar | None, None),
+    "history": (_History | None, None),
+}
+#: A mapping file: ``canonical_name: "Source Column"`` lines, then the options.
+_COLUMNS: dict[str, Any] = {k: (_Column, None) for k in MAPPABLE}
+MappingFile = create_model("MappingFile", __base__=YamlModel, **_COLUMNS, **_OPTIONS)
 
 
 def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mapping:
@@ -170,74 +186,27 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
 
     YAML keys: canonical column names (``loss_detail: "Why we lost"``), and the options
     ``won_stages``, ``lost_stages``, ``stages`` (official order), ``dayfirst``, ``decimal``,
-    ``sheet``, ``source`` and ``history`` (a nested mapping for the history file).
+    ``sheet`` and ``history`` (a nested mapping for the history file). ``source`` names the export
+    shape when its value is one (``source: hubspot``), else the lead-source column.
+
+    Raises:
+        MappingError: the file is missing, not YAML, or has an unknown key or a bad value.
     """
     if mapping is None:
         return Mapping()
     if isinstance(mapping, Mapping):
         return mapping
-    where = "mapping"
-    if isinstance(mapping, (str, Path)):
-        path = Path(mapping)
-        where = path.name
-        if not path.is_file():
-            raise MappingError(f"{where}: expected a YAML mapping file, found nothing at {path}.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise MappingError(
-                f"{where}: expected valid YAML, found a syntax error ({first})."
-            ) from None
+    path = str(mapping) if isinstance(mapping, str | Path) else None
+    if path is None:
+        data = resources.validate(MappingFile, mapping, "mapping", error=MappingError)
     else:
-        data = mapping
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise MappingError(
-            f'{where}: expected `canonical_name: "Source Column"` lines, found a {type(data).__name__}.'
-        )
-    result = Mapping(path=str(mapping) if isinstance(mapping, (str, Path)) else None)
-    unknown = [k for k in data if k not in MAPPABLE and k not in MAPPING_OPTIONS]
-    if unknown:
-        raise MappingError(
-            f"{where}: expected keys among {', '.join(MAPPABLE + MAPPING_OPTIONS)}; "
-            f"found unknown {', '.join(map(str, unknown))}."
-        )
-    for key, value in data.items():
-        if key in MAPPABLE:
-            if not isinstance(value, (str, int)) or not str(value).strip():
-                raise MappingError(
-                    f"{where}: expected `{key}` to name a source column, found {value!r}."
-                )
-            result.columns[key] = str(value)
-    result.won_stages = _str_list(data.get("won_stages"), "won_stages", where)
-    result.lost_stages = _str_list(data.get("lost_stages"), "lost_stages", where)
-    result.stages = _str_list(data.get("stages"), "stages", where)
-    if "dayfirst" in data:
-        if not isinstance(data["dayfirst"], bool):
-            raise MappingError(
-                f"{where}: expected `dayfirst: true` or `false`, found {data['dayfirst']!r}."
-            )
-        result.dayfirst = data["dayfirst"]
-    if "decimal" in data:
-        if data["decimal"] not in (".", ","):
-            raise MappingError(
-                f'{where}: expected `decimal: "."` or `","`, found {data["decimal"]!r}.'
-            )
-        result.decimal = data["decimal"]
-    if data.get("sheet") is not None:
-        result.sheet = str(data["sheet"])
-    if data.get("source") is not None:
-        result.source = str(data["source"])
-    hist = data.get("history") or {}
-    if not isinstance(hist, dict) or any(k not in HISTORY_MAPPABLE for k in hist):
-        raise MappingError(
-            f"{where}: expected `history` to map {', '.join(HISTORY_MAPPABLE)} to source columns, "
-            f"found {hist!r}."
-        )
-    result.history = {k: str(v) for k, v in hist.items()}
-    return result
+        data = resources.load_yaml(MappingFile, path, error=MappingError, what="mapping file")
+    fields = data.model_dump(exclude_none=True)
+    options = {k: fields.pop(k) for k in _OPTIONS if k in fields}
+    if fields.get("source") in ("auto", *vendors()):
+        options["source"] = fields.pop("source")
+    lists = {k: list(v) for k, v in options.items() if isinstance(v, tuple)}
+    return Mapping(columns=fields, path=path, **{**options, **lists})
 
 
 def resolve_user_columns(user: dict[str, str], headers: list[str], where: str) -> dict[str, str]:

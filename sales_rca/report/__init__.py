@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sales_rca.coding.findings import category_shares
+from sales_rca.findings import top_findings
 from sales_rca.render import Html
 from sales_rca.report.sections import (
     PLOTLY_MIME,
-    category_shares,
     coding_figures,
     data_check,
     hypotheses,
@@ -29,7 +30,6 @@ from sales_rca.report.sections import (
     recommend_plays,
     session_state,
     show,
-    top_findings,
     workshop,
     workshop_figures,
     xray_figures,

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from markupsafe import Markup
 
 from sales_rca import display, render
-from sales_rca.findings import STRENGTH_ORDER, Finding
+from sales_rca.findings import Finding
 from sales_rca.render import (
     Html,
     bar,
@@ -67,7 +66,6 @@ STRENGTH_WORDS: dict[str, str] = {
     "caution": "lead, not proof",
     "context": "background",
 }
-#: The order of strengths in a ranking (the x-ray ranks its own findings the same way).
 #: p-values inside a sentence (``(p = 0.03)``): the room reads the words, not the statistic.
 _P_VALUE = re.compile(r"\s*\(p\s*[=<]\s*[^)]*\)|,?\s*\bp\s*[=<]\s*[0-9.eE+-]+")
 
@@ -461,18 +459,9 @@ def top_driver(x: XRay) -> tuple[str, str] | None:
     return str(r["attribute"]), str(r.get("kind") or "category")
 
 
-def category_shares(losses: CodingResult) -> pd.Series:
-    """Share of coded lost deals citing each fishbone category, largest first (a deal can cite
-    several)."""
-    by_category = losses.summary(examples=0)["by_category"]
-    coded = max(int(losses.deals["coded"].sum()), 1)
-    shares = pd.Series(by_category, dtype=float) / coded
-    return shares[shares > 0].sort_values(ascending=False, kind="stable")
-
-
 def loss_coding(losses: CodingResult, categories: Sequence[Category] = ()) -> Html:
     """Why deals were lost, in fishbone categories and codes, with the reps' own words."""
-    from sales_rca.coding import top_codes
+    from sales_rca.coding import category_shares, top_codes
 
     labels = {c.id: c.label for c in categories}
     cats = category_shares(losses)
@@ -533,50 +522,9 @@ def coding_figures(losses: CodingResult, stages: Sequence[str] = ()) -> list[go.
     return figures
 
 
-def finding_kind(f: Finding) -> str:
-    """What sort of fact a finding is: its ``kind``, else its producer (``coding``)."""
-    return f.kind or f.source or "other"
-
-
 def strength_mark(f: Finding) -> str:
     """``"lead, not proof"`` for a finding that rests on too few deals or units, else ``""``."""
     return STRENGTH_WORDS["caution"] if f.strength == "caution" else ""
-
-
-def top_findings(findings: Iterable[Finding], n: int = 5, *, per_kind: int = 2) -> list[Finding]:
-    """The ``n`` findings most worth a five-whys, distinct facts in ranked order.
-
-    ``findings`` come ranked (:func:`sales_rca.pipeline.findings`: strength of evidence, then
-    value at stake; other producers' findings may follow); strong ones stay before leads
-    (``caution``). Background (``context``) and the overall win rate are never chosen, a key at
-    most once, and at most ``per_kind`` findings of one kind (stage, stall, driver, coding ...)
-    unless too few other kinds are left to fill ``n``.
-    """
-    seen: set[str] = set()
-    ranked: list[Finding] = []
-    for f in findings:
-        if f.key in seen or f.strength == "context" or f.kind == "overall":
-            continue
-        if f.key == "win_rate:overall" or f.details.get("rank") == "best":
-            continue
-        seen.add(f.key)
-        ranked.append(f)
-    # a stable sort: strong before leads, the given (ranked) order within each
-    ranked.sort(key=lambda f: STRENGTH_ORDER.get(f.strength, 1))
-    chosen: list[Finding] = []
-    skipped: list[Finding] = []
-    per: dict[str, int] = {}
-    for f in ranked:
-        if len(chosen) >= n:
-            break
-        kind = finding_kind(f)
-        if per.get(kind, 0) >= per_kind:
-            skipped.append(f)
-            continue
-        per[kind] = per.get(kind, 0) + 1
-        chosen.append(f)
-    chosen += skipped[: max(0, n - len(chosen))]
-    return chosen
 
 
 def question(finding: Finding) -> str:
@@ -671,19 +619,13 @@ def recommend_plays(
 
     Returns the recommendations and a phrase saying what they were ranked for.
     """
-    from sales_rca.rootcause import Priority, recommend
+    from sales_rca.coding import loss_priorities
+    from sales_rca.rootcause import recommend
 
     if state is not None and state.causes:
         basis = "the causes the team prioritised" if state.results() else "the team's causes"
         return state.recommendations(playbook, limit=limit), basis
-    wanted = []
-    if losses is not None:
-        from sales_rca.coding import top_codes
-
-        codes = top_codes(losses, n=20, examples=0)
-        for category, weight in category_shares(losses).head(3).items():
-            cat_codes = tuple(codes.loc[codes["category"] == category, "code"].head(3))
-            wanted.append(Priority(f"coding:{category}", str(category), cat_codes, float(weight)))
+    wanted = loss_priorities(losses) if losses is not None else []
     return recommend(playbook, wanted, limit=limit), "the most common loss categories"
 
 

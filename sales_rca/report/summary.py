@@ -20,7 +20,7 @@ from sales_rca.display import MISSING, known
 from sales_rca.errors import BatchError
 from sales_rca.findings import Finding
 from sales_rca.render import Tile, money, share
-from sales_rca.report.sections import category_shares, question, strength_mark
+from sales_rca.report.sections import question, strength_mark
 
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
@@ -62,6 +62,8 @@ class Summary:
     state: WorkshopState | None = None
     progress: dict[str, tuple[float | None, float | None]] | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: Every number an action can target, measured on this run (the app's baselines).
+    metrics: list[Finding] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -81,8 +83,12 @@ class Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
         ``baseline`` holds the findings of an earlier run (:func:`load_baseline`); with it, each
-        action's target metric is shown before (earlier run) and after (this run).
+        action's target metric is shown before (earlier run) and after (this run), measured as the
+        app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`).
         """
+        from sales_rca.rootcause.actions import baseline_metrics
+
+        metrics = baseline_metrics(xray, findings)
         labels = {c.id: c.label for c in categories}
         win_rate = None if math.isnan(xray.win_rate) else float(xray.win_rate)
         stages = [
@@ -95,7 +101,7 @@ class Summary:
         ]
         progress = None
         if baseline is not None and state is not None:
-            progress = _progress(state, baseline, findings)
+            progress = _progress(state, baseline, [*findings, *metrics])
         return cls(
             client=client,
             period=period,
@@ -110,6 +116,7 @@ class Summary:
             state=state,
             progress=progress,
             findings=list(findings),
+            metrics=metrics,
         )
 
     @classmethod
@@ -185,7 +192,7 @@ class Summary:
     # --- results ---------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results: the summary's numbers, its actions and every finding (without ids)."""
+        """JSON-ready results: numbers, actions, findings and target metrics (without deal ids)."""
         acts = []
         if self.state is not None:
             for a in self.state.actions:
@@ -206,11 +213,6 @@ class Summary:
                         "after": after,
                     }
                 )
-        findings = []
-        for f in self.findings:
-            data = f.to_dict()
-            data.pop("opportunity_ids")
-            findings.append(data)
         return _clean(
             {
                 "format": RESULTS_FORMAT,
@@ -229,7 +231,8 @@ class Summary:
                 ],
                 "root_causes": self.root_causes,
                 "actions": acts,
-                "findings": findings,
+                "findings": _without_ids(self.findings),
+                "metrics": _without_ids(self.metrics),
             }
         )
 
@@ -260,7 +263,7 @@ def results_from_notebook(nb: Any) -> dict[str, Any] | None:
 
 
 def load_baseline(folder: str | Path) -> list[Finding]:
-    """The findings of an earlier run, from ``folder/results.json`` (a batch output folder).
+    """The findings and metrics of an earlier run, from ``folder/results.json`` (a batch folder).
 
     Raises:
         BatchError: the folder has no readable results of a sales-rca run.
@@ -279,7 +282,13 @@ def load_baseline(folder: str | Path) -> list[Finding]:
         raise BatchError(
             f"Baseline {path} is not a sales-rca results file (expected format {RESULTS_FORMAT!r})."
         )
-    return [Finding.from_dict(f) for f in data.get("findings", []) if f.get("value") is not None]
+    found = [*data.get("findings", []), *data.get("metrics", [])]
+    return [Finding.from_dict(f) for f in found if f.get("value") is not None]
+
+
+def _without_ids(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """Findings as JSON-ready dicts without their deal ids (results stay small and anonymous)."""
+    return [{k: v for k, v in f.to_dict().items() if k != "opportunity_ids"} for f in findings]
 
 
 def _progress(
@@ -324,10 +333,11 @@ def _root_categories(
         ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         return [RootCategory(c, labels.get(c, c), w / total, source) for c, w in ranked]
     if losses is not None:
-        shares = category_shares(losses).head(top)
+        from sales_rca.coding import loss_priorities
+
         return [
-            RootCategory(str(c), labels.get(str(c), str(c)), float(v), "loss coding")
-            for c, v in shares.items()
+            RootCategory(p.category, labels.get(p.category, p.category), p.weight, "loss coding")
+            for p in loss_priorities(losses, top)
         ]
     return []
 

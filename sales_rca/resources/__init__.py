@@ -11,14 +11,23 @@ checkout, an editable install and an installed wheel find the same files the sam
 
 These are read only: nothing is ever written here. Outputs (sessions, batch folders) go under the
 user's working folder. The package must be installed as files (pip does), not imported from a zip.
+
+Every YAML file, packaged or the user's, is read by :func:`load_yaml` into its pydantic model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources as _resources
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sales_rca.errors import SalesRcaError
+from sales_rca.errors import SalesRcaError, problem, validation_message
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    M = TypeVar("M", bound=BaseModel)
 
 #: The example clients file of ``sales-rca batch`` (three demo clients), in :func:`demo_dir`.
 DEMO_CLIENTS_FILE = "clients.example.yaml"
@@ -99,3 +108,53 @@ def demo_file(name: str) -> Path:
 def demo_clients_file() -> Path:
     """The example clients file: the three demo clients, for ``sales-rca batch``."""
     return demo_file(DEMO_CLIENTS_FILE)
+
+
+def load_yaml(
+    model: type[M],
+    path: str | Path | None,
+    *,
+    default: str = "",
+    error: type[SalesRcaError] = SalesRcaError,
+    what: str = "YAML file",
+    context: Mapping[str, Any] | None = None,
+) -> M:
+    """The YAML file at ``path`` (else the packaged resource ``default``) validated into ``model``
+    (``context`` reaches its validators); a missing, unreadable or invalid file raises ``error``
+    with one line ``"FILE: <where>: expected <what>, found <what>"`` (``what`` names the file)."""
+    import yaml
+
+    path = resource(default) if path is None else Path(path)
+    source = str(path)
+    try:
+        data = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
+        data = {} if data is None else data  # an empty file: every key missing
+    except FileNotFoundError:
+        raise error(problem(source, "", f"a {what}", "nothing at that path")) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(problem(source, "", f"a readable {what} (UTF-8 text)", str(exc))) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(problem(source, "", "valid YAML", f"a syntax error{at} ({why})")) from None
+    return validate(model, data, source, error=error, context=context)
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    source: str = "",
+    *,
+    error: type[SalesRcaError] = SalesRcaError,
+    context: Mapping[str, Any] | None = None,
+    where: str = "",
+) -> M:
+    """``data`` (parsed YAML, or a dict given in code, from ``source``; ``where`` in it) validated
+    into ``model``; else ``error`` with the one line of :func:`~sales_rca.errors.validation_message`."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data, context=dict(context or {}))
+    except ValidationError as exc:
+        raise error(validation_message(exc, source, model=model, data=data, where=where)) from None

@@ -1,18 +1,26 @@
 """Actions the team commits to: owner, due date, the cause and play served, and a target metric.
 
 The target carries its baseline from the x-ray (a :class:`~sales_rca.findings.Finding`), so the next
-run can say whether it moved: :func:`matching_finding` finds the same finding on new data.
+run can say whether it moved: :func:`matching_finding` finds the same finding on new data. The app
+and the summary share :func:`baseline_metrics`, :func:`suggest_metric` and :func:`target_text`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
+from sales_rca.display import MISSING, metric_value, missing
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
+
+if TYPE_CHECKING:
+    from sales_rca.rootcause.plays import Indicator
 
 
 class ActionStatus(StrEnum):
@@ -96,3 +104,103 @@ def matching_finding(target: TargetMetric, findings: Iterable[Finding]) -> Findi
         if same_scope:
             return f
     return None
+
+
+def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list[Finding]:
+    """Every number an action can target, measured now: win rate (overall and per group of each
+    driver attribute), conversion, median days and deals lost at each stage, and the share of
+    coded losses per loss category and code. Keys follow :func:`sales_rca.pipeline.findings`."""
+    out: list[Finding] = []
+    if xray is None:
+        return out
+    if not math.isnan(xray.win_rate):
+        out.append(
+            Finding("win_rate:overall", "Win rate (overall)", "win_rate", xray.win_rate, "share")
+        )
+    for _, row in xray.stage_table.iterrows():
+        stage = str(row["stage"])
+        for metric, label, unit in (
+            ("conversion", f"Conversion at {stage}", "share"),
+            ("median_days", f"Median days in {stage}", "days"),
+            ("lost_here", f"Deals lost at {stage}", "deals"),
+        ):
+            value = row.get(metric)
+            if not missing(value):
+                out.append(
+                    Finding(f"{metric}:{stage}", label, metric, float(value), unit, stage=stage)
+                )
+    groups = getattr(xray.drivers, "groups", None)
+    if groups is not None and not groups.empty:
+        from sales_rca.pipeline.leakage import attribute_name
+
+        for _, g in groups.iterrows():
+            # Only groups the x-ray tested (enough closed deals; a missing ``tested`` is not)
+            # make a target; attributes left out of the drivers have no groups at all.
+            tested = g.get("tested", True)
+            if missing(g["win_rate"]) or missing(tested) or not tested:
+                continue
+            segment, label = f"{g['attribute']}={g['group']}", attribute_name(str(g["attribute"]))
+            title = f"Win rate where {label} is {g['group']}"
+            rate = float(g["win_rate"])
+            out.append(
+                Finding(f"win_rate:{segment}", title, "win_rate", rate, "share", segment=segment)
+            )
+    out += [f for f in coding_findings if f.metric == "code_share"]
+    return out
+
+
+def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding | None:
+    """The metric in ``metrics`` that best measures a play's leading indicator, or ``None``.
+
+    ``indicator.at`` is a hint such as ``"discovery / needs analysis"``: a stage whose name matches
+    one of its alternatives wins; otherwise the stage where the metric looks worst.
+    """
+    same = [f for f in metrics if f.metric == indicator.metric]
+    if not same:
+        return None
+    at = (indicator.at or "").lower()
+    if indicator.scope == "code":
+        return next((f for f in same if f.details.get("code") == indicator.at), None)
+    if indicator.scope == "overall":
+        return next((f for f in same if f.stage is None and f.segment is None), None)
+    if indicator.scope == "segment":
+        words = set(re.findall(r"[a-z]+", at))
+        hits = [f for f in same if f.segment and f.segment.split("=")[0].lower() in words]
+        return min(hits, key=lambda f: f.value) if hits else None
+    staged = [f for f in same if f.stage]
+    alternatives = [a.strip() for a in re.split(r"[/()]", at) if a.strip()]
+    for alt in alternatives:
+        for f in staged:
+            if alt in (stage := str(f.stage).lower()) or stage in alt:
+                return f
+    if not staged:
+        return None
+    # "the stage where most deals die" and the like: the worst stage for that metric.
+    worst = min if indicator.direction == "up" else max
+    return worst(staged, key=lambda f: f.value)
+
+
+def metric_label(f: Finding) -> str:
+    """``"Conversion at Needs Analysis: 81%"``: a baseline metric as a menu entry (plain text)."""
+    what = f.details.get("code") or f.category or f.key  # a coding title says the share: say what
+    title = f"Share of coded losses: {what}" if f.source == "coding" else f.title
+    return f"{title}: {metric_value(f.value, f.unit, blank=MISSING)}"
+
+
+def target_from_input(baseline: Finding, typed: float) -> TargetMetric:
+    """The target metric for a value typed in the room (a share is typed in percent)."""
+    value = typed / 100 if baseline.unit == "share" else typed
+    return TargetMetric.from_finding(baseline, value)
+
+
+def target_text(t: TargetMetric | None, currency: str = "") -> str:
+    """``"conversion at Needs Analysis: 81% → 85%"`` (plain text; ``""`` without a target)."""
+    if t is None:
+        return ""
+    where = f" at {t.stage}" if t.stage else f" ({t.segment})" if t.segment else ""
+    where = where or (f" ({t.category})" if t.category else "")
+    return (
+        f"{t.metric.replace('_', ' ')}{where}: "
+        f"{metric_value(t.baseline, t.unit, currency, blank=MISSING)} → "
+        f"{metric_value(t.target, t.unit, currency, blank=MISSING)}"
+    )

@@ -4,22 +4,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from sales_rca.categories import CATEGORY_IDS as CATEGORY_IDS  # re-exported
+from pydantic import AfterValidator, Field
+from pydantic.dataclasses import dataclass as model
+
+from sales_rca import resources
 from sales_rca.errors import ModelError
-from sales_rca.rootcause import _validate as check
+from sales_rca.schema import STRICT, Count, Flag, Ident, Text, YamlModel, unique
 
 
-@dataclass(frozen=True)
+@model(config=STRICT)
 class Category:
     """One bone of the fishbone."""
 
-    id: str
-    label: str
-    description: str
-    examples: tuple[str, ...] = ()
-    within_control: bool = False
+    id: Ident
+    label: Text
+    description: Text
+    examples: tuple[Text, ...] = ()
+    within_control: Flag = False
+
+
+class Fishbone(YamlModel):
+    """``fishbone.yaml``: the categories, in display order."""
+
+    version: Count | None = None
+    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique())]
+
+
+#: The packaged fishbone: loss codes, plays and sessions refer to its ids (default labels below).
+DEFAULT_CATEGORIES: tuple[Category, ...] = tuple(
+    resources.load_yaml(Fishbone, None, default="fishbone.yaml", error=ModelError).categories
+)
+CATEGORY_IDS: tuple[str, ...] = tuple(c.id for c in DEFAULT_CATEGORIES)
+CATEGORY_LABELS: dict[str, str] = {c.id: c.label for c in DEFAULT_CATEGORIES}
 
 
 @dataclass(frozen=True)
@@ -39,44 +57,8 @@ class Cause:
 
 
 def categories_from_data(data: Any, *, source: str = "fishbone") -> tuple[Category, ...]:
-    """Validate a parsed fishbone document (``{"categories": [...]}``) into categories.
-
-    Raises:
-        ModelError: on a missing field, a duplicate id or an empty list, naming ``source``.
-    """
-    items = data.get("categories") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ModelError(
-            f"expected {source} to have a non-empty 'categories' list, found {data!r:.60}"
-        )
-    categories: list[Category] = []
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            raise ModelError(
-                f"expected category {n} in {source} to be a mapping, found {item!r:.60}"
-            )
-        try:
-            examples = item.get("examples", [])
-            if not isinstance(examples, list):
-                raise ModelError(f"expected examples to be a list, found {examples!r:.60}")
-            categories.append(
-                Category(
-                    id=check.ident(item.get("id"), "id"),
-                    label=check.text(item.get("label"), "label"),
-                    description=check.text(item.get("description"), "description"),
-                    examples=tuple(check.text(e, "example") for e in examples),
-                    within_control=check.flag(item.get("within_control"), "within_control"),
-                )
-            )
-        except ModelError as exc:
-            raise ModelError(f"category {n} in {source}: {exc}") from None
-    ids = [c.id for c in categories]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ModelError(
-            f"expected unique category ids in {source}, found {', '.join(duplicates)} twice"
-        )
-    return tuple(categories)
+    """Validate a parsed fishbone document (``{"categories": [...]}``); else :class:`ModelError`."""
+    return tuple(resources.validate(Fishbone, data, source, error=ModelError).categories)
 
 
 def load_categories(path: str | Path | None = None) -> tuple[Category, ...]:
@@ -86,8 +68,11 @@ def load_categories(path: str | Path | None = None) -> tuple[Category, ...]:
         >>> [c.id for c in load_categories()][:3]
         ['buyer', 'price', 'competition']
     """
-    data, source = check.load_yaml(path, "fishbone.yaml", "fishbone file")
-    return categories_from_data(data, source=source)
+    if path is None:
+        return DEFAULT_CATEGORIES
+    return tuple(
+        resources.load_yaml(Fishbone, path, error=ModelError, what="fishbone file").categories
+    )
 
 
 def causes_by_category(

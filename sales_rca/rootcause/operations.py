@@ -36,9 +36,9 @@ from typing import (
 from pydantic import ConfigDict, PlainValidator, ValidationError
 from pydantic.dataclasses import dataclass
 
+from sales_rca import schema as check
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
-from sales_rca.rootcause import _validate as check
 from sales_rca.rootcause.actions import TargetMetric
 
 P = ParamSpec("P")

@@ -8,15 +8,19 @@ module does not import the coding module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass as model
+
+from sales_rca import resources
 from sales_rca.errors import ModelError
-from sales_rca.rootcause import _validate as check
-from sales_rca.rootcause.fishbone import CATEGORY_IDS, Cause
+from sales_rca.rootcause.fishbone import CATEGORY_IDS, CATEGORY_LABELS, Cause
 from sales_rca.rootcause.voting import VoteResult
+from sales_rca.schema import STRICT, Count, Ident, Text, YamlModel, one_of, unique
 
 #: x-ray / coding metrics a leading indicator may name.
 INDICATOR_METRICS: tuple[str, ...] = (
@@ -31,15 +35,17 @@ INDICATOR_METRICS: tuple[str, ...] = (
 INDICATOR_SCOPES: tuple[str, ...] = ("stage", "segment", "code", "overall")
 EFFORTS: tuple[str, ...] = ("low", "medium", "high")
 
+_Steps = Annotated[tuple[Text, ...], Field(min_length=1)]
 
-@dataclass(frozen=True)
+
+@model(config=STRICT)
 class Indicator:
     """The leading indicator a play should move: metric, where it is measured, which way."""
 
-    metric: str
-    scope: str
-    direction: str
-    at: str | None = None
+    metric: Annotated[str, AfterValidator(one_of(INDICATOR_METRICS))]
+    scope: Annotated[str, AfterValidator(one_of(INDICATOR_SCOPES))]
+    direction: Annotated[str, AfterValidator(one_of(("up", "down")))]
+    at: Text | None = None
 
     @property
     def label(self) -> str:
@@ -48,31 +54,48 @@ class Indicator:
         return f"{self.metric.replace('_', ' ')}{where} ({self.direction})"
 
 
-@dataclass(frozen=True)
+@model(config=STRICT)
 class Source:
     """One piece of evidence for a play, with its source named."""
 
-    claim: str
-    source: str
-    year: int | None = None
+    claim: Text
+    source: Text
+    year: Annotated[int, Field(strict=True, ge=1900)] | None = None
 
 
-@dataclass(frozen=True)
+@model(config=STRICT)
 class Play:
-    """One proven play."""
+    """One proven play; ``categories`` (the first is its main one) are the fishbone's of the
+    validation context, else the default fishbone's."""
 
-    id: str
-    title: str
-    summary: str
-    categories: tuple[str, ...]
-    codes: tuple[str, ...]
-    days_30: tuple[str, ...]
-    days_60: tuple[str, ...]
-    days_90: tuple[str, ...]
+    id: Ident
+    title: Text
+    summary: Text
+    categories: Annotated[tuple[Ident, ...], Field(min_length=1)]
+    days_30: _Steps
+    days_60: _Steps
+    days_90: _Steps
     indicator: Indicator
-    effort: str
-    time_to_impact_days: int
-    evidence: tuple[Source, ...]
+    effort: Annotated[str, AfterValidator(one_of(EFFORTS))]
+    time_to_impact_days: Annotated[int, Field(strict=True, ge=1)]
+    evidence: Annotated[tuple[Source, ...], Field(min_length=1)]
+    codes: Annotated[tuple[Ident, ...], AfterValidator(lambda v: tuple(dict.fromkeys(v)))] = ()
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        known = (info.context or {}).get("categories", CATEGORY_IDS)
+        unknown = [c for c in value if c not in known]
+        if unknown:
+            raise ValueError(f"expected categories among {', '.join(known)}, found {unknown[0]!r}")
+        return tuple(dict.fromkeys(value))
+
+
+class Playbook(YamlModel):
+    """``playbook.yaml``: the plays, each id once."""
+
+    version: Count | None = None
+    plays: Annotated[list[Play], Field(min_length=1), AfterValidator(unique())]
 
 
 @dataclass(frozen=True)
@@ -98,93 +121,17 @@ class Recommendation:
     @property
     def reason(self) -> str:
         """One line for the room: which categories and codes of the team's causes it addresses."""
-        parts = []
-        if self.categories:
-            parts.append("addresses " + ", ".join(self.categories))
-        if self.codes:
-            parts.append("loss codes " + ", ".join(self.codes))
-        return "; ".join(parts)
+        return self.why()
 
-
-def _strings(value: Any, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-    if not isinstance(value, list) or (not value and not allow_empty):
-        raise ModelError(f"expected {name} to be a non-empty list, found {value!r:.60}")
-    return tuple(check.text(v, name) for v in value)
-
-
-def _play(item: Any, categories: Sequence[str]) -> Play:
-    if not isinstance(item, dict):
-        raise ModelError(f"expected a play to be a mapping, found {item!r:.60}")
-    indicator = item.get("indicator")
-    if not isinstance(indicator, dict):
-        raise ModelError(f"expected indicator to be a mapping, found {indicator!r:.60}")
-    play_categories = check.idents(item.get("categories"), "categories")
-    unknown = [c for c in play_categories if c not in categories]
-    if unknown or not play_categories:
-        raise ModelError(
-            f"expected categories among {', '.join(categories)}; found {', '.join(unknown) or 'none'}"
+    def why(self, code_labels: Mapping[str, str] | None = None) -> str:
+        """``"Addresses buyer & buying group; loss codes: No decision made"`` (codes by their
+        ``code_labels``, else their ids)."""
+        labels = code_labels or {}
+        cats = ", ".join(CATEGORY_LABELS.get(k, k).lower() for k in self.categories)
+        codes = ", ".join(labels.get(k, k) for k in self.codes)
+        return "; ".join(
+            p for p in (cats and f"Addresses {cats}", codes and f"loss codes: {codes}") if p
         )
-    evidence = item.get("evidence")
-    if not isinstance(evidence, list) or not evidence:
-        raise ModelError("expected evidence to be a non-empty list of {claim, source, year}")
-    sources = []
-    for source in evidence:
-        if not isinstance(source, dict):
-            raise ModelError(f"expected evidence items to be mappings, found {source!r:.60}")
-        year = source.get("year")
-        sources.append(
-            Source(
-                claim=check.text(source.get("claim"), "evidence claim"),
-                source=check.text(source.get("source"), "evidence source"),
-                year=None if year is None else check.count(year, "evidence year", minimum=1900),
-            )
-        )
-    return Play(
-        id=check.ident(item.get("id"), "id"),
-        title=check.text(item.get("title"), "title"),
-        summary=check.text(item.get("summary"), "summary"),
-        categories=play_categories,
-        codes=check.idents(item.get("codes", []), "codes"),
-        days_30=_strings(item.get("days_30"), "days_30"),
-        days_60=_strings(item.get("days_60"), "days_60"),
-        days_90=_strings(item.get("days_90"), "days_90"),
-        indicator=Indicator(
-            metric=check.choice(indicator.get("metric"), "indicator.metric", INDICATOR_METRICS),
-            scope=check.choice(indicator.get("scope"), "indicator.scope", INDICATOR_SCOPES),
-            direction=check.choice(
-                indicator.get("direction"), "indicator.direction", ("up", "down")
-            ),
-            at=check.optional_text(indicator.get("at"), "indicator.at"),
-        ),
-        effort=check.choice(item.get("effort"), "effort", EFFORTS),
-        time_to_impact_days=check.count(
-            item.get("time_to_impact_days"), "time_to_impact_days", minimum=1
-        ),
-        evidence=tuple(sources),
-    )
-
-
-def plays_from_data(
-    data: Any, *, categories: Sequence[str] = CATEGORY_IDS, source: str = "playbook"
-) -> tuple[Play, ...]:
-    """Validate a parsed playbook document (``{"plays": [...]}``) into plays."""
-    items = data.get("plays") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ModelError(f"expected {source} to have a non-empty 'plays' list")
-    plays = []
-    for n, item in enumerate(items, 1):
-        try:
-            plays.append(_play(item, categories))
-        except ModelError as exc:
-            name = item.get("id") if isinstance(item, dict) else None
-            raise ModelError(f"play {n} ({name}) in {source}: {exc}") from None
-    ids = [p.id for p in plays]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ModelError(
-            f"expected unique play ids in {source}, found {', '.join(duplicates)} twice"
-        )
-    return tuple(plays)
 
 
 def load_playbook(
@@ -196,8 +143,11 @@ def load_playbook(
         >>> len(load_playbook()) >= 25
         True
     """
-    data, source = check.load_yaml(path, "playbook.yaml", "playbook")
-    return plays_from_data(data, categories=categories, source=source)
+    context = {"categories": tuple(categories)}
+    book = resources.load_yaml(
+        Playbook, path, default="playbook.yaml", error=ModelError, context=context
+    )
+    return tuple(book.plays)
 
 
 def priorities(

@@ -19,9 +19,9 @@ from typing import Any, Concatenate, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from sales_rca import schema as check
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
-from sales_rca.rootcause import _validate as check
 from sales_rca.rootcause import operations as ops
 from sales_rca.rootcause.actions import Action, ActionStatus
 from sales_rca.rootcause.fishbone import Category, Cause, categories_from_data, causes_by_category

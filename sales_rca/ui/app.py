@@ -81,8 +81,8 @@ class WorkshopApp:
         self.body = w.Box(layout=w.Layout(width="100%"))
         self.timer = Timer()
         self.nav_buttons: dict[str, w.Button] = {}
-        for i, (step_id, cls) in enumerate(STEPS.items(), start=1):
-            b = c.button(f"{i}. {cls.title}", tooltip=cls.title)
+        for step_id, cls in STEPS.items():
+            b = c.button(cls.label, tooltip=cls.title)
             b.on_click(self._go_to(step_id))
             self.nav_buttons[step_id] = b
         self.participants = w.HTML()

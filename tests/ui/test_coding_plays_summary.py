@@ -10,9 +10,9 @@ from workshop_browser import go_to_step, open_app
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray
+from sales_rca.render import metric_value
 from sales_rca.session import Session
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
-from sales_rca.ui.steps.plays import format_value
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -111,7 +111,7 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
         label="Build consensus across the buying group before proposing"
     )
     # Choosing the play suggests its leading indicator, measured on our data.
-    baseline = format_value(conversion, "share")
+    baseline = metric_value(conversion, "share")
     page.wait_for_selector(f"[data-testid=baseline]:has-text('{baseline}')", timeout=30_000)
     assert (
         field(form, "Target metric")
@@ -126,7 +126,7 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     expect(action.locator(".srca-action-title")).to_have_text(SCRIPT, timeout=30_000)
     text = action.inner_text()
     assert f"owner {IMG}" in text
-    assert f"{baseline} → 90%" in text
+    assert f"{baseline} → {metric_value(0.9, 'share')}" in text
     assert page.locator("img[src=x]").count() == 0
     state = Session.open(workshop_server.session).state()
     [a] = state.actions

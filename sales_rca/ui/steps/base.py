@@ -9,20 +9,29 @@ from typing import Any, ClassVar
 import ipywidgets as w
 
 from sales_rca import render
+from sales_rca.agenda import app_steps, step_label, step_ref
 from sales_rca.findings import Finding
 from sales_rca.ui.context import guarded
 from sales_rca.ui.workbench import Workbench
 
 
 class StepView:
-    """One workshop step. Subclasses set ``id`` and ``title``, build their widgets in
-    :meth:`build` (inputs are built once, so a redraw never wipes what someone is typing) and
+    """One workshop step. Subclasses set ``id`` (its step in ``agenda.yaml``), build their widgets
+    in :meth:`build` (inputs are built once, so a redraw never wipes what someone is typing) and
     redraw what they display in :meth:`refresh`, always from the session and the data."""
 
     id: ClassVar[str]
+    #: Its name and its label (``"6. Plays and actions"``: its button and heading), from the agenda.
     title: ClassVar[str]
+    label: ClassVar[str]
     #: Redraw when another tab or a participant changes the session.
     live: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:
+            cls.label = step_label(cls.id)  # an error for a step the agenda lacks
+            cls.title = app_steps()[cls.id]
 
     def __init__(self, bench: Workbench, show_message: Callable[[str, str], None], app: Any = None):
         self.bench = bench
@@ -67,7 +76,7 @@ class StepView:
     def no_data(self) -> w.Widget:
         return w.HTML(
             render.notice(
-                "No CRM export is loaded yet. Open step 1 (Data) and choose or upload one.",
+                f"No CRM export is loaded yet. Open {step_ref('data')} and choose or upload one.",
                 "error",
             )
         )
@@ -111,5 +120,5 @@ class ProblemButtons:
     def _make_problem(self, finding: Finding) -> None:
         self.view.session.add_problem(finding.title, finding=finding)
         self.view.ok(
-            f"Added the problem “{finding.title}”. Open step 4 (Five whys) to dig into it."
+            f"Added the problem “{finding.title}”. Open {step_ref('whys')} to dig into it."
         )

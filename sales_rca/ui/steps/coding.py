@@ -1,4 +1,4 @@
-"""Step 3, Loss coding: why deals were lost, by stage and category; the team reviews the deals the
+"""The loss coding step: why deals were lost, by stage and category; the team reviews the deals the
 rules could not code, and checks its coding against a second coder."""
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ class _Row:
 
 class CodingView(StepView):
     id = "coding"
-    title = "Loss coding"
 
     def build(self) -> None:
         self.headline = w.HTML()
@@ -138,7 +137,7 @@ class CodingView(StepView):
         self.sections.set_title(1, "Second coder")
         self.widget.children = [
             c.heading(
-                "3. Loss coding",
+                self.label,
                 sub="Why do we really lose? Not what the pick-list says: what the notes say.",
             ),
             self.headline,

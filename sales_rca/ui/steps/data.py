@@ -1,4 +1,4 @@
-"""Step 1, Data: which export the team looks at, what the import found (the summary's data
+"""The data step: which export the team looks at, what the import found (the summary's data
 check), and every rejected row."""
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ def save_upload(upload: w.FileUpload, folder: Path) -> Path | None:
 
 class DataView(StepView):
     id = "data"
-    title = "Data check"
 
     def build(self) -> None:
         accept = ".csv,.txt,.tsv,.xlsx,.xls"
@@ -58,7 +57,7 @@ class DataView(StepView):
         self.report = w.HTML()
         self.widget.children = [
             c.heading(
-                "1. Data check",
+                self.label,
                 sub="Is this our pipeline? What did the import keep, and what did it set aside?",
             ),
             self.report,

@@ -1,4 +1,4 @@
-"""Step 5, Fishbone and silent vote: causes on the eight sales bones, then a vote nobody can sway.
+"""The fishbone and silent vote step: causes on the eight sales bones, then a vote nobody can sway.
 
 Causes are placed by the facilitator here or by participants from their phones; root causes from the
 five whys are proposed as candidates. Ballots stay hidden (only "how many have voted" shows, live)
@@ -63,7 +63,6 @@ class SuggestionRow:
 
 class FishboneView(StepView):
     id = "fishbone"
-    title = "Fishbone and vote"
     #: Participants add causes and vote from their phones: redraw as they do.
     live = True
 
@@ -153,7 +152,7 @@ class FishboneView(StepView):
         row = w.Layout(width="100%", align_items="center", flex_flow="row wrap")
         self.widget.children = [
             c.heading(
-                "5. Fishbone and silent vote",
+                self.label,
                 sub="Place the causes on the bones, then vote silently: nobody sees a ballot "
                 "until the results are revealed.",
             ),

@@ -1,28 +1,31 @@
-"""Step 6, Plays and actions: proven plays for the causes the team ranked highest, and actions
+"""The plays and actions step: proven plays for the causes the team ranked highest, and actions
 with an owner, a due date and a target metric whose baseline comes from the x-ray."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
-import pandas as pd
 
 from sales_rca import render
+from sales_rca.agenda import step_ref
 from sales_rca.findings import Finding
+from sales_rca.report.sections import recommend_plays
 from sales_rca.rootcause import (
     Action,
-    Indicator,
     Play,
-    Priority,
     Recommendation,
     TargetMetric,
     WorkshopState,
-    recommend,
+)
+from sales_rca.rootcause.actions import (
+    baseline_metrics,
+    metric_label,
+    suggest_metric,
+    target_from_input,
+    target_text,
 )
 from sales_rca.ui import components as c
 from sales_rca.ui.context import guarded
@@ -32,189 +35,15 @@ from sales_rca.ui.steps.base import StepView
 NONE = ""
 
 
-# ---------------------------------------------------------------------- metrics (pure helpers)
-def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list[Finding]:
-    """Every number an action can target, measured now: win rate (overall and per group of each
-    driver attribute), conversion, median days and deals lost at each stage, and the share of
-    coded losses per loss category and code. Keys follow :func:`sales_rca.pipeline.findings`."""
-    out: list[Finding] = []
-    if xray is None:
-        return out
-    if not math.isnan(xray.win_rate):
-        out.append(
-            Finding("win_rate:overall", "Win rate (overall)", "win_rate", xray.win_rate, "share")
-        )
-    for _, row in xray.stage_table.iterrows():
-        stage = str(row["stage"])
-        for metric, label, unit in (
-            ("conversion", f"Conversion at {stage}", "share"),
-            ("median_days", f"Median days in {stage}", "days"),
-            ("lost_here", f"Deals lost at {stage}", "deals"),
-        ):
-            value = row.get(metric)
-            if value is not None and not _nan(value):
-                out.append(
-                    Finding(f"{metric}:{stage}", label, metric, float(value), unit, stage=stage)
-                )
-    groups = getattr(xray.drivers, "groups", None)
-    if groups is not None and not groups.empty:
-        from sales_rca.pipeline.leakage import attribute_name
-
-        for _, g in groups.iterrows():
-            # Only groups the x-ray tested (enough closed deals) make a target; attributes left
-            # out of the drivers (outcome-derived, identifiers) have no groups at all.
-            if _nan(g["win_rate"]) or not _flag(g.get("tested", True)):
-                continue
-            attr = str(g["attribute"])
-            segment = f"{attr}={g['group']}"
-            label = f"Win rate where {attribute_name(attr)} is {g['group']}"
-            out.append(
-                Finding(
-                    f"win_rate:{segment}",
-                    label,
-                    "win_rate",
-                    float(g["win_rate"]),
-                    "share",
-                    segment=segment,
-                )
-            )
-    for f in coding_findings:
-        if f.metric == "code_share":
-            out.append(f)
-    return out
-
-
-def metric_label(f: Finding) -> str:
-    """``"Conversion at Needs Analysis: 81%"`` for the metric dropdown (plain text)."""
-    return f"{_short_title(f)}: {format_value(f.value, f.unit)}"
-
-
-def _short_title(f: Finding) -> str:
-    if f.source == "coding":  # "31% of coded lost deals cite price" -> a stable label
-        what = f.details.get("code") or f.category or f.key
-        return f"Share of coded losses: {what}"
-    return f.title
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A metric value as the room reads it: 81% / 25 days / 439 deals."""
-    if value is None or _nan(value):
-        return "–"
-    if unit == "share":
-        return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 0.05 else f"{value:.1%}"
-    if unit == "days":
-        return f"{value:,.0f} days"
-    if unit == "deals":
-        return f"{value:,.0f} deals"
-    return f"{value:,.4g} {unit}".strip()
-
-
-def target_from_input(baseline: Finding, typed: float) -> TargetMetric:
-    """The target metric for a value typed in the room (a share is typed in percent)."""
-    value = typed / 100 if baseline.unit == "share" else typed
-    return TargetMetric.from_finding(baseline, value)
-
-
-def target_text(t: TargetMetric | None) -> str:
-    """``"conversion at Needs Analysis: 81% → 85%"`` (plain text)."""
-    if t is None:
-        return ""
-    where = f" at {t.stage}" if t.stage else f" ({t.segment})" if t.segment else ""
-    where = where or (f" ({t.category})" if t.category else "")
-    return (
-        f"{t.metric.replace('_', ' ')}{where}: {format_value(t.baseline, t.unit)} → "
-        f"{format_value(t.target, t.unit)}"
-    )
-
-
-def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding | None:
-    """The metric in ``metrics`` that best measures a play's leading indicator, or ``None``.
-
-    ``indicator.at`` is a hint such as ``"discovery / needs analysis"``: a stage whose name matches
-    one of its alternatives wins; otherwise the stage where the metric looks worst.
-    """
-    same = [f for f in metrics if f.metric == indicator.metric]
-    if not same:
-        return None
-    at = (indicator.at or "").lower()
-    if indicator.scope == "code":
-        return next((f for f in same if f.details.get("code") == indicator.at), None)
-    if indicator.scope == "overall":
-        return next((f for f in same if f.stage is None and f.segment is None), None)
-    if indicator.scope == "segment":
-        words = set(re.findall(r"[a-z]+", at))
-        hits = [f for f in same if f.segment and f.segment.split("=")[0].lower() in words]
-        return min(hits, key=lambda f: f.value) if hits else None
-    staged = [f for f in same if f.stage]
-    alternatives = [a.strip() for a in re.split(r"[/()]", at) if a.strip()]
-    for alt in alternatives:
-        for f in staged:
-            if alt in f.stage.lower() or f.stage.lower() in alt:
-                return f
-    if not staged:
-        return None
-    # "the stage where most deals die" and the like: the worst stage for that metric.
-    worst = min if indicator.direction == "up" else max
-    return worst(staged, key=lambda f: f.value)
-
-
-def priorities_from_coding(coding: Any, top: int = 3) -> list[Priority]:
-    """When the fishbone is still empty: the most frequent loss categories as priorities."""
-    if coding is None:
-        return []
-    s = coding.summary()
-    by_cat = sorted(s["by_category"].items(), key=lambda kv: -kv[1])[:top]
-    total = sum(n for _, n in by_cat) or 1
-    category_of = coding.codebook.category_of()
-    codes = list(s["by_code"])
-    return [
-        Priority(
-            f"coding:{cat}",
-            cat,
-            tuple(k for k in codes if category_of.get(k) == cat)[:3],
-            n / total,
-        )
-        for cat, n in by_cat
-        if n > 0
-    ]
-
-
+# ---------------------------------------------------------------------- wording
 def play_reason(rec: Recommendation, coding: Any = None) -> str:
-    """Why a play is recommended, in words: ``"Addresses buyer & buying group; loss codes: No
-    decision made"`` (category and code labels instead of ids)."""
-    from sales_rca.coding import CATEGORY_LABELS
-
-    parts = []
-    if rec.categories:
-        parts.append(
-            "Addresses " + ", ".join(CATEGORY_LABELS.get(k, k).lower() for k in rec.categories)
-        )
-    if rec.codes:
-        book = coding.codebook if coding is not None else None
-        labels = [book[k].label if book is not None and k in book else k for k in rec.codes]
-        parts.append("loss codes: " + ", ".join(labels))
-    return "; ".join(parts)
-
-
-def _nan(value: Any) -> bool:
-    """True for None, NaN and ``pd.NA`` (an unknown number: lost here without loss stages)."""
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _flag(value: Any) -> bool:
-    """A True/False cell that may be missing (``pd.NA``): missing counts as False."""
-    return False if _nan(value) else bool(value)
+    """Why a play is recommended (:meth:`Recommendation.why`), codes by the codebook's labels."""
+    return rec.why({c.id: c.label for c in coding.codebook.codes} if coding is not None else None)
 
 
 # ---------------------------------------------------------------------- the view
 class PlaysView(StepView):
     id = "plays"
-    title = "Plays and actions"
     live = True
 
     def build(self) -> None:
@@ -277,7 +106,7 @@ class PlaysView(StepView):
         self.actions_box = w.VBox()
         self.widget.children = [
             c.heading(
-                "6. Plays and actions",
+                self.label,
                 sub="What has worked elsewhere for causes like ours, and who does what by when.",
             ),
             self.basis,
@@ -292,19 +121,18 @@ class PlaysView(StepView):
 
     # ------------------------------------------------------------------ data
     def _recommendations(self, state: WorkshopState) -> tuple[list[Recommendation], str]:
-        playbook = self.bench.playbook
-        if state.causes:
-            recs = state.recommendations(playbook, top=3, limit=6)
-            if state.results() is not None:
-                return recs, ("Plays for the three causes the team ranked highest in the vote.")
+        playbook, coding = self.bench.playbook, self.bench.coding
+        recs, _ = recommend_plays(playbook, losses=coding, state=state, limit=6)  # the summary's
+        if not state.causes:
             return recs, (
-                "The vote is not revealed yet: these plays fit all the causes on the fishbone. "
-                "Reveal the vote in step 5 to focus them on the top causes."
+                "No causes on the fishbone yet: these plays fit the loss categories the coding "
+                f"found most often. Place causes in {step_ref('fishbone')} to focus them."
             )
-        recs = recommend(playbook, priorities_from_coding(self.bench.coding), limit=6)
+        if state.results() is not None:
+            return recs, "Plays for the three causes the team ranked highest in the vote."
         return recs, (
-            "No causes on the fishbone yet: these plays fit the loss categories the coding found "
-            "most often. Place causes in step 5 to focus them."
+            "The vote is not revealed yet: these plays fit all the causes on the fishbone. "
+            f"Reveal the vote in {step_ref('fishbone')} to focus them on the top causes."
         )
 
     def _metric_catalogue(self) -> dict[str, Finding]:
@@ -404,7 +232,9 @@ class PlaysView(StepView):
             self.a_baseline.value = ""
             self.a_unit.value = ""
             return
-        self.a_baseline.value = render.fragment("app.baseline", format_value(f.value, f.unit))
+        self.a_baseline.value = render.fragment(
+            "app.baseline", render.metric_value(f.value, f.unit)
+        )
         self.a_unit.value = {"share": "%"}.get(f.unit, f.unit)
 
     def _reset_form(self) -> None:

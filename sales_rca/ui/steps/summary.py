@@ -1,4 +1,4 @@
-"""Step 7, Summary: what the team decided (the same HTML as the summary's workshop section), and
+"""The summary step: what the team decided (the same HTML as the summary's workshop section), and
 the offline HTML summary written to disk."""
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ def summary_path(folder: Path, title: str) -> Path:
 
 class SummaryView(StepView):
     id = "summary"
-    title = "Summary"
     live = True
 
     def build(self) -> None:
@@ -39,7 +38,7 @@ class SummaryView(StepView):
         #: The background job writing the summary (the room's live updates go on meanwhile).
         self.job: threading.Thread | None = None
         self.widget.children = [
-            c.heading("7. Summary", sub="What we decided today, and who does what by when."),
+            c.heading(self.label, sub="What we decided today, and who does what by when."),
             self.decisions,
             w.HBox([self.write_button, self.progress], layout=w.Layout(align_items="center")),
             self.written,

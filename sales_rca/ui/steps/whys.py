@@ -1,4 +1,4 @@
-"""Step 4, Five whys: one tree per problem, built as the team talks, every answer backed by data.
+"""The five whys step: one tree per problem, built as the team talks, every answer backed by data.
 
 The facilitator picks a node (the problem or any why) and works on it: ask "why?" below it (Enter
 adds), reword it, set its status, flag a root cause, attach a finding from the x-ray or loss coding
@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import charts, render
+from sales_rca.agenda import step_ref
 from sales_rca.findings import Finding
 from sales_rca.rootcause.operations import OPERATIONS
 from sales_rca.rootcause.whys import Status, WhyTree
@@ -57,7 +58,6 @@ def describe_undo(event: Event) -> str:
 
 class WhysView(StepView):
     id = "whys"
-    title = "Five whys"
     #: Another tab's edits show up here too.
     live = True
 
@@ -176,7 +176,7 @@ class WhysView(StepView):
         self.outline = w.HTML()
         self.widget.children = [
             c.heading(
-                "4. Five whys",
+                self.label,
                 sub="Ask “why?” until you reach something the team can act on; back each answer "
                 "with the data.",
             ),
@@ -215,7 +215,7 @@ class WhysView(StepView):
             self._tree = None
             self.figure_box.children = []
             self.outline.value = render.notice(
-                "No problem yet. On step 2 (Pipeline x-ray) press “Make this a problem” next to a "
+                f"No problem yet. On {step_ref('xray')} press “Make this a problem” next to a "
                 "finding, or type a problem above.",
                 "error",
             )
@@ -375,7 +375,11 @@ class WhysView(StepView):
         self.session.update_why(why.id, root_cause=not why.root_cause)
         self.ok(
             f"{why.id} is {'no longer' if why.root_cause else 'now'} a root cause"
-            + ("." if why.root_cause else ": it is proposed on the fishbone (step 5).")
+            + (
+                "."
+                if why.root_cause
+                else f": it is proposed on the fishbone, {step_ref('fishbone')}."
+            )
         )
 
     def _attach_finding(self, _: Any = None) -> None:

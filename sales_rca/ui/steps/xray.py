@@ -1,4 +1,4 @@
-"""Step 2, Pipeline x-ray: where deals stall and die; any finding can become a five-whys problem.
+"""The pipeline x-ray step: where deals stall and die; any finding can become a five-whys problem.
 
 The tables and sentences are the summary's (:mod:`sales_rca.report.sections`), so the room and
 the e-mailed summary read the same words and numbers.
@@ -13,7 +13,7 @@ import pandas as pd
 
 from sales_rca import charts, render
 from sales_rca.display import MISSING, missing
-from sales_rca.findings import Finding
+from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import ProblemButtons, StepView
@@ -42,10 +42,7 @@ _STATUS = {"slow": "slow (value at risk)", "dead": "dead (clean up)"}
 def ranked_findings(findings: list[Finding], limit: int = MAX_FINDINGS) -> list[Finding]:
     """The x-ray's findings for the buttons: strong evidence, then leads, then background, each in
     the x-ray's ranked order, at most ``limit`` of them."""
-    xray = [f for f in findings if f.source == "xray"]
-    # a stable sort: strong before leads before background, ranked order within each
-    xray.sort(key=lambda f: s.STRENGTH_ORDER.get(f.strength, 1))
-    return xray[:limit]
+    return by_strength(f for f in findings if f.source == "xray")[:limit]
 
 
 class RankedProblemButtons(ProblemButtons):
@@ -102,7 +99,6 @@ def _html(markup: str) -> w.HTML:
 
 class XRayView(StepView):
     id = "xray"
-    title = "Pipeline x-ray"
 
     def build(self) -> None:
         self.headline = w.HTML()
@@ -110,7 +106,7 @@ class XRayView(StepView):
         self.problem_buttons = RankedProblemButtons(self)
         self.widget.children = [
             c.heading(
-                "2. Pipeline x-ray",
+                self.label,
                 sub="Where do our deals stall and die? Pick a finding to dig into.",
             ),
             self.headline,
