@@ -48,6 +48,8 @@ def write_summary(
         render_html(notebook, out)
         return out
     state = session_state(str(session))
+    if state is None:  # a session path was given, so there is a state
+        raise BatchError(f"expected a workshop session at {session}, found none.")
 
     parameters = {
         "client": client or state.title,

@@ -73,12 +73,13 @@ def _deals(results: dict[str, Any]) -> str:
 def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> str:
     """The index page (self-contained, no script)."""
     ok = [r for r in results if r.ok and r.results]
+    found = {id(r): r.results or {} for r in ok}
     failed = [r for r in results if not r.ok]
     rows: list[list[Any]] = []
     if anonymise:
-        ranked = sorted(ok, key=lambda r: -(r.results.get("win_rate") or 0))
+        ranked = sorted(ok, key=lambda r: -(found[id(r)].get("win_rate") or 0))
         for i, r in enumerate(ranked):
-            res = r.results
+            res = found[id(r)]
             rows.append(
                 [
                     f"Client {_letters(i)}",
@@ -99,10 +100,10 @@ def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> s
         ]
     else:
         for r in ok:
-            res = r.results
+            res = found[id(r)]
             rows.append(
                 [
-                    link(r.outputs["summary"], r.name),
+                    link(r.outputs["summary"] or "", r.name),
                     res.get("period") or "–",
                     share(res.get("win_rate")),
                     _deals(res),
@@ -121,7 +122,7 @@ def index_html(results: Sequence[ClientResult], *, anonymise: bool = False) -> s
             "top root-cause categories",
         ]
     failures = [
-        [r.name, r.error or "", link(r.outputs["notebook"], r.outputs["notebook"])]
+        [r.name, r.error or "", link(r.outputs["notebook"] or "", r.outputs["notebook"] or "")]
         if r.outputs.get("notebook")
         else [r.name, r.error or "", None]
         for r in failed

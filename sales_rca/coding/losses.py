@@ -144,10 +144,12 @@ def code_losses(
 
     use_text = text["coded"].to_numpy(dtype=bool)
     use_pick = ~use_text & pick["coded"].to_numpy(dtype=bool)
-    codes = np.where(use_text, text["codes"], np.where(use_pick, pick["codes"], None))
-    evidence = np.where(use_text, text["evidence"], np.where(use_pick, pick["evidence"], None))
-    codes = [c if c is not None else () for c in codes]
-    evidence = [e if e is not None else {} for e in evidence]
+    chosen = np.where(use_text, text["codes"], np.where(use_pick, pick["codes"], np.array(None)))
+    found = np.where(
+        use_text, text["evidence"], np.where(use_pick, pick["evidence"], np.array(None))
+    )
+    codes = [c if c is not None else () for c in chosen]
+    evidence = [e if e is not None else {} for e in found]
     deals = pd.DataFrame(
         {
             "opportunity_id": opps["opportunity_id"].astype(str)

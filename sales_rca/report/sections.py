@@ -536,7 +536,8 @@ def question(finding: Finding) -> str:
     d = f.details or {}
     if f.metric == "win_rate" and f.kind == "trend":
         before, recent = d.get("before"), d.get("recent")
-        if not (display.missing(before) or display.missing(recent)) and recent > before:
+        known = not (display.missing(before) or display.missing(recent))
+        if known and float(recent or 0) > float(before or 0):
             return "What made the win rate rise on recently created deals, and can we keep it?"
         return "Why did the win rate fall on recently created deals?"
     if f.key == "win_rate:existing_accounts":

@@ -28,9 +28,9 @@ class Timer:
         self.label = w.HTML(layout=w.Layout(min_width="7em"))
         self.toggle = c.button("Start timer", tooltip="Start or pause the exercise timer")
         self.reset_button = c.button("Reset", tooltip="Back to the full time for this step")
+        self.total = 0.0
         self.toggle.on_click(lambda _: self.start_or_pause())
         self.reset_button.on_click(lambda _: self.reset(self.total))
-        self.total = 0.0
         self.remaining = 0.0
         self.running = False
         self._last = time.monotonic()

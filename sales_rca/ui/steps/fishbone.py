@@ -72,7 +72,7 @@ class FishboneView(StepView):
         self._drawn: Any = None
         self._ballot_for: tuple[str, ...] | None = None
         self.notice = c.notice()
-        self.show_message = lambda text, kind="error": c.set_notice(self.notice, text, kind)
+        self.show_message = self._show
 
         state = self.session.state()
         self.cause_text = entry_box("A cause, e.g. Nobody maps the buying group (Enter places it)")
@@ -180,6 +180,10 @@ class FishboneView(StepView):
         ]
 
     # ------------------------------------------------------------------ drawing
+    def _show(self, text: str, kind: str = "error") -> None:
+        """Messages next to the step's own controls (not at the top of the page)."""
+        c.set_notice(self.notice, text, kind)
+
     def refresh(self) -> None:
         with self._lock:
             self.draw_until_current(self._draw)

@@ -70,7 +70,7 @@ class WhysView(StepView):
         self._tree: WhyTree | None = None
         self._findings: dict[str, Finding] = {}
         self.notice = c.notice()
-        self.show_message = lambda text, kind="error": c.set_notice(self.notice, text, kind)
+        self.show_message = self._show
 
         self.problem = w.Dropdown(description="Problem", layout=w.Layout(width="100%"))
         self.problem.style.description_width = "initial"
@@ -188,6 +188,10 @@ class WhysView(StepView):
         ]
 
     # ------------------------------------------------------------------ drawing
+    def _show(self, text: str, kind: str = "error") -> None:
+        """Messages next to the step's own controls (not at the top of the page)."""
+        c.set_notice(self.notice, text, kind)
+
     def refresh(self) -> None:
         with self._lock:
             self.draw_until_current(self._draw)
