@@ -183,7 +183,7 @@ def test_the_installed_workshop_serves_the_demo_and_writes_only_under_the_workin
         _stop(server)
     text = log.read_text()
     assert "application/vnd.jupyter.widget-view+json" in page, text  # the app was displayed
-    assert "srca-timer" in page  # sales-rca's own Voila template
+    assert "srca-offline" in page  # sales-rca's own Voila template (its connection watch)
     assert "could not load" not in text and "Traceback" not in text, text
     session = work / "out" / "workshop" / "demo.session"
     assert f"session file: {session.resolve()}" in text

@@ -176,7 +176,8 @@ def _transitions(
         uniq = np.flatnonzero(counts)
         moves = counts[uniq]
     else:
-        uniq, moves = np.unique(key, return_counts=True)
+        found = np.unique(key, return_counts=True)
+        uniq, moves = found[0], found[1]
     node_names = np.r_[names, np.array([WON_NODE, LOST_NODE], dtype=object)]
     table = pd.DataFrame(
         {

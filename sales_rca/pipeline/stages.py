@@ -612,7 +612,8 @@ def stage_durations(visits: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         key = np.flatnonzero(counts)
         n = counts[key]
     else:
-        key, n = np.unique(keys, return_counts=True)
+        found = np.unique(keys, return_counts=True)
+        key, n = found[0], found[1]
     code = key // span
     # each stage's name, from its first last-visit row (a few stages: one pass each)
     present = np.flatnonzero(np.bincount(stage_index)) if len(stage_index) else stage_index

@@ -3,6 +3,7 @@ the facilitator opens it, suggestions through the facilitator, and the facilitat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -228,7 +229,11 @@ def test_a_closed_facilitator_tab_gives_its_kernel_back(workshop_server, context
     server = psutil.Process(workshop_server.process.pid)
 
     def kernels() -> int:
-        return sum("ipykernel" in " ".join(p.cmdline()) for p in server.children(recursive=True))
+        running = 0
+        for child in server.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # exited (a zombie until reaped)
+                running += "ipykernel" in " ".join(child.cmdline())
+        return running
 
     page = open_app(context, workshop_server.url)
     assert kernels() == 1
