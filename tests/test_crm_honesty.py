@@ -130,3 +130,14 @@ def test_quarantine_and_second_coder_exports_are_safe(tmp_path):
     cells = pd.read_csv(coded, dtype=str, keep_default_na=False).to_numpy().ravel()
     assert not any(str(c).startswith(("=", "+", "@")) for c in cells)
     assert len(read_coding_csv(coded)) == len(result.deals)
+
+
+def test_an_error_on_a_wrong_file_quotes_only_a_short_excerpt(tmp_path):
+    path = tmp_path / "passwd.csv"
+    lines = [f"user{i}:x:{i}:{i}:secret line {i} {'z' * 80}:/home/u{i}:/bin/sh" for i in range(30)]
+    path.write_text(",".join(lines[:20]) + "\n" + ",".join(lines[:20]) + "\n")
+    with pytest.raises(CrmImportError) as err:
+        load_crm(path)
+    message = str(err.value)
+    assert "and 12 more" in message and "user19" not in message
+    assert len(message) < 800 and "\n" not in message

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sales_rca.crm.data import STAGE_EVENT_COLUMNS
-from sales_rca.crm.read import read_table, table_warnings
+from sales_rca.crm.read import header_excerpt, read_table, table_warnings
 from sales_rca.crm.values import parse_dates
 from sales_rca.crm.vendors import (
     HISTORY_MAPPABLE,
@@ -146,7 +146,7 @@ def load_history(
     if missing:
         raise CrmImportError(
             f"{path.name}: expected stage history with an opportunity id, a stage and a date column, "
-            f"found no {', '.join(missing)} among: {', '.join(headers)}; name them under `history:` "
+            f"found no {', '.join(missing)} among: {header_excerpt(headers)}; name them under `history:` "
             "in a mapping file."
         )
     frame = raw.frame

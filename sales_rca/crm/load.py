@@ -25,7 +25,7 @@ from sales_rca.crm.data import (
     CrmData,
     ImportReport,
 )
-from sales_rca.crm.read import RawTable, read_table, table_warnings
+from sales_rca.crm.read import RawTable, header_excerpt, read_table, table_warnings
 from sales_rca.crm.values import (
     closed_outcome_from_stage,
     outcome_from_text,
@@ -93,7 +93,7 @@ def load_crm(
     if raw.frame.empty and raw.overlong.empty:
         raise CrmImportError(
             f"{path.name}: expected data rows under the header, found a header only "
-            f"({len(headers)} columns: {', '.join(headers[:8])}{'…' if len(headers) > 8 else ''})."
+            f"({len(headers)} columns: {header_excerpt(headers)})."
         )
     vendor = _choose_vendor(source if source != "auto" else (user.source or "auto"), headers, path)
     columns = map_columns(
@@ -105,7 +105,7 @@ def load_crm(
     if not {"stage", "outcome", "is_won"} & columns.keys():
         raise CrmImportError(
             f"{path.name}: expected a stage or outcome column (such as Stage, Deal Stage, Status or "
-            f"Won/Lost), found columns: {', '.join(headers)}; name it in a mapping file "
+            f"Won/Lost), found columns: {header_excerpt(headers)}; name it in a mapping file "
             '(stage: "Your Column").'
         )
     report = ImportReport(

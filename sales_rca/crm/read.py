@@ -62,6 +62,14 @@ class RawTable:
     formulas_without_values: list[str] = field(default_factory=list)
 
 
+def header_excerpt(headers: list[str], limit: int = 8, width: int = 40) -> str:
+    """A short excerpt of a file's headers for an error message: at most ``limit`` names of at
+    most ``width`` characters, so an error never quotes a whole file (a wrong file's lines)."""
+    names = [h if len(h) <= width else h[: width - 1] + "…" for h in headers[:limit]]
+    more = f" and {len(headers) - limit} more" if len(headers) > limit else ""
+    return ", ".join(names) + more
+
+
 def table_warnings(table: RawTable) -> list[str]:
     """What a reader of ``table`` must be told about its shape: repeated headers and formulas
     Excel never calculated (both are read, but perhaps not as the export's author meant)."""
