@@ -142,7 +142,7 @@ class FishboneView(StepView):
         self.people = w.VBox()
         self.people_for: Any = None
         self.people_card = w.Accordion(
-            children=[self.people], titles=("Who has joined (only you see this)",)
+            children=[self.people], titles=("Who has joined (names: open it off the projector)",)
         )
         self.results = w.HTML()
         self.causes_table = w.HTML()
