@@ -37,6 +37,7 @@ from sales_rca.rootcause.actions import (
 from sales_rca.session import Session
 from sales_rca.ui.context import Settings
 from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+from sales_rca.ui.steps.base import ProblemButtons
 from sales_rca.ui.steps.coding import (
     agreement_html,
     agreement_verdict,
@@ -46,7 +47,7 @@ from sales_rca.ui.steps.coding import (
 )
 from sales_rca.ui.steps.plays import PlaysView, play_reason
 from sales_rca.ui.steps.summary import SummaryView, summary_path
-from sales_rca.ui.steps.xray import RankedProblemButtons, ranked_findings, stalled_deals_frame
+from sales_rca.ui.steps.xray import ranked_findings, stalled_deals_frame
 from sales_rca.ui.workbench import Workbench
 
 XSS = "<script>alert(1)</script>"
@@ -416,18 +417,27 @@ def test_xray_buttons_list_strong_evidence_then_leads_then_background_and_no_cod
     assert len(ranked_findings([xray_finding(str(i), "strong") for i in range(30)])) == 20
 
 
-def fake_view():
-    """Just enough of a step view for the buttons: a session without problems, a guard."""
+def fake_view(used: tuple[str, ...] = ()):
+    """Just enough of a step view for the list: a session whose problems use ``used``, a guard,
+    a record of what was pushed to the room screen."""
     from types import SimpleNamespace
 
-    state = SimpleNamespace(problems=[])
-    return SimpleNamespace(session=SimpleNamespace(state=lambda: state), guard=lambda fn: fn)
+    problem = SimpleNamespace(findings=[SimpleNamespace(key=k) for k in used])
+    state = SimpleNamespace(problems=[problem])
+    pushed: list = []
+    return SimpleNamespace(
+        id="xray",
+        app=None,
+        session=SimpleNamespace(state=lambda: state),
+        guard=lambda fn: fn,
+        push_screen=lambda heading, **kw: pushed.append((heading, kw)),
+        pushed=pushed,
+    )
 
 
-def test_a_lead_is_marked_lead_not_proof_and_background_comes_under_its_own_heading():
-    import ipywidgets as w
-
-    buttons = RankedProblemButtons(fake_view())
+def test_findings_are_one_ranked_list_with_one_control_leads_marked_background_last():
+    view = fake_view(used=("a",))
+    buttons = ProblemButtons(view)
     buttons.draw(
         [
             xray_finding("a", "strong"),
@@ -435,14 +445,23 @@ def test_a_lead_is_marked_lead_not_proof_and_background_comes_under_its_own_head
             xray_finding("b", "context"),
         ]
     )
-    rows = buttons.box.children
-    strong, lead, heading, background = rows
-    assert [type(x).__name__ for x in strong.children] == ["Button", "Label"]
-    assert lead.children[1].value == "title of c"  # the title stays the problem's text
-    (mark,) = [x for x in lead.children if isinstance(x, w.HTML)]
-    assert "lead, not proof" in mark.value and "too few" in mark.value
-    assert "Background" in heading.value
-    assert background.children[0].description == "Make this a problem"
+    listing = buttons.listing.value
+    assert listing.index("title of a") < listing.index("title of c") < listing.index("Background")
+    assert listing.index("Background") < listing.index("title of b")
+    assert "lead, not proof" in listing and "too few" in listing
+    assert "already a problem" in listing  # "a" is used: marked in the list...
+    # ...and left out of the one menu; a single button acts on the chosen finding.
+    assert [label for label, _ in buttons.choice.options] == ["2. title of c", "3. title of b"]
+    makes = [
+        b
+        for b in buttons.controls.children
+        if getattr(b, "description", "") == ("Make this a problem")
+    ]
+    assert len(makes) == 1
+    # The room screen gets the ranked short list (no background numbers, the lead marked).
+    ((heading, kw),) = view.pushed
+    assert heading == "What the data says"
+    assert "title of c (lead, not proof)" in kw["html"] and "title of b" not in kw["html"]
 
 
 def test_the_stalled_deals_table_reads_in_words_with_dashes_for_unknowns(demo):

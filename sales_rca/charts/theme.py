@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
 TEMPLATE_NAME = "sales_rca"
+#: The output type a notebook, Voila and the summary render a plotly figure from.
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 #: Semantic colours. Use these names, never raw hex codes, in chart builders.
 COLORS: dict[str, str] = {
@@ -62,3 +67,9 @@ def apply_theme(
     if height is not None:
         fig.update_layout(height=height)
     return fig
+
+
+def figure_json(fig: go.Figure) -> dict[str, Any]:
+    """``fig`` as plotly's JSON (the data of a ``application/vnd.plotly.v1+json`` output)."""
+    data: dict[str, Any] = json.loads(pio.to_json(fig, validate=False))
+    return data

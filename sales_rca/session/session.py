@@ -37,6 +37,8 @@ from sales_rca.session.store import Event, Store, dumps, now
 FOLD_VERSION = 3
 #: A snapshot of the derived state is stored after this many events since the last one.
 SNAPSHOT_EVERY = 1000
+#: The meta-table key of the picture pushed to the room screen.
+SCREEN_META = "room_screen"
 #: Kinds that undo never takes back: the session's own, and changes that are not edits.
 _NOT_UNDONE = (*exchange.SESSION_KINDS, *(k for k, m in OPERATIONS.items() if m.undo is None))
 
@@ -261,6 +263,15 @@ class Session:
         """A random secret kept in this session file (made on first use, by ``make`` if given):
         the join code and the participants' token key survive a restart with the session."""
         return self._store.secret(name, make)
+
+    def push_screen(self, picture: dict[str, Any]) -> None:
+        """Show ``picture`` on the room screen (:mod:`sales_rca.ui.screen`): display state kept
+        in the file, not an edit (no event, nothing to undo)."""
+        self._store.put_meta(SCREEN_META, dumps(picture))
+
+    def screen_raw(self) -> str:
+        """The picture last pushed to the room screen, as JSON text ("" when none)."""
+        return self._store.get_meta(SCREEN_META) or ""
 
     @contextlib.contextmanager
     def acting(self, who: str | None) -> Iterator[Session]:

@@ -224,6 +224,17 @@ class Store:
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
             return self.meta(key)
 
+    def get_meta(self, key: str) -> str | None:
+        """A value of the meta table, ``None`` when it was never set."""
+        with self.lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+    def put_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table (display state such as the room screen: not an edit)."""
+        with self.write():
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
         """A read transaction: everything read inside sees one consistent version of the file."""

@@ -6,7 +6,6 @@ restart resumes where the team was.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import ipywidgets as w
@@ -16,53 +15,59 @@ from sales_rca.agenda import step_minutes
 from sales_rca.ui import components as c
 from sales_rca.ui.context import Settings, guarded, log, report_error
 from sales_rca.ui.steps import STEPS, StepView
+from sales_rca.ui.timer import SETTING as TIMER_SETTING
+from sales_rca.ui.timer import TimerState, clock, timer_from
 from sales_rca.ui.workbench import Workbench
 
 POLL_SECONDS = 1.5
+#: Seconds a success message stays on screen.
+OK_SECONDS = 6.0
 
 
 class Timer:
-    """A countdown for the current exercise; turns red when the time is up. Runs in a thread."""
+    """The exercise countdown; turns red when the time is up. Its state lives in the session
+    (:mod:`sales_rca.ui.timer`): a refresh, another tab and the room screen show the same time."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Any, agenda: str) -> None:
+        self.session = session
+        self.agenda = agenda
         self.label = w.HTML(layout=w.Layout(min_width="7em"))
         self.toggle = c.button("Start timer", tooltip="Start or pause the exercise timer")
         self.reset_button = c.button("Reset", tooltip="Back to the full time for this step")
-        self.total = 0.0
         self.toggle.on_click(lambda _: self.start_or_pause())
-        self.reset_button.on_click(lambda _: self.reset(self.total))
-        self.remaining = 0.0
-        self.running = False
-        self._last = time.monotonic()
+        self.reset_button.on_click(lambda _: self.reset())
+        self.state = TimerState(step="", total=0.0, left=0.0)
         self._stop = threading.Event()
         self.widget = w.HBox([self.label, self.toggle, self.reset_button])
         threading.Thread(target=self._tick, daemon=True, name="srca-timer").start()
 
-    def reset(self, seconds: float) -> None:
-        self.total = self.remaining = float(seconds)
-        self.running = False
-        self.toggle.description = "Start timer"
+    def follow(self, step: str, settings: dict[str, Any] | None = None) -> None:
+        """Show the timer of ``step``: where it was left, else its full agenda time."""
+        if settings is None:
+            settings = self.session.state().settings
+        self.state = timer_from(settings, step, step_minutes(step, self.agenda) * 60)
         self._draw()
 
-    def start_or_pause(self) -> None:
-        self.running = not self.running
-        self._last = time.monotonic()
-        self.toggle.description = "Pause timer" if self.running else "Start timer"
+    def _save(self, state: TimerState) -> None:
+        self.session.set_setting(TIMER_SETTING, state.to_json())
+        self.state = state
         self._draw()
+
+    def reset(self) -> None:
+        self._save(self.state.reset())
+
+    def start_or_pause(self) -> None:
+        self._save(self.state.pause() if self.state.running else self.state.start())
 
     def _tick(self) -> None:
         while not self._stop.wait(1.0):
-            if self.running:
-                now = time.monotonic()
-                self.remaining -= now - self._last
-                self._last = now
+            if self.state.running:
                 self._draw()
 
     def _draw(self) -> None:
-        left = round(self.remaining)
-        m, s = divmod(abs(left), 60)
-        sign = "-" if left < 0 else ""
-        self.label.value = render.fragment("app.timer", f"{sign}{m:02d}:{s:02d}", left < 0)
+        left = self.state.remaining()
+        self.toggle.description = "Pause timer" if self.state.running else "Start timer"
+        self.label.value = render.fragment("app.timer", clock(left), left < 0)
 
     def close(self) -> None:
         self._stop.set()
@@ -75,11 +80,14 @@ class WorkshopApp:
         self.settings = settings
         #: Serialises redraws: widget callbacks and the live-update thread never draw at once.
         self.ui_lock = threading.RLock()
+        #: Messages float at the bottom of the screen, where the eye is after a click.
         self.message = c.notice()
+        self.message.add_class("srca-toast")
+        self._message_seq = 0
         self.bench = Workbench(settings)
         self.views: dict[str, StepView] = {}
         self.body = w.Box(layout=w.Layout(width="100%"))
-        self.timer = Timer()
+        self.timer = Timer(self.bench.session, settings.agenda)
         self.nav_buttons: dict[str, w.Button] = {}
         for step_id, cls in STEPS.items():
             b = c.button(cls.label, tooltip=cls.title)
@@ -92,6 +100,7 @@ class WorkshopApp:
                 w.HBox(
                     [
                         w.HTML(render.heading(state.title, 1), layout=w.Layout(flex="1")),
+                        c.html("app.room_link"),
                         self.timer.widget,
                     ],
                     layout=w.Layout(align_items="center", width="100%"),
@@ -102,7 +111,8 @@ class WorkshopApp:
                 self.participants,
             ]
         )
-        self.widget = w.VBox([w.HTML(render.style()), self.header, self.message, self.body])
+        # The message comes last: it sticks to the bottom of the window while the page scrolls.
+        self.widget = w.VBox([w.HTML(render.style()), self.header, self.body, self.message])
         self.widget.add_class("srca-app")
         self._seen = state.event_count
         self.current = state.settings.get("step") or next(iter(STEPS))
@@ -124,7 +134,17 @@ class WorkshopApp:
 
     # ------------------------------------------------------------- navigation
     def show_message(self, text: str, kind: str = "error") -> None:
+        """A message at the bottom of the screen; a success fades after a few seconds, an error
+        stays until the next action or step."""
+        self._message_seq += 1
+        seq = self._message_seq
         c.set_notice(self.message, text, kind)
+        if text and kind == "ok":
+            threading.Timer(OK_SECONDS, self._fade, args=(seq,)).start()
+
+    def _fade(self, seq: int) -> None:
+        if seq == self._message_seq:
+            c.set_notice(self.message, "")
 
     def _go_to(self, step_id: str) -> Any:
         @guarded(self.show_message)
@@ -137,6 +157,8 @@ class WorkshopApp:
     def show(self, step_id: str, *, record: bool = True) -> None:
         """Open a step (building its view on first use) and remember it in the session."""
         self.show_message("")
+        for other in self.views.values():
+            other.clear_messages()
         if record:
             self.bench.session.set_setting("step", step_id)
         self.current = step_id
@@ -153,7 +175,7 @@ class WorkshopApp:
         except Exception as exc:
             report_error(exc, self.show_message)
             self.body.children = [c.heading(STEPS[step_id].title)]
-        self.timer.reset(step_minutes(step_id, self.settings.agenda) * 60)
+        self.timer.follow(step_id)
 
     # ------------------------------------------------------------- live updates
     def _draw_participants(self, state: Any) -> None:
@@ -179,6 +201,7 @@ class WorkshopApp:
                     self._seen = count
                     state = self.bench.session.state()
                     self._draw_participants(state)
+                    self.timer.follow(self.current, state.settings)
                     if view.live:
                         view.refresh()
             except Exception as exc:  # keep polling; tell the log, not the room

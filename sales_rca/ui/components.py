@@ -11,19 +11,33 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
-from IPython.display import display
 
 from sales_rca import render
 from sales_rca.charts import apply_theme
+from sales_rca.charts.theme import PLOTLY_MIME, figure_json
 
 
 def figure(fig: Any, *, height: int | None = None) -> w.Output:
     """An Output widget showing a plotly figure (rendered by the bundled plotly extension)."""
     out = w.Output(layout=w.Layout(width="100%"))
-    apply_theme(fig, height=height)
-    with out:
-        display(fig)
+    show_figure(out, fig, height=height)
     return out
+
+
+def show_figure(out: w.Output, fig: Any, *, height: int | None = None) -> None:
+    """Draw ``fig`` in ``out``, replacing what it showed.
+
+    The output is set as data, not captured with ``with out: display(...)``: a capture made from
+    the live-update thread can land outside the widget and leave it empty (a vanished figure).
+    """
+    apply_theme(fig, height=height)
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {PLOTLY_MIME: figure_json(fig), "text/plain": "a chart"},
+            "metadata": {},
+        },
+    )
 
 
 def notice(text: str = "", kind: str = "ok") -> w.HTML:

@@ -60,6 +60,11 @@ class WorkshopServer:
         return f"{self.base}/voila/render/workshop.ipynb?token={self.key}"
 
     @property
+    def room_url(self) -> str:
+        """The room screen for the projector (facilitator key required, like the app)."""
+        return f"{self.base}/room/?token={self.key}"
+
+    @property
     def join_url(self) -> str | None:
         """Where phones join (only with ``--participants`` on a network address)."""
         if not (self.participants and self.join_code) or _is_loopback(self.host):
@@ -225,6 +230,7 @@ def run(server: WorkshopServer) -> int:
     server.prepare()
     print(f"sales-rca workshop: open {server.url}", flush=True)
     print("  (this link carries the facilitator key: keep it to yourself)", flush=True)
+    print(f"room screen for the projector: {server.room_url}", flush=True)
     if server.join_url:
         print(f"participants join at {server.join_url} with code {server.join_code}", flush=True)
     elif server.participants:

@@ -21,9 +21,11 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import tornado.web
+from jupyter_server.base.handlers import JupyterHandler
 from traitlets import Integer, Unicode
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
@@ -32,6 +34,7 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from sales_rca import resources
 from sales_rca.errors import SalesRcaError
 from sales_rca.ui.join import JoinError, Room
+from sales_rca.ui.screen import RoomScreen
 
 #: Facilitator pages (each with its kernel) that may be open at once: the laptop, a second tab
 #: for the room view, a spare.
@@ -189,6 +192,86 @@ class JoinApi(tornado.web.RequestHandler):
         return {"state": view, "token": token, "message": f"Welcome, {view.get('me', '')}."}
 
 
+def room_files() -> dict[str, tuple[Any, str]]:
+    """The room screen's files (name: where it is, its type); nothing else is served at /room/."""
+    import plotly
+
+    room = resources.packaged("resources", "room")
+    return {
+        "index.html": (room / "index.html", "text/html; charset=utf-8"),
+        "room.js": (room / "room.js", "text/javascript; charset=utf-8"),
+        "sales-rca.css": (resources.template_dir() / "sales-rca.css", "text/css; charset=utf-8"),
+        "plotly.min.js": (
+            Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
+            "text/javascript; charset=utf-8",
+        ),
+    }
+
+
+class _RoomHandler(_KeyRequired, JupyterHandler):
+    """The room screen is the facilitator's: it needs the key (the facilitator page's cookie, or
+    ``?token=``), like the workshop page; phones on the Wi-Fi get 403."""
+
+    @property
+    def content_security_policy(self) -> str:
+        # plotly.js injects its own <style> elements for the charts.
+        return (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'"
+        )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Plain words, no server template: e.g. "403: the facilitator key is missing or wrong".
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        exc = kwargs.get("exc_info", (None, None))[1]
+        reason = getattr(exc, "log_message", None) or self._reason
+        self.finish(f"{status_code}: {reason}")
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+
+class RoomFile(_RoomHandler):
+    """``/room/`` (the page), its script, the stylesheet and plotly.js."""
+
+    files: ClassVar[dict[str, tuple[Any, str]]] = {}
+
+    @tornado.web.authenticated
+    def get(self, name: str = "") -> None:
+        if not self.files:
+            RoomFile.files = room_files()
+        found = self.files.get(name or "index.html")
+        if found is None:
+            raise tornado.web.HTTPError(404)
+        path, kind = found
+        self.set_header("Content-Type", kind)
+        self.finish(path.read_bytes())
+
+
+class RoomApi(_RoomHandler):
+    """``/room/api/state``: what the projector shows now (:mod:`sales_rca.ui.screen`)."""
+
+    screen: RoomScreen
+
+    def initialize(self, screen: RoomScreen) -> None:
+        self.screen = screen
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        try:
+            view = await asyncio.get_running_loop().run_in_executor(None, self.screen.view)
+        except Exception:  # the page keeps the last picture; the log has the details
+            self.log_exception(*sys.exc_info())
+            self.set_status(500)
+            self.finish({"error": "The room screen could not be drawn."})
+            return
+        self.finish(json.dumps(view, allow_nan=False))
+
+
 class Ping(tornado.web.RequestHandler):
     """``/sales-rca/ping``: the server answers, with when it started (a restart changes it)."""
 
@@ -234,6 +317,9 @@ class WorkshopServer(Voila):
         if self.session_path:
             room = Room(self.session_path)
             join += [
+                (r"/room/api/state", RoomApi, {"screen": RoomScreen(self.session_path)}),
+                (r"/room/([a-z.-]*)", RoomFile),
+                (r"/room", tornado.web.RedirectHandler, {"url": "/room/"}),
                 (r"/join/api/([a-z]+)", JoinApi, {"room": room}),
                 (r"/join/(sales-rca\.css)", JoinPage, {"path": str(resources.template_dir())}),
                 (

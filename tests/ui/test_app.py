@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from workshop_browser import go_to_step, open_app
+from workshop_browser import go_to_step, make_problem, open_app
 
 from sales_rca.session import Session
 
@@ -48,13 +48,7 @@ def test_data_step_shows_the_import_report_and_quarantine(workshop_server, conte
 def test_a_finding_becomes_a_problem_that_survives_refresh_and_restart(workshop_server, context):
     page = open_app(context, workshop_server.url)
     go_to_step(page, "2. Pipeline x-ray")
-    first = page.locator("button:has-text('Make this a problem')").first
-    first.wait_for(timeout=60_000)
-    title = page.locator(
-        ".srca-app .widget-hbox:has(button:has-text('Make this a problem')) .widget-label"
-    ).first.inner_text()
-    first.click()
-    page.wait_for_selector("text=Added the problem", timeout=30_000)
+    title = make_problem(page)
     problems = Session.open(workshop_server.session).state().problems
     assert [p.text for p in problems] == [title]
     assert problems[0].findings, "the finding's numbers are attached as evidence"
@@ -63,7 +57,7 @@ def test_a_finding_becomes_a_problem_that_survives_refresh_and_restart(workshop_
     page.wait_for_selector(
         ".srca-nav button.mod-primary:has-text('2. Pipeline x-ray')", timeout=90_000
     )
-    page.wait_for_selector("button:has-text('Already a problem')", timeout=60_000)
+    page.wait_for_selector("[data-testid=used-mark]", timeout=60_000)
 
     workshop_server.restart()
     page = open_app(
@@ -71,7 +65,7 @@ def test_a_finding_becomes_a_problem_that_survives_refresh_and_restart(workshop_
         workshop_server.url,
         ready=".srca-nav button.mod-primary:has-text('2. Pipeline x-ray')",
     )
-    page.wait_for_selector("button:has-text('Already a problem')", timeout=60_000)
+    page.wait_for_selector("[data-testid=used-mark]", timeout=60_000)
     assert [p.text for p in Session.open(workshop_server.session).state().problems] == [title]
 
 
@@ -79,15 +73,10 @@ def test_two_tabs_editing_at_once_lose_nothing(workshop_server, context):
     pages = [open_app(context, workshop_server.url) for _ in range(2)]
     for page in pages:
         go_to_step(page, "2. Pipeline x-ray")
-        page.locator("button:has-text('Make this a problem')").first.wait_for(timeout=60_000)
-    buttons = [
-        pages[0].locator("button:has-text('Make this a problem')").nth(0),
-        pages[1].locator("button:has-text('Make this a problem')").nth(1),
-    ]
-    for b in buttons:
-        b.click()
-    for page in pages:
-        page.wait_for_selector("text=Added the problem", timeout=30_000)
+        page.locator(".srca-finding-choice select").wait_for(timeout=60_000)
+    # Both tabs opened before either edit: each picks another finding from the same list.
+    make_problem(pages[0], index=0)
+    make_problem(pages[1], index=1)
     assert len(Session.open(workshop_server.session).state().problems) == 2
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from playwright.sync_api import expect
-from workshop_browser import go_to_step, guarded_context, open_app
+from workshop_browser import go_to_step, guarded_context, make_problem, open_app
 
 from sales_rca.session import Session
 
@@ -32,11 +32,7 @@ def test_a_whole_workshop_from_finding_to_written_summary(
 
     # 2. X-ray: the team picks where deals die as its problem.
     go_to_step(page, "2. Pipeline x-ray")
-    row = page.locator(".widget-hbox", has_text="Needs Analysis: ").filter(
-        has=page.locator("button:has-text('Make this a problem')")
-    )
-    row.locator("button").first.click()
-    expect(page.locator(".srca-ok")).to_contain_text("Added the problem", timeout=WAIT)
+    make_problem(page, "Needs Analysis: ")
 
     # 4. Five whys: three levels, each with a number from the data as evidence.
     go_to_step(page, "4. Five whys")

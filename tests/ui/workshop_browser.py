@@ -191,3 +191,17 @@ def go_to_step(page, label: str) -> None:
     built = f".srca-app h2:text-matches('^{number}\\\\. ')"  # every step's heading: "4. Five whys"
     failed = f".srca-app h2:text-is('{title}')"  # a step that failed to build: its bare title
     page.wait_for_selector(f"{built}, {failed}", timeout=90_000)
+
+
+def make_problem(page, contains: str | None = None, index: int = 0) -> str:
+    """Pick a finding in the step's ranked list (the first whose title contains ``contains``,
+    else the ``index``-th still free) and press "Make this a problem"; returns its title."""
+    select = page.locator(".srca-finding-choice select").first
+    select.wait_for(timeout=90_000)
+    labels = select.evaluate("s => [...s.options].map(o => o.text)")
+    found = [t for t in labels if contains in t] if contains is not None else labels[index:]
+    label = found[0]
+    select.select_option(label=label)
+    page.click("button:has-text('Make this a problem')")
+    page.wait_for_selector(".srca-toast .srca-ok:has-text('Added the problem')", timeout=30_000)
+    return label.replace("\xa0", " ").split(". ", 1)[1]

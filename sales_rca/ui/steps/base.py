@@ -73,6 +73,29 @@ class StepView:
     def ok(self, text: str) -> None:
         self.show_message(text, "ok")
 
+    def push_screen(
+        self, heading: str, *, lead: str = "", html: str = "", figures: Any = ()
+    ) -> None:
+        """Put a picture on the room screen while this step is open (:mod:`sales_rca.ui.screen`);
+        ``figures`` are plotly figures, drawn in projector type."""
+        from sales_rca.ui.screen import projector_figure
+
+        self.session.push_screen(
+            {
+                "step": self.id,
+                "heading": heading,
+                "lead": lead,
+                "html": str(html),
+                "figures": [projector_figure(f) for f in figures],
+            }
+        )
+
+    def clear_messages(self) -> None:
+        """Forget this step's messages (the app calls it when another step opens)."""
+        notice = getattr(self, "notice", None)
+        if notice is not None:
+            notice.value = ""
+
     def no_data(self) -> w.Widget:
         return w.HTML(
             render.notice(
@@ -83,42 +106,108 @@ class StepView:
 
 
 class ProblemButtons:
-    """Findings listed with a "Make this a problem" button each (x-ray and loss-coding steps).
+    """The step's findings as one ranked short list with one "Make this a problem" control.
 
-    A click starts a five-whys tree with the finding as its root and its numbers as evidence;
-    findings already turned into a problem show "Already a problem".
+    Strong evidence first, then leads (marked "lead, not proof"), then background numbers under
+    their own heading; one menu picks a finding, one button starts a five-whys tree with it as the
+    root and its numbers as evidence, another puts it on the room screen. A finding already turned
+    into a problem is marked in the list and cannot be picked twice.
     """
 
-    def __init__(self, view: StepView) -> None:
-        self.view = view
-        self.box = w.VBox()
-        self._rows: dict[str, w.Button] = {}
+    LEAD_TIP = (
+        "This rests on too few deals, or on too few managers or territories, to prove it: a "
+        "lead to discuss, not proof."
+    )
 
-    def draw(self, findings: list[Finding]) -> None:
+    def __init__(self, view: StepView) -> None:
         from sales_rca.ui import components as c
 
-        self._rows = {}
-        rows = []
-        for f in findings:
-            b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
-            b.on_click(self.view.guard(lambda _, f=f: self._make_problem(f)))
-            self._rows[f.key] = b
-            rows.append(w.HBox([b, w.Label(f.title)], layout=w.Layout(align_items="center")))
-        self.box.children = rows
+        self.view = view
+        self.findings: dict[str, Finding] = {}
+        self.listing = w.HTML()
+        self.choice = w.Dropdown(layout=w.Layout(flex="1 1 30em", max_width="60em"))
+        self.choice.add_class("srca-finding-choice")
+        self.make = c.button("Make this a problem", style="primary")
+        self.make.on_click(self.view.guard(lambda _: self._make_problem()))
+        self.show = c.button("Show on the room screen", tooltip="Put this finding on the projector")
+        self.show.on_click(self.view.guard(lambda _: self._show_finding()))
+        self.controls = w.HBox(
+            [self.choice, self.make, self.show],
+            layout=w.Layout(align_items="center", flex_flow="row wrap", width="100%"),
+        ).add_class("srca-card")
+        self.box = w.VBox([self.listing, self.controls])
+
+    def draw(self, findings: list[Finding]) -> None:
+        self.findings = {f.key: f for f in findings}
+        self.controls.layout.display = "" if findings else "none"
         self.mark_used()
+        if self.view.app is None or getattr(self.view.app, "current", None) == self.view.id:
+            self.show_list()
 
     def clear(self) -> None:
-        self._rows = {}
-        self.box.children = []
+        self.draw([])
+
+    def _used(self) -> set[str]:
+        return {f.key for p in self.view.session.state().problems for f in p.findings}
 
     def mark_used(self) -> None:
-        used = {f.key for p in self.view.session.state().problems for f in p.findings}
-        for key, b in self._rows.items():
-            b.disabled = key in used
-            b.description = "Already a problem" if key in used else "Make this a problem"
+        from sales_rca.report.sections import strength_mark
+        from sales_rca.ui.inputs import set_options
 
-    def _make_problem(self, finding: Finding) -> None:
+        used = self._used()
+        findings = list(self.findings.values())
+        first = [f for f in findings if f.strength != "context"]
+        background = [f for f in findings if f.strength == "context"]
+        number = {f.key: i for i, f in enumerate(first + background, start=1)}
+        items = [(number[f.key], f.title, strength_mark(f), f.key in used) for f in first]
+        extra = [(number[f.key], f.title, strength_mark(f), f.key in used) for f in background]
+        self.listing.value = (
+            render.fragment("app.findings_list", items, extra, self.LEAD_TIP) if findings else ""
+        )
+        choices = [
+            (f"{number[f.key]}. {f.title}", f.key) for f in first + background if f.key not in used
+        ]
+        set_options(self.choice, choices)
+        self.make.disabled = not choices
+
+    def _picked(self) -> Finding:
+        from sales_rca.errors import SalesRcaError
+
+        finding = self.findings.get(self.choice.value or "")
+        if finding is None:
+            raise SalesRcaError("Pick a finding in the list first.")
+        return finding
+
+    def _make_problem(self) -> None:
+        finding = self._picked()
         self.view.session.add_problem(finding.title, finding=finding)
         self.view.ok(
             f"Added the problem “{finding.title}”. Open {step_ref('whys')} to dig into it."
         )
+
+    def show_list(self) -> None:
+        """The ranked short list on the room screen (strong evidence and leads only)."""
+        from sales_rca.report.sections import strength_mark
+
+        top = [f for f in self.findings.values() if f.strength != "context"][:8]
+        if not top:
+            return
+        lines = [f.title + (f" ({m})" if (m := strength_mark(f)) else "") for f in top]
+        self.view.push_screen(
+            "What the data says", html=render.fragment("room.ranked", lines), lead=""
+        )
+
+    def _show_finding(self) -> None:
+        from sales_rca.display import money
+        from sales_rca.report.sections import strength_mark
+
+        f = self._picked()
+        lines = []
+        if f.deals is not None:
+            lines.append(f"Rests on {f.deals:,} deals")
+        if f.value_at_stake is not None:
+            lines.append(f"{money(f.value_at_stake)} at stake")
+        if mark := strength_mark(f):
+            lines.append(f"{mark[0].upper()}{mark[1:]}: {self.LEAD_TIP}")
+        self.view.push_screen(f.title, html=render.fragment("room.finding", f.title, lines))
+        self.view.ok("The room screen shows this finding.")

@@ -146,7 +146,7 @@ class FishboneView(StepView):
         )
         self.results = w.HTML()
         self.causes_table = w.HTML()
-        self.figure_box = w.Box(layout=w.Layout(width="100%", overflow="auto"))
+        self.figure_box = w.Output(layout=w.Layout(width="100%", overflow="auto"))
 
         self.cause_text.layout = w.Layout(flex="1 1 24em")
         row = w.Layout(width="100%", align_items="center", flex_flow="row wrap")
@@ -212,7 +212,7 @@ class FishboneView(StepView):
             fig = charts.fishbone_figure(
                 state.categories, state.causes, problem=problem, points=points, highlight=top
             )
-            self.figure_box.children = [c.figure(fig)]
+            c.show_figure(self.figure_box, fig)
             self.causes_table.value = self._causes_html(state)
 
     @staticmethod

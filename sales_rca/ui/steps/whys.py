@@ -172,7 +172,7 @@ class WhysView(StepView):
                 row(self.removed, self.restore_button),
             ]
         ).add_class("srca-card")
-        self.figure_box = w.Box(layout=w.Layout(width="100%"))
+        self.figure_box = w.Output(layout=w.Layout(width="100%"))
         self.outline = w.HTML()
         self.widget.children = [
             c.heading(
@@ -217,7 +217,7 @@ class WhysView(StepView):
         self.editor.layout.display = "" if pid else "none"
         if not pid:
             self._tree = None
-            self.figure_box.children = []
+            self.figure_box.outputs = ()
             self.outline.value = render.notice(
                 f"No problem yet. On {step_ref('xray')} press “Make this a problem” next to a "
                 "finding, or type a problem above.",
@@ -229,7 +229,7 @@ class WhysView(StepView):
         self._draw_controls(tree, state)
         if self._drawn != tree:
             self._drawn = tree
-            self.figure_box.children = [c.figure(charts.why_tree_figure(tree))]
+            c.show_figure(self.figure_box, charts.why_tree_figure(tree))
             self.outline.value = render.why_tree(tree)
 
     def _draw_controls(self, tree: WhyTree, state: Any) -> None:

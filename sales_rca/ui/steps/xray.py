@@ -18,13 +18,8 @@ from sales_rca.report import sections as s
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import ProblemButtons, StepView
 
-#: At most this many findings get a "Make this a problem" button.
+#: At most this many findings are listed.
 MAX_FINDINGS = 20
-#: The hover text of the "lead, not proof" mark.
-LEAD_TIP = (
-    "This rests on too few deals, or on too few managers or territories, to prove it: a lead "
-    "to discuss, not proof."
-)
 _STALL_COLUMNS = {
     "opportunity_id": "deal",
     "stage": "stage",
@@ -43,35 +38,6 @@ def ranked_findings(findings: list[Finding], limit: int = MAX_FINDINGS) -> list[
     """The x-ray's findings for the buttons: strong evidence, then leads, then background, each in
     the x-ray's ranked order, at most ``limit`` of them."""
     return by_strength(f for f in findings if f.source == "xray")[:limit]
-
-
-class RankedProblemButtons(ProblemButtons):
-    """The x-ray's findings with their buttons: strong evidence and leads first, a lead marked
-    "lead, not proof", background numbers last under their own heading."""
-
-    def draw(self, findings: list[Finding]) -> None:
-        self._rows = {}
-        rows: list[w.Widget] = []
-        first = [f for f in findings if f.strength != "context"]
-        background = [f for f in findings if f.strength == "context"]
-        rows += [self._row(f) for f in first]
-        if background:
-            rows.append(
-                w.HTML(render.note("Background: numbers worth knowing, not problems on their own."))
-            )
-            rows += [self._row(f) for f in background]
-        self.box.children = rows
-        self.mark_used()
-
-    def _row(self, f: Finding) -> w.HBox:
-        b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
-        b.on_click(self.view.guard(lambda _, f=f: self._make_problem(f)))
-        self._rows[f.key] = b
-        children: list[w.Widget] = [b, w.Label(f.title)]
-        mark = s.strength_mark(f)
-        if mark:
-            children.append(c.html("app.lead_mark", mark, LEAD_TIP))
-        return w.HBox(children, layout=w.Layout(align_items="center"))
 
 
 def stalled_deals_frame(x: Any) -> pd.DataFrame:
@@ -103,7 +69,7 @@ class XRayView(StepView):
     def build(self) -> None:
         self.headline = w.HTML()
         self.tabs = w.Tab()
-        self.problem_buttons = RankedProblemButtons(self)
+        self.problem_buttons = ProblemButtons(self)
         self.widget.children = [
             c.heading(
                 self.label,
