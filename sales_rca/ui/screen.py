@@ -154,17 +154,17 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
         picture["heading"] = "What the team voted"
         picture["figures"].append(projector_figure(results_figure(state, result)))
         picture["html"] = render.fragment("room.alignment", alignment_words(result.alignment))
-    picture["figures"].append(
-        projector_figure(
-            charts.fishbone_figure(
-                state.categories,
-                state.causes,
-                problem=problem.text if problem else "Lost and stalled deals",
-                points=points,
-                highlight=top,
-            )
-        )
+    fish = charts.fishbone_figure(
+        state.categories,
+        state.causes,
+        problem=problem.text if problem else "Lost and stalled deals",
+        points=points,
+        highlight=top,
     )
+    # The colour key would sit on the lower bones' labels at projector type: the bones' own
+    # colours stay, the key is the facilitator's to explain.
+    fish.update_layout(showlegend=False)
+    picture["figures"].append(projector_figure(fish))
     return picture
 
 

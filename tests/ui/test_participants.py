@@ -62,6 +62,10 @@ def test_without_the_key_nothing_but_the_join_page_answers_and_no_kernel_starts(
         "/api/kernels",
         "/login",
         "/voila/render/workshop.ipynb?token=wrong",
+        "/room/",
+        "/room/api/state",
+        "/room/plotly.min.js",
+        "/room/?token=wrong",
     ):
         assert status(base + path) in (403, 404), path
     assert status(base + "/join/") == 200

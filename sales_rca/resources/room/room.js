@@ -26,20 +26,39 @@
     el.classList.toggle("srca-paused", !timer.running);
   }
 
+  // The last figure (the fishbone, the tree, the finding's chart) fits what is left of the
+  // window, so the room sees it whole next to the lines above it, at any screen size.
+  function fitted(div, wanted, last) {
+    if (!last) return wanted;
+    const left = window.innerHeight - div.getBoundingClientRect().top - 12;
+    return Math.max(360, Math.min(wanted || left, left));
+  }
+
+  let shown = [];
   function drawFigures(figures) {
     const box = $("figures");
     box.replaceChildren();
-    (figures || []).forEach((fig) => {
+    shown = [];
+    (figures || []).forEach((fig, i) => {
       const div = document.createElement("div");
       div.className = "srca-room-figure";
       box.appendChild(div);
       const layout = Object.assign({}, fig.layout || {}, { autosize: true });
       delete layout.width;
+      const wanted = layout.height;
+      layout.height = fitted(div, wanted, i === figures.length - 1);
       window.Plotly.newPlot(div, fig.data || [], layout, {
         displayModeBar: false, responsive: true, staticPlot: true,
       });
+      shown.push({ div, wanted, last: i === figures.length - 1 });
     });
   }
+
+  window.addEventListener("resize", () => {
+    shown.forEach(({ div, wanted, last }) => {
+      window.Plotly.relayout(div, { height: fitted(div, wanted, last) });
+    });
+  });
 
   function draw(view) {
     timer = view.timer;
