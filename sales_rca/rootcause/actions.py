@@ -85,6 +85,8 @@ class Action:
     status: ActionStatus = ActionStatus.OPEN
     by: str | None = None
     at: str | None = None
+    #: Deleted by the team (soft: undo brings it back).
+    removed: bool = False
 
 
 def matching_finding(target: TargetMetric, findings: Iterable[Finding]) -> Finding | None:
@@ -204,3 +206,47 @@ def target_text(t: TargetMetric | None, currency: str = "") -> str:
         f"{metric_value(t.baseline, t.unit, currency, blank=MISSING)} → "
         f"{metric_value(t.target, t.unit, currency, blank=MISSING)}"
     )
+
+
+#: Which way each target metric gets better: a target must move it that way.
+BETTER: dict[str, str] = {
+    "win_rate": "up",
+    "conversion": "up",
+    "median_days": "down",
+    "lost_here": "down",
+    "code_share": "down",
+}
+
+
+def check_commitment(
+    due: dt.date | str | None, target: TargetMetric | None, *, today: dt.date | None = None
+) -> None:
+    """Refuse an action the team could not be held to, in one line: a due date that is missing
+    or not in the future, or a target that does not improve on its baseline.
+
+    Checked when an action is committed or changed (not when a session is replayed later, when
+    yesterday's due dates have passed)."""
+    today = today or dt.date.today()
+    if due is None or due == "":
+        raise ModelError("expected a due date for the action, found none: pick the day it is due")
+    when = dt.date.fromisoformat(due) if isinstance(due, str) else due
+    if when <= today:
+        raise ModelError(
+            f"expected a due date after today ({today:%d %b %Y}), found {when:%d %b %Y}"
+        )
+    if target is None:
+        return
+    better = BETTER.get(target.metric)
+    if target.target == target.baseline:
+        raise ModelError(
+            f"expected a target different from today's "
+            f"{metric_value(target.baseline, target.unit, blank=MISSING)}, found the same value"
+        )
+    if better is not None and target.direction != better:
+        word = "above" if better == "up" else "below"
+        raise ModelError(
+            f"expected a target {word} today's "
+            f"{metric_value(target.baseline, target.unit, blank=MISSING)} (better is "
+            f"{'higher' if better == 'up' else 'lower'}), found "
+            f"{metric_value(target.target, target.unit, blank=MISSING)}"
+        )

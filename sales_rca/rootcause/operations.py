@@ -454,6 +454,12 @@ class UpdateAction(
     target: TargetChange = KEEP
 
 
+class RemoveAction(Operation[None], kind="remove_action", undo="deleting an action"):
+    """Delete an action (soft: undo brings it back)."""
+
+    id: str
+
+
 class OverrideCode(Operation[None], kind="override_code", undo="the team's codes for a deal"):
     """Store the team's loss codes for one deal (an empty list means "none of the codes")."""
 

@@ -105,6 +105,8 @@ class WorkshopState:
     hidden: bool = False
     selected_plays: tuple[PlaySelection, ...] = ()
     actions: tuple[Action, ...] = ()
+    #: Actions the team deleted (undo brings them back).
+    removed_actions: tuple[Action, ...] = ()
     code_overrides: tuple[CodeOverride, ...] = ()
     #: App settings kept with the session (open step, chosen export...), never part of the analysis.
     settings: dict[str, str | None] = dataclasses.field(default_factory=dict)
@@ -230,6 +232,7 @@ _REMOVED = {
     "removed_causes": ("causes", "removed"),
     "proposed_causes": ("causes", "proposed"),
     "removed_participants": ("participants", "removed"),
+    "removed_actions": ("actions", "removed"),
 }
 #: State fields that :meth:`Workshop.snapshot` computes rather than keeps.
 _DERIVED = {*_REMOVED, "voters", "hidden"}
@@ -825,6 +828,11 @@ class Workshop:
         if op.target is not KEEP:
             changes["target"] = op.target
         self.actions[op.id] = replace(action, **changes)
+
+    @_handles(ops.RemoveAction)
+    def remove_action(self, op: ops.RemoveAction, by: str | None, at: str | None) -> None:
+        action = _live(self.actions, op.id, "action")
+        self.actions[op.id] = replace(action, removed=True)
 
     @_handles(ops.OverrideCode)
     def override_code(self, op: ops.OverrideCode, by: str | None, at: str | None) -> None:

@@ -320,6 +320,7 @@ class Session:
     unselect_play = operation(ops.UnselectPlay)
     add_action = operation(ops.AddAction)
     update_action = operation(ops.UpdateAction)
+    remove_action = operation(ops.RemoveAction)
     override_code = operation(ops.OverrideCode)
     clear_override = operation(ops.ClearOverride)
     set_setting = operation(ops.SetSetting)

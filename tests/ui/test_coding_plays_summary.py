@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import expect
-from workshop_browser import go_to_step, open_app
+from workshop_browser import due_in, go_to_step, open_app
 
 from sales_rca.crm import load_crm
 from sales_rca.pipeline import xray
@@ -103,7 +103,7 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     form = page.locator(".srca-action-form")
     form.locator("input[placeholder^='What will we do']").fill(SCRIPT)
     form.locator("input[placeholder='Who owns it?']").fill(IMG)
-    form.locator("input[type=date]").fill("2027-03-31")
+    form.locator("input[type=date]").fill(due_in())
     field(form, "Cause it fixes").select_option(
         label="The buying group never agrees on the problem"
     )
@@ -119,6 +119,12 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
         .replace("\xa0", " ")
         == f"Conversion at Needs Analysis: {baseline}"
     )
+    # A target below today's conversion (worse) is refused where the button is, nothing saved.
+    field(form, "Target value", "input").fill("50")
+    field(form, "Target value", "input").press("Tab")
+    form.locator("button:has-text('Commit to this action')").click()
+    expect(page.locator(".srca-toast .srca-error")).to_contain_text("better is higher")
+    assert Session.open(workshop_server.session).state().actions == ()
     field(form, "Target value", "input").fill("90")
     field(form, "Target value", "input").press("Tab")
     form.locator("button:has-text('Commit to this action')").click()
@@ -130,7 +136,7 @@ def test_an_action_with_owner_and_target_takes_its_baseline_from_the_xray_and_re
     assert page.locator("img[src=x]").count() == 0
     state = Session.open(workshop_server.session).state()
     [a] = state.actions
-    assert (a.title, a.owner, str(a.due), a.cause_id) == (SCRIPT, IMG, "2027-03-31", cause)
+    assert (a.title, a.owner, str(a.due), a.cause_id) == (SCRIPT, IMG, due_in(), cause)
     assert a.target.metric == "conversion" and a.target.stage == "Needs Analysis"
     assert a.target.baseline == conversion and a.target.target == 0.9
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from playwright.sync_api import expect
-from workshop_browser import go_to_step, guarded_context, make_problem, open_app
+from workshop_browser import due_in, go_to_step, guarded_context, make_problem, open_app
 
 from sales_rca.session import Session
 
@@ -105,7 +105,7 @@ def test_a_whole_workshop_from_finding_to_written_summary(
     form.wait_for(timeout=SLOW)
     form.locator("input[placeholder^='What will we do']").fill("Weekly discovery coaching")
     form.locator("input[placeholder='Who owns it?']").fill("Dana (VP Sales)")
-    form.locator("input[type=date]").fill("2027-03-31")
+    form.locator("input[type=date]").fill(due_in())
     form.locator(".widget-inline-hbox:has(> label:text-is('Cause it fixes')) select").select_option(
         label="Managers do not coach discovery"
     )

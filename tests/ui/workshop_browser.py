@@ -193,6 +193,13 @@ def go_to_step(page, label: str) -> None:
     page.wait_for_selector(f"{built}, {failed}", timeout=90_000)
 
 
+def due_in(days: int = 90) -> str:
+    """A due date ``days`` ahead (an action's due date must lie in the future)."""
+    import datetime as dt
+
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
 def make_problem(page, contains: str | None = None, index: int = 0) -> str:
     """Pick a finding in the step's ranked list (the first whose title contains ``contains``,
     else the ``index``-th still free) and press "Make this a problem"; returns its title."""

@@ -11,8 +11,19 @@ import ipywidgets as w
 from sales_rca import render
 from sales_rca.agenda import app_steps, step_label, step_ref
 from sales_rca.findings import Finding
+from sales_rca.rootcause.operations import OPERATIONS
+from sales_rca.session.store import Event
 from sales_rca.ui.context import guarded
+from sales_rca.ui.inputs import shorten
 from sales_rca.ui.workbench import Workbench
+
+
+def describe_undo(event: Event) -> str:
+    """The notice after an undo, e.g. ``Undone: the new why “Reps pitch”.``"""
+    model = OPERATIONS.get(event.kind)
+    what = model.undo if model is not None and model.undo else event.kind.replace("_", " ")
+    text = event.data.get("text") or event.data.get("note")
+    return f"Undone: {what}" + (f" “{shorten(str(text), 60)}”." if text else ".")
 
 
 class StepView:

@@ -18,8 +18,7 @@ from sales_rca.rootcause.fishbone import Cause
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.ui import components as c
 from sales_rca.ui.inputs import entry_box, on_enter, set_options, shorten
-from sales_rca.ui.steps.base import StepView
-from sales_rca.ui.steps.whys import describe_undo
+from sales_rca.ui.steps.base import StepView, describe_undo
 
 
 def vote_status(state: WorkshopState) -> str:

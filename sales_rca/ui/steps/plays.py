@@ -22,6 +22,7 @@ from sales_rca.rootcause import (
 )
 from sales_rca.rootcause.actions import (
     baseline_metrics,
+    check_commitment,
     metric_label,
     suggest_metric,
     target_from_input,
@@ -30,7 +31,7 @@ from sales_rca.rootcause.actions import (
 from sales_rca.ui import components as c
 from sales_rca.ui.context import guarded
 from sales_rca.ui.inputs import set_options
-from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.base import StepView, describe_undo
 
 NONE = ""
 
@@ -104,6 +105,9 @@ class PlaysView(StepView):
             .add_class("srca-action-form")
         )
         self.actions_box = w.VBox()
+        self.undo = c.button("Undo", tooltip="Undo my last change")
+        self.undo.on_click(self.guard(lambda _: self._undo()))
+        self.undo.layout.display = "none"
         self.widget.children = [
             c.heading(
                 self.label,
@@ -115,6 +119,7 @@ class PlaysView(StepView):
             form,
             c.heading("Our actions", 3),
             self.actions_box,
+            self.undo,
         ]
         self._drawn_for: Any = None
         self._metrics: dict[str, Finding] = {}
@@ -262,11 +267,14 @@ class PlaysView(StepView):
                 "Type the target value for the metric (or choose no metric).", "error"
             )
             return
+        due = self.a_due.value if isinstance(self.a_due.value, dt.date) else None
+        target = self._form_target()
+        check_commitment(due, target)  # a due date ahead, a target that improves on today
         fields: dict[str, Any] = {
-            "due": self.a_due.value.isoformat() if isinstance(self.a_due.value, dt.date) else None,
+            "due": due.isoformat() if due else None,
             "cause_id": self.a_cause.value or None,
             "play_id": self.a_play.value or None,
-            "target": self._form_target(),
+            "target": target,
         }
         if self.editing:
             self.session.update_action(self.editing, title=title, owner=owner, **fields)
@@ -318,12 +326,24 @@ class PlaysView(StepView):
             )
             edit = c.button("Edit")
             edit.on_click(self.guard(lambda _, a=a: self._edit(a)))
+            delete = c.button("Delete", tooltip="Delete this action (Undo brings it back)")
+            delete.on_click(self.guard(lambda _, a=a: self._delete(a)))
             rows.append(
-                w.HBox([info, edit, toggle], layout=w.Layout(align_items="center")).add_class(
-                    "srca-card"
-                )
+                w.HBox(
+                    [info, edit, toggle, delete], layout=w.Layout(align_items="center")
+                ).add_class("srca-card")
             )
         self.actions_box.children = rows
+
+    def _delete(self, a: Action) -> None:
+        self.session.remove_action(a.id)
+        if self.editing == a.id:
+            self._reset_form()
+        self.undo.layout.display = ""
+        self.ok(f"Deleted “{a.title}” (Undo brings it back).")
+
+    def _undo(self) -> None:
+        self.ok(describe_undo(self.session.undo()))
 
     def _status(self, a: Action, status: str) -> None:
         self.session.update_action(a.id, status=status)

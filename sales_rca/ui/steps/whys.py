@@ -16,13 +16,11 @@ import ipywidgets as w
 from sales_rca import charts, render
 from sales_rca.agenda import step_ref
 from sales_rca.findings import Finding
-from sales_rca.rootcause.operations import OPERATIONS
 from sales_rca.rootcause.whys import Status, WhyTree
 from sales_rca.rootcause.workshop import WorkshopState
-from sales_rca.session import Event
 from sales_rca.ui import components as c
 from sales_rca.ui.inputs import entry_box, on_enter, set_options, shorten
-from sales_rca.ui.steps.base import StepView
+from sales_rca.ui.steps.base import StepView, describe_undo
 
 #: What each status means, shown on its button's tooltip.
 STATUS_HELP: dict[Status, str] = {
@@ -46,14 +44,6 @@ def node_choices(tree: WhyTree) -> list[tuple[str, str]]:
         label = f"{lead}{why.id} · {shorten(why.text)} [{why.status.value}]{flag}"
         options.append((label, why.id))
     return options
-
-
-def describe_undo(event: Event) -> str:
-    """The notice after an undo, e.g. ``Undone: the new why “Reps pitch”.``"""
-    model = OPERATIONS.get(event.kind)
-    what = model.undo if model is not None and model.undo else event.kind.replace("_", " ")
-    text = event.data.get("text") or event.data.get("note")
-    return f"Undone: {what}" + (f" “{shorten(str(text), 60)}”." if text else ".")
 
 
 class WhysView(StepView):
