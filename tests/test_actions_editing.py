@@ -57,3 +57,33 @@ def test_an_action_is_deleted_and_undo_brings_it_back(tmp_path):
     # Reopened (replayed from the file): the same.
     with open_or_create(tmp_path / "s.session", "Acme") as s:
         assert len(s.state().actions) == 2
+
+
+def test_merging_a_duplicate_cause_keeps_its_votes_on_the_cause_it_joins(tmp_path):
+    with open_or_create(tmp_path / "s.session", "Acme") as s:
+        bone = s.state().categories[0].id
+        keep = s.add_cause("Managers do not coach discovery", bone)
+        dup = s.add_cause("No coaching on discovery calls", bone)
+        other = s.add_cause("ROI never quantified", bone)
+        s.open_voting()
+        ann, bo = s.join("Ann"), s.join("Bo")
+        s.vote(keep, 1, participant=ann)
+        s.vote(dup, 2, participant=ann)
+        s.vote(dup, 2, participant=bo)
+        s.vote(other, 1, participant=bo)
+        s.merge_causes(keep, [dup])
+        state = s.state()
+        assert [k.id for k in state.causes] == [keep, other]
+        dots = {(v.participant, v.cause_id): v.dots for v in state.votes}
+        assert dots == {(ann, keep): 3, (bo, keep): 2, (bo, other): 1}
+        s.reveal()
+        top = s.state().results().causes[0]
+        assert (top.cause_id, top.points, top.voters) == (keep, 5, 2)
+
+
+def test_a_cause_moves_to_another_bone(tmp_path):
+    with open_or_create(tmp_path / "s.session", "Acme") as s:
+        cats = s.state().categories
+        cid = s.add_cause("Pricing approvals take weeks", cats[0].id)
+        s.update_cause(cid, category=cats[3].id)
+        assert s.state().causes[0].category == cats[3].id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ipywidgets as w
 import pytest
 
@@ -31,9 +33,11 @@ def test_node_choices_list_problem_then_whys_in_outline_order_with_status_and_fl
     w_, p = workshop
     labels = [label for label, _ in node_choices(w_.snapshot().tree(p))]
     assert labels[0].startswith("Problem: Deals die")
-    assert labels[1].startswith("W2 · Reps pitch")
-    assert "↳ W3 · No discovery framework [hypothesis] ★ root cause" in labels[2]
-    assert labels[3].startswith("W4 · Single-threaded")
+    # Outline numbers people say out loud, never the internal ids (W2, W3...).
+    assert labels[1].startswith("Why 1 · Reps pitch")
+    assert "↳ Why 1.1 · No discovery framework [hypothesis] ★ root cause" in labels[2]
+    assert labels[3].startswith("Why 2 · Single-threaded")
+    assert not any(re.search(r"\b[PW]\d+\b", label) for label in labels)
 
 
 def test_outline_escapes_every_text_and_shows_and_groups_and_evidence(workshop):

@@ -364,8 +364,8 @@ class ApproveCause(
 
 
 class MergeCauses(Operation[None], kind="merge_causes", undo="the merge of causes"):
-    """Fold duplicate causes (live or suggested) into one: their whys and codes join it, and
-    they leave the fishbone (dots on them in an open round go back to their owners)."""
+    """Fold duplicate causes (live or suggested) into one: their whys, codes and votes join it
+    (dots on a duplicate count for the cause it merged into), and they leave the fishbone."""
 
     into: str
     ids: Sequence[str]

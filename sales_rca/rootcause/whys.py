@@ -202,6 +202,28 @@ class WhyTree:
         """The whys the team flagged as root causes."""
         return tuple(w for w in self.whys if w.root_cause)
 
+    def numbers(self) -> dict[str, str]:
+        """Outline numbers people say out loud: ``{"W3": "1", "W7": "1.1", "W9": "2"}``; the
+        problem is ``""``. Numbers follow the outline order, so they can change when a why is
+        removed: they name a why on screen, the ids stay internal."""
+        out: dict[str, str] = {self.problem.id: ""}
+
+        def visit(node_id: str, prefix: str) -> None:
+            n = 0
+            for branch in self.branches(node_id):
+                for why in branch:
+                    n += 1
+                    out[why.id] = f"{prefix}{n}"
+                    visit(why.id, f"{prefix}{n}.")
+
+        visit(self.problem.id, "")
+        return out
+
+    def name(self, node_id: str) -> str:
+        """``"the problem"`` or ``"why 1.2"``: a node as a sentence names it."""
+        number = self.numbers().get(node_id)
+        return "the problem" if not number else f"why {number}"
+
     def walk(self) -> Iterator[tuple[int, Why]]:
         """Depth-first (depth, why) pairs in outline order."""
 

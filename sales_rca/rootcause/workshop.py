@@ -692,6 +692,19 @@ class Workshop:
         self.causes[into.id] = replace(into, why_ids=whys, codes=codes)
         for m in merged:
             self.causes[m.id] = replace(m, removed=True)
+        # The votes stay with the cause they were meant for: dots on a duplicate move to the
+        # cause it merged into (a person's total is unchanged), rankings name it instead.
+        gone = {m.id for m in merged}
+        for key, vote in list(self.votes.items()):
+            if vote.cause_id in gone:
+                del self.votes[key]
+                kept = self.votes.get((vote.participant, into.id))
+                dots = vote.dots + (kept.dots if kept is not None else 0)
+                self.votes[(vote.participant, into.id)] = replace(vote, cause_id=into.id, dots=dots)
+        for who, ranking in list(self.rankings.items()):
+            if gone & set(ranking.cause_ids):
+                ids = tuple(into.id if c in gone else c for c in ranking.cause_ids)
+                self.rankings[who] = replace(ranking, cause_ids=tuple(dict.fromkeys(ids)))
 
     @_handles(ops.RemoveParticipant)
     def remove_participant(self, op: ops.RemoveParticipant, by: str | None, at: str | None) -> None:

@@ -34,7 +34,7 @@ from sales_rca.session import exchange
 from sales_rca.session.store import Event, Store, dumps, now
 
 #: Version of the replay rules; cached snapshots from another version are ignored and rebuilt.
-FOLD_VERSION = 3
+FOLD_VERSION = 4
 #: A snapshot of the derived state is stored after this many events since the last one.
 SNAPSHOT_EVERY = 1000
 #: The meta-table key of the picture pushed to the room screen.

@@ -7,7 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from playwright.sync_api import expect
-from workshop_browser import due_in, go_to_step, guarded_context, make_problem, open_app
+from workshop_browser import (
+    due_in,
+    go_to_step,
+    guarded_context,
+    make_problem,
+    open_app,
+    work_on,
+)
 
 from sales_rca.session import Session
 
@@ -48,6 +55,7 @@ def test_a_whole_workshop_from_finding_to_written_summary(
     for n, text in enumerate(whys):
         enter(page, "Why does this happen", text)
         expect(outline.locator("li[data-why]")).to_have_count(n + 1, timeout=WAIT)
+        work_on(page, ".".join(["1"] * (n + 1)))  # one level deeper: why 1, 1.1, 1.1.1
         page.select_option(f"{evidence} select", label=titles[n + 1])
         page.click("button:has-text('Attach finding')")
         expect(outline).to_contain_text(titles[n + 1].removesuffix("…"), timeout=WAIT)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from workshop_browser import go_to_step, open_app
+from workshop_browser import go_to_step, open_app, work_on
 
 from sales_rca.session import Session, open_or_create
 
@@ -43,7 +43,8 @@ def test_three_whys_with_evidence_from_the_data_build_a_tree_that_survives_a_rel
     for n, text in enumerate(whys):
         type_and_enter(page, "Why does this happen", text)
         expect(outline.locator("li[data-why]")).to_have_count(n + 1, timeout=WAIT)
-        # Each new why is selected, so the next answer goes one level deeper.
+        # "Work on" stays on the parent (for another answer); the test goes one level deeper.
+        work_on(page, ".".join(["1"] * (n + 1)))
         page.select_option(
             ".widget-dropdown:has(label:text('Evidence from the data')) select", label=titles[n]
         )
@@ -117,7 +118,7 @@ def test_causes_are_placed_on_the_fishbone_with_root_causes_proposed_and_the_roo
     table = page.locator("[data-testid=cause-table]")
 
     candidates = page.locator(".widget-dropdown:has(label:text('From the five whys')) select")
-    candidates.select_option(label="★ root cause: W3 · Managers do not coach discovery")
+    candidates.select_option(label="★ root cause: Managers do not coach discovery")
     page.select_option(
         ".widget-dropdown:has(label:text('Bone')) select", label="Management & coaching"
     )

@@ -212,3 +212,18 @@ def make_problem(page, contains: str | None = None, index: int = 0) -> str:
     page.click("button:has-text('Make this a problem')")
     page.wait_for_selector(".srca-toast .srca-ok:has-text('Added the problem')", timeout=30_000)
     return label.replace("\xa0", " ").split(". ", 1)[1]
+
+
+def work_on(page, number: str) -> None:
+    """Select ``Why <number>`` (e.g. "1.1") in the five-whys step's "Work on" menu."""
+    select = page.locator(".widget-dropdown:has(label:text('Work on')) select")
+    wanted = f"Why {number} · "
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the menu redraws once the new why is saved
+        labels = select.evaluate("s => [...s.options].map(o => o.text)")
+        found = [t for t in labels if t.replace("\xa0", " ").lstrip(" ↳").startswith(wanted)]
+        if found:
+            select.select_option(label=found[0])
+            return
+        page.wait_for_timeout(200)  # polling the menu, not a fixed wait for readiness
+    raise AssertionError(f"no {wanted!r} in the Work on menu: {labels}")

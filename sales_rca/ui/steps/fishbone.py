@@ -87,10 +87,25 @@ class FishboneView(StepView):
         self.candidate = w.Dropdown(description="From the five whys", layout=w.Layout(width="100%"))
         self.candidate.style.description_width = "initial"
         self.candidate.observe(self._candidate_changed, "value")
-        self.remove_choice = w.Dropdown(description="Cause", layout=w.Layout(flex="1"))
+        self.remove_choice = w.Dropdown(description="Cause", layout=w.Layout(flex="1 1 24em"))
         self.remove_choice.style.description_width = "initial"
         self.remove_button = c.button("Take off the fishbone")
         self.remove_button.on_click(self.guard(self._remove_cause))
+        self.move_bone = w.Dropdown(
+            options=[(cat.label, cat.id) for cat in state.categories],
+            description="Move to",
+            layout=w.Layout(width="20em"),
+        )
+        self.move_bone.style.description_width = "initial"
+        self.move_button = c.button("Move", tooltip="Put the chosen cause on another bone")
+        self.move_button.on_click(self.guard(self._move_cause))
+        self.merge_into = w.Dropdown(description="Same as", layout=w.Layout(flex="1 1 18em"))
+        self.merge_into.style.description_width = "initial"
+        self.merge_button = c.button(
+            "Merge", tooltip="The chosen cause repeats this one: one cause, the votes kept"
+        )
+        self.merge_button.on_click(self.guard(self._merge_causes))
+        self.remove_choice.observe(self._cause_chosen, "value")
         self.undo_button = c.button("Undo", tooltip="Undo my last change")
         self.undo_button.on_click(self.guard(lambda _: self.ok(describe_undo(self.session.undo()))))
 
@@ -160,6 +175,10 @@ class FishboneView(StepView):
                     w.HBox([self.category, self.cause_text, self.add_button], layout=row),
                     self.candidate,
                     w.HBox([self.remove_choice, self.remove_button, self.undo_button], layout=row),
+                    w.HBox(
+                        [self.move_bone, self.move_button, self.merge_into, self.merge_button],
+                        layout=row,
+                    ),
                 ]
             ).add_class("srca-card"),
             self.notice,
@@ -229,21 +248,27 @@ class FishboneView(StepView):
             key=lambda x: (not x.root_cause, x.problem_id, x.id),
         )
         candidates = [("(type your own cause above)", "")] + [
-            (("★ root cause: " if x.root_cause else "") + f"{x.id} · {shorten(x.text, 80)}", x.id)
-            for x in whys
+            (("★ root cause: " if x.root_cause else "") + shorten(x.text, 80), x.id) for x in whys
         ]
-        causes = [(f"{x.id} · {shorten(x.text, 60)}", x.id) for x in state.causes]
+        labels = {cat.id: cat.label for cat in state.categories}
+        causes = [
+            (f"{labels.get(x.category, x.category)} · {shorten(x.text, 60)}", x.id)
+            for x in state.causes
+        ]
         self._syncing = True
         try:
             set_options(self.candidate, candidates)
             set_options(self.remove_choice, causes)
+            chosen = self.remove_choice.value
+            set_options(self.merge_into, [(t, i) for t, i in causes if i != chosen])
         finally:
             self._syncing = False
         roots = sum(1 for x in whys if x.root_cause)
         self.candidate.description = (
             f"From the five whys ({roots} root causes proposed)" if roots else "From the five whys"
         )
-        self.remove_button.disabled = not causes
+        self.remove_button.disabled = self.move_button.disabled = not causes
+        self.merge_button.disabled = len(causes) < 2
 
     def _draw_ballot(self, state: WorkshopState) -> None:
         ids = tuple(x.id for x in state.causes)
@@ -263,7 +288,7 @@ class FishboneView(StepView):
                 layout=w.Layout(width="6em"),
             )
             self.ballot_inputs[cause.id] = box
-            rows.append(w.HBox([box, w.Label(f"{cause.id} · {shorten(cause.text, 90)}")]))
+            rows.append(w.HBox([box, w.Label(shorten(cause.text, 90))]))
         self.ballot_rows.children = rows
 
     def _draw_suggestions(self, state: WorkshopState) -> None:
@@ -298,14 +323,30 @@ class FishboneView(StepView):
             return render.note("No cause on the fishbone yet: place the first one above.")
         labels = {cat.id: cat.label for cat in state.categories}
         rows = [
-            (x.id, labels.get(x.category, x.category), x.text, ", ".join(x.why_ids))
-            for x in state.causes
+            (n, labels.get(x.category, x.category), x.text, "yes" if x.why_ids else "")
+            for n, x in enumerate(state.causes, start=1)
         ]
         return render.heading("Causes on the fishbone", 3) + render.table(
-            ["Id", "Bone", "Cause", "From whys"], rows, testid="cause-table"
+            ["#", "Bone", "Cause", "From the five whys"], rows, testid="cause-table"
         )
 
     # ------------------------------------------------------------------ events
+    def _cause_chosen(self, change: dict[str, Any]) -> None:
+        """The other causes it may repeat; its own bone preselected for a move."""
+        if self._syncing:
+            return
+        chosen = change["new"]
+        self._syncing = True
+        try:
+            set_options(
+                self.merge_into, [(t, i) for t, i in self.remove_choice.options if i != chosen]
+            )
+            bone = next((k.category for k in self.session.state().causes if k.id == chosen), None)
+            if bone in {v for _, v in self.move_bone.options}:
+                self.move_bone.value = bone
+        finally:
+            self._syncing = False
+
     def _candidate_changed(self, change: dict[str, Any]) -> None:
         if self._syncing or not change["new"]:
             return
@@ -320,18 +361,40 @@ class FishboneView(StepView):
             self.show_message("Type the cause first, or pick one from the five whys.", "error")
             return
         why = self.candidate.value or None
-        cid = self.session.add_cause(text, self.category.value, why_ids=[why] if why else [])
+        self.session.add_cause(text, self.category.value, why_ids=[why] if why else [])
         self.cause_text.value = ""
         self._syncing = True
         self.candidate.value = ""
         self._syncing = False
-        self.ok(f"Placed {cid} on “{self.category.label}”.")
+        self.ok(f"Placed “{shorten(text, 60)}” on “{self.category.label}”.")
 
     def _remove_cause(self, _: Any = None) -> None:
         cid = self.remove_choice.value
         if cid:
+            text = self._cause_text(cid)
             self.session.remove_cause(cid)
-            self.ok(f"Took {cid} off the fishbone (Undo brings it back).")
+            self.ok(f"Took “{text}” off the fishbone (Undo brings it back).")
+
+    def _cause_text(self, cause_id: str) -> str:
+        found = next((k for k in self.session.state().causes if k.id == cause_id), None)
+        return shorten(found.text, 60) if found is not None else "the cause"
+
+    def _move_cause(self, _: Any = None) -> None:
+        cid = self.remove_choice.value
+        if not cid:
+            self.show_message("Pick the cause to move first.", "error")
+            return
+        self.session.update_cause(cid, category=self.move_bone.value)
+        self.ok(f"Moved “{self._cause_text(cid)}” to “{self.move_bone.label}”.")
+
+    def _merge_causes(self, _: Any = None) -> None:
+        cid, into = self.remove_choice.value, self.merge_into.value
+        if not cid or not into:
+            self.show_message("Pick the cause and the one it repeats, then Merge.", "error")
+            return
+        text = self._cause_text(cid)
+        self.session.merge_causes(into, [cid])
+        self.ok(f"Merged “{text}” into “{self._cause_text(into)}”; its votes count there.")
 
     def _toggle_voting(self, _: Any = None) -> None:
         if self.session.state().voting == "open":

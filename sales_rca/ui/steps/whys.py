@@ -35,13 +35,15 @@ INDENT = "\u00a0\u00a0\u00a0\u00a0"
 def node_choices(tree: WhyTree) -> list[tuple[str, str]]:
     """Dropdown options (label, id) for the problem and every why, indented in outline order.
 
-    Example: ``[("Problem: Deals die at Needs Analysis", "P1"), ("   W2 · Reps pitch", "W2")]``.
+    Example: ``[("Problem: Deals die at Needs Analysis", "P1"), ("Why 1 · Reps pitch", "W2")]``
+    (outline numbers, never the internal ids).
     """
     options = [(f"Problem: {shorten(tree.problem.text)}", tree.problem.id)]
+    numbers = tree.numbers()
     for depth, why in tree.walk():
         flag = " ★ root cause" if why.root_cause else ""
         lead = INDENT * (depth - 1) + ("↳ " if depth > 1 else "")
-        label = f"{lead}{why.id} · {shorten(why.text)} [{why.status.value}]{flag}"
+        label = f"{lead}Why {numbers[why.id]} · {shorten(why.text)} [{why.status.value}]{flag}"
         options.append((label, why.id))
     return options
 
@@ -235,7 +237,7 @@ class WhysView(StepView):
                     self.finding, [(shorten(f.title, 90), k) for k, f in self._findings.items()]
                 )
             removed = [
-                (f"{x.id} · {shorten(x.text, 50)}", x.id)
+                (shorten(x.text, 60), x.id)
                 for x in state.removed_whys
                 if x.problem_id == tree.problem.id and x.removed_with == x.id
             ]
@@ -266,9 +268,14 @@ class WhysView(StepView):
         self.remove_button.disabled = self.and_button.disabled = (
             self.or_button.disabled
         ) = not is_why
+        numbers = tree.numbers()
         siblings = (
             [
-                (f"{s.id} · {shorten(s.text, 50)}" + (" (AND)" if s.and_group else ""), s.id)
+                (
+                    f"Why {numbers[s.id]} · {shorten(s.text, 50)}"
+                    + (" (AND)" if s.and_group else ""),
+                    s.id,
+                )
                 for s in tree.children(why.parent_id)
                 if s.id != why.id
             ]
@@ -284,8 +291,12 @@ class WhysView(StepView):
         self.sibling.disabled = not has_sibling
         self.and_button.disabled = self.or_button.disabled = not has_sibling
         self.add_why_button.description = (
-            f"Add why below {self.node.value}" if self.node.value else "Add why below"
+            f"Add a why below {tree.name(self.node.value)}" if self.node.value else "Add a why"
         )
+
+    def _name(self, node_id: str) -> str:
+        """``"why 1.2"`` / ``"the problem"`` in the tree on screen."""
+        return self._tree.name(node_id) if self._tree is not None else "the why"
 
     def _selected_why(self) -> Any:
         tree = self._tree
@@ -326,7 +337,7 @@ class WhysView(StepView):
         pid = self.session.add_problem(text)
         self.session.set_setting("whys_problem", pid)
         self.new_problem.value = ""
-        self.ok(f"Added the problem {pid}. Now ask: why does this happen?")
+        self.ok("Added the problem. Now ask: why does this happen?")
 
     def _add_why(self, _: Any = None) -> None:
         text = self._require(self.why_text.value, "the answer to “why?”")
@@ -335,8 +346,14 @@ class WhysView(StepView):
             return
         wid = self.session.add_why(parent, text)
         self.why_text.value = ""
-        self._select_next = wid
-        self.ok(f"Added {wid} under {parent}. Ask “why?” again, or pick another item to branch.")
+        # Stay on the parent: the team often has several answers to the same "why?".
+        self._select_next = parent
+        tree = self.session.state().tree(self._tree.problem.id) if self._tree else None
+        name = tree.name(wid) if tree is not None else "the why"
+        self.ok(
+            f"Added {name}. Type another answer to the same question, or pick {name} in "
+            "“Work on” to ask why again."
+        )
 
     def _save_text(self, _: Any = None) -> None:
         text = self._require(self.edit_text.value, "the new wording")
@@ -347,7 +364,7 @@ class WhysView(StepView):
             self.session.update_problem(node, text)
         else:
             self.session.update_why(node, text=text)
-        self.ok(f"Saved the new wording of {node}.")
+        self.ok(f"Saved the new wording of {self._tree.name(node)}.")
 
     def _why_or_message(self) -> Any:
         why = self._selected_why()
@@ -360,7 +377,7 @@ class WhysView(StepView):
         if why is None:
             return
         self.session.update_why(why.id, status=status.value)
-        self.ok(f"{why.id} is now {status.value}.")
+        self.ok(f"{self._name(why.id).capitalize()} is now {status.value}.")
 
     def _toggle_root(self, _: Any = None) -> None:
         why = self._why_or_message()
@@ -368,7 +385,8 @@ class WhysView(StepView):
             return
         self.session.update_why(why.id, root_cause=not why.root_cause)
         self.ok(
-            f"{why.id} is {'no longer' if why.root_cause else 'now'} a root cause"
+            f"{self._name(why.id).capitalize()} is "
+            f"{'no longer' if why.root_cause else 'now'} a root cause"
             + (
                 "."
                 if why.root_cause
@@ -383,7 +401,7 @@ class WhysView(StepView):
             self.show_message("Choose a finding from the data first.", "error")
             return
         self.session.attach_finding(node, finding)
-        self.ok(f"Attached “{shorten(finding.title, 60)}” to {node}.")
+        self.ok(f"Attached “{shorten(finding.title, 60)}” to {self._name(node)}.")
 
     def _attach_note(self, _: Any = None) -> None:
         text = self._require(self.note.value, "a note")
@@ -392,7 +410,7 @@ class WhysView(StepView):
             return
         self.session.add_note(node, text)
         self.note.value = ""
-        self.ok(f"Attached the note to {node}.")
+        self.ok(f"Attached the note to {self._name(node)}.")
 
     def _link(self, relation: str) -> None:
         why = self._why_or_message()
@@ -400,25 +418,25 @@ class WhysView(StepView):
             return
         other = self.sibling.value
         if other is None:
-            self.show_message(f"{why.id} has no sibling to link with.", "error")
+            self.show_message(f"{self._name(why.id)} has no sibling to link with.", "error")
             return
         self.session.link_whys([why.id, other], relation)  # type: ignore[arg-type]
         words = "need each other (AND)" if relation == "and" else "are alternatives (OR)"
-        self.ok(f"{why.id} and {other} {words}.")
+        self.ok(f"{self._name(why.id).capitalize()} and {self._name(other)} {words}.")
 
     def _remove(self, _: Any = None) -> None:
         why = self._why_or_message()
         if why is None:
             return
         self.session.remove_why(why.id)
-        self.ok(f"Removed {why.id} and its branch. “Bring back” or Undo restores it.")
+        self.ok(f"Removed {self._name(why.id)} and its branch. “Bring back” or Undo restores it.")
 
     def _restore(self, _: Any = None) -> None:
         wid = self.removed.value
         if wid is None:
             return
         self.session.restore_why(wid)
-        self.ok(f"Brought back {wid}.")
+        self.ok(f"Brought back “{shorten(self.removed.label or '', 60)}” and its branch.")
 
     def _undo(self, _: Any = None) -> None:
         self.ok(describe_undo(self.session.undo()))
