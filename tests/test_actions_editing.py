@@ -72,7 +72,7 @@ def test_merging_a_duplicate_cause_keeps_its_votes_on_the_cause_it_joins(tmp_pat
         s.vote(dup, 2, participant=bo)
         s.vote(other, 1, participant=bo)
         s.merge_causes(keep, [dup])
-        state = s.state()
+        state = s.state(include_hidden=True)
         assert [k.id for k in state.causes] == [keep, other]
         dots = {(v.participant, v.cause_id): v.dots for v in state.votes}
         assert dots == {(ann, keep): 3, (bo, keep): 2, (bo, other): 1}
