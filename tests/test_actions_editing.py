@@ -87,3 +87,47 @@ def test_a_cause_moves_to_another_bone(tmp_path):
         cid = s.add_cause("Pricing approvals take weeks", cats[0].id)
         s.update_cause(cid, category=cats[3].id)
         assert s.state().causes[0].category == cats[3].id
+
+
+def test_actions_export_as_csv_for_a_tracker_and_excel_cannot_run_them(tmp_path, cli):
+    from sales_rca.csvsafe import read_csv
+    from sales_rca.rootcause import load_playbook
+
+    play = load_playbook()[0]
+    with open_or_create(tmp_path / "s.session", "Acme") as s:
+        cause = s.add_cause("Managers do not coach discovery", s.state().categories[0].id)
+        s.select_play(play.id, [cause])
+        s.add_action(
+            "=HYPERLINK(1) weekly coaching",
+            "Dana",
+            due="2027-03-01",
+            cause_id=cause,
+            play_id=play.id,
+            target=target("conversion", 0.81, 0.86),
+        )
+        s.add_action("Clean the pipeline", "Sam", due="2027-01-15")
+    done = cli("session", "actions", tmp_path / "s.session", tmp_path / "actions.csv")
+    assert done.returncode == 0 and "Wrote 2 actions" in done.stdout
+    raw = (tmp_path / "actions.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in raw  # a formula would run in Excel: it is quoted
+    table = read_csv(tmp_path / "actions.csv")
+    first, second = table.to_dict("records")
+    assert first["action"] == "=HYPERLINK(1) weekly coaching"
+    assert (first["owner"], first["due"], first["status"]) == ("Dana", "2027-03-01", "open")
+    assert first["cause"] == "Managers do not coach discovery" and first["play"] == play.title
+    assert (first["baseline"], first["target"]) == ("81.0%", "86.0%")
+    assert (second["play"], second["target metric"], second["target"]) == ("", "", "")
+
+
+def test_the_summary_names_the_plays_the_team_picked_with_the_causes_they_serve(tmp_path):
+    from sales_rca.report.summary import Summary
+    from sales_rca.rootcause import load_playbook
+
+    play = load_playbook()[0]
+    with open_or_create(tmp_path / "s.session", "Acme") as s:
+        cause = s.add_cause("Managers do not coach discovery", s.state().categories[0].id)
+        s.select_play(play.id, [cause])
+        state = s.state()
+    html = Summary.from_session(state, client="Acme").html()
+    assert "The plays we picked" in html and play.title in html
+    assert "Managers do not coach discovery" in html

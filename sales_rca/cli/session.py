@@ -108,6 +108,22 @@ def export(
         typer.echo(f"Exported {s.event_count} events to {path}")
 
 
+@session_app.command("actions")
+def actions(
+    file: FileArg,
+    out: Annotated[Path, typer.Argument(help="The CSV file to write (opens safely in Excel).")],
+) -> None:
+    """Write the team's actions as CSV: owner, due date, cause, play, target metric."""
+    from sales_rca.csvsafe import write_csv
+    from sales_rca.rootcause import load_playbook
+    from sales_rca.rootcause.actions import actions_table
+
+    with Session.open(file) as s:
+        table = actions_table(s.state(), load_playbook())
+    write_csv(table, out)
+    typer.echo(f"Wrote {len(table)} actions to {out}")
+
+
 @session_app.command("import")
 def import_(
     source: Annotated[Path, typer.Argument(help="A JSON export from `sales-rca session export`.")],

@@ -179,7 +179,17 @@ class Summary:
             render.actions(state, progress=self.progress, currency=self.currency)
             if state is not None
             else "",
+            plays=self._plays(),
         )
+
+    def _plays(self) -> str:
+        """The plays the team picked, with the causes each is meant to fix ("" when none)."""
+        state = self.state
+        if state is None or not state.selected_plays:
+            return ""
+        from sales_rca.rootcause import load_playbook
+
+        return str(render.picked_plays(state, load_playbook()))
 
     def _stalled(self) -> str:
         """The value of the slow open deals ("–" when unknown: no amounts, or no history)."""

@@ -250,3 +250,30 @@ def check_commitment(
             f"{'higher' if better == 'up' else 'lower'}), found "
             f"{metric_value(target.target, target.unit, blank=MISSING)}"
         )
+
+
+def actions_table(state: Any, plays: Iterable[Any] = (), currency: str = "") -> Any:
+    """The team's actions as a table for a CRM or a tracker (``sales-rca session actions``, the
+    summary step's CSV): one row per action, plain words, empty where nothing was set."""
+    import pandas as pd
+
+    titles = {p.id: p.title for p in plays}
+    causes = {k.id: k.text for k in (*state.causes, *state.removed_causes)}
+    rows = []
+    for a in state.actions:
+        t = a.target
+        rows.append(
+            {
+                "action": a.title,
+                "owner": a.owner,
+                "due": a.due.isoformat() if a.due else "",
+                "status": a.status.value,
+                "cause": causes.get(a.cause_id or "", ""),
+                "play": titles.get(a.play_id or "", ""),
+                "target metric": target_text(t, currency).split(":")[0] if t else "",
+                "baseline": metric_value(t.baseline, t.unit, currency, blank="") if t else "",
+                "target": metric_value(t.target, t.unit, currency, blank="") if t else "",
+            }
+        )
+    columns = ["action", "owner", "due", "status", "cause", "play", "target metric"]
+    return pd.DataFrame(rows, columns=[*columns, "baseline", "target"])

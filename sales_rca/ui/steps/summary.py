@@ -35,12 +35,19 @@ class SummaryView(StepView):
             value=0, min=0, max=1, layout=w.Layout(width="16em", visibility="hidden")
         )
         self.written = w.HTML()
+        self.csv_button = c.button(
+            "Export the actions (CSV)", tooltip="For a CRM or a tracker; opens safely in Excel"
+        )
+        self.csv_button.on_click(self.guard(self._export_actions))
         #: The background job writing the summary (the room's live updates go on meanwhile).
         self.job: threading.Thread | None = None
         self.widget.children = [
             c.heading(self.label, sub="What we decided today, and who does what by when."),
             self.decisions,
-            w.HBox([self.write_button, self.progress], layout=w.Layout(align_items="center")),
+            w.HBox(
+                [self.write_button, self.progress, self.csv_button],
+                layout=w.Layout(align_items="center", flex_flow="row wrap"),
+            ),
             self.written,
         ]
         self._drawn_for: int | None = None
@@ -51,6 +58,21 @@ class SummaryView(StepView):
             return
         self._drawn_for = state.event_count
         self.decisions.value = render.decisions(state, self.bench.playbook)
+
+    def _export_actions(self, _: Any = None) -> None:
+        from sales_rca.csvsafe import write_csv
+        from sales_rca.rootcause.actions import actions_table
+
+        state = self.session.state()
+        out = summary_path(self.bench.settings.summary_dir, state.title).with_name(
+            f"{slugify(state.title)}-actions.csv"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table = actions_table(state, self.bench.playbook)
+        write_csv(table, out)
+        self.written.value = render.fragment(
+            "app.file_written", f"{len(table)} actions written to", str(out.resolve())
+        )
 
     def _start_writing(self, _: Any = None) -> None:
         """Start writing the summary in a background job and return at once: the job holds no
