@@ -103,3 +103,29 @@ def test_hostile_text_never_runs_as_script(browser: Any, hostile_batch: BatchRun
     seen = open_offline(browser, run.out / client["outputs"]["summary"])
     assert seen["dialogs"] == [] and seen["errors"] == []
     assert seen["drawn"] == seen["expected"]
+
+
+def test_the_summary_prints_to_pdf_with_its_charts(browser: Any, demo_batch: BatchRun) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort()
+    )
+    page.goto((demo_batch.out / "northwind-demo-co" / "summary.html").as_uri())
+    expected = page.locator("script.plotly-figure").count()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= n",
+        arg=expected,
+        timeout=15000,
+    )
+    page.emulate_media(media="print")
+    # In print layout every chart keeps its drawing (none collapses to nothing) and the
+    # controls a printout cannot use are gone.
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot svg.main-svg')]
+              .filter(svg => svg.getBoundingClientRect().height > 100).length"""
+    )
+    assert drawn >= expected >= 6
+    assert page.locator(".modebar-container:visible").count() == 0
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 100_000

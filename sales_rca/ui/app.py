@@ -120,8 +120,12 @@ class WorkshopApp:
             self.current = next(iter(STEPS))
         self.show(self.current, record=False)
         self._draw_participants(state)
+        #: Set once someone clicks a step here; until then this page follows the session's step
+        #: (a pre-heated page was built before anyone opened it).
+        self.touched = False
         self._stop = threading.Event()
         threading.Thread(target=self._poll, daemon=True, name="srca-poll").start()
+        threading.Thread(target=self._warm, daemon=True, name="srca-warm").start()
 
     @classmethod
     def from_env(cls) -> WorkshopApp:
@@ -149,6 +153,7 @@ class WorkshopApp:
     def _go_to(self, step_id: str) -> Any:
         @guarded(self.show_message)
         def handler(_: Any) -> None:
+            self.touched = True
             with self.ui_lock:
                 self.show(step_id)
 
@@ -172,6 +177,8 @@ class WorkshopApp:
             else:
                 view.refresh()
             self.body.children = [view.widget]
+            if record or not self.touched:
+                view.on_show()
         except Exception as exc:
             report_error(exc, self.show_message)
             self.body.children = [c.heading(STEPS[step_id].title)]
@@ -200,12 +207,31 @@ class WorkshopApp:
                 with self.ui_lock:
                     self._seen = count
                     state = self.bench.session.state()
+                    step = state.settings.get("step")
+                    if not self.touched and step in STEPS and step != self.current:
+                        self.show(step, record=False)
+                        continue
                     self._draw_participants(state)
                     self.timer.follow(self.current, state.settings)
                     if view.live:
                         view.refresh()
             except Exception as exc:  # keep polling; tell the log, not the room
                 log.warning("live update failed: %s", exc)
+
+    def _warm(self) -> None:
+        """Compute the analyses and build every step's view in the background, in agenda
+        order, so a later step opens at once (a click meanwhile waits for at most one view)."""
+        try:
+            bench = self.bench
+            _ = bench.xray, bench.findings(), bench.coding, bench.playbook
+            for step_id, cls in STEPS.items():
+                if self._stop.is_set():
+                    return
+                with self.ui_lock:
+                    if step_id not in self.views:
+                        self.views[step_id] = cls(self.bench, self.show_message, self)
+        except Exception as exc:  # a view that cannot be built says so when it is opened
+            log.warning("warming the workshop failed: %s", exc)
 
     def close(self) -> None:
         self._stop.set()

@@ -30,6 +30,8 @@ SESSION_DIR = Path("out") / "workshop"
 DEMO_SESSION = SESSION_DIR / "demo.session"
 #: Seconds a kernel whose page is gone (no connection) lives on before it is shut down.
 KERNEL_GRACE_SECONDS = 300
+#: Seconds after a page took the pre-heated kernel before the next one starts.
+PREHEAT_DELAY_SECONDS = 10
 
 
 @dataclass
@@ -203,6 +205,13 @@ def build_server(
         f"--MappingKernelManager.cull_idle_timeout={KERNEL_GRACE_SECONDS}",
         "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=False",
+        # A pre-heated kernel has run the workshop notebook (data loaded, analyses computed)
+        # before the page asks for it: the first step is interactive at once, a refresh too.
+        # The next one starts a little later, so it does not slow the page just opened.
+        "--VoilaConfiguration.preheat_kernel=True",
+        "--VoilaConfiguration.default_pool_size=1",
+        f"--VoilaKernelManager.fill_delay={PREHEAT_DELAY_SECONDS}",
+        "--VoilaKernelManager.preheat_denylist=diagnostic",
     ]
     return server
 

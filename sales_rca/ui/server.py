@@ -36,8 +36,8 @@ from sales_rca.errors import SalesRcaError
 from sales_rca.ui.join import JoinError, Room
 from sales_rca.ui.screen import RoomScreen
 
-#: Facilitator pages (each with its kernel) that may be open at once: the laptop, a second tab
-#: for the room view, a spare.
+#: Kernels that may run at once: the pre-heated one waiting for the next page, the facilitator's
+#: laptop, a second tab, a spare (the room screen and the phones need none).
 MAX_FACILITATOR_KERNELS = 4
 #: The page served to facilitators; nothing else renders.
 WORKSHOP_NOTEBOOK = "workshop.ipynb"
@@ -63,8 +63,9 @@ class FacilitatorPage(_KeyRequired, TornadoVoilaHandler):
         kernels = list(manager.list_kernel_ids())
         if len(kernels) >= MAX_FACILITATOR_KERNELS:
             # Pages closed without their beacon (a crashed tab) leave kernels with no connection.
+            pooled = _pooled_kernels(manager)
             for kernel_id in kernels:
-                if manager._kernel_connections.get(kernel_id, 0) == 0:
+                if kernel_id not in pooled and manager._kernel_connections.get(kernel_id, 0) == 0:
                     await manager.shutdown_kernel(kernel_id)
             if len(list(manager.list_kernel_ids())) >= MAX_FACILITATOR_KERNELS:
                 raise tornado.web.HTTPError(
@@ -73,6 +74,17 @@ class FacilitatorPage(_KeyRequired, TornadoVoilaHandler):
         # The page's shutdown beacon sends the _xsrf cookie: make sure it exists.
         self.xsrf_token  # noqa: B018
         await super().get(path)
+
+
+def _pooled_kernels(manager: Any) -> set[str]:
+    """The pre-heated kernels waiting for a page (they have no connection yet, and must keep it
+    that way until one takes them)."""
+    found: set[str] = set()
+    for pool in getattr(manager, "_pools", {}).values():
+        for item in pool:
+            if item.done() and not item.cancelled() and item.exception() is None:
+                found.add(item.result().get("kernel_id", ""))
+    return found
 
 
 class FacilitatorTree(_KeyRequired, TornadoVoilaTreeHandler):

@@ -86,6 +86,9 @@ def test_verifying_without_evidence_shows_the_rule_and_undo_takes_back_a_removal
     type_and_enter(page, "Or type a new problem", "Deals stall after the demo")
     type_and_enter(page, "Why does this happen", "Nobody agreed on the problem")
     expect(outline.locator("li[data-why]")).to_have_count(1, timeout=WAIT)
+    # The problem stays selected for another answer: nothing to verify until a why is picked.
+    expect(page.locator("button:has-text('Verified')")).to_be_disabled()
+    work_on(page, "1")
 
     page.click("button:has-text('Verified')")
     expect(page.locator(".srca-error")).to_contain_text(

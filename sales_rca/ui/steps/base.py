@@ -101,6 +101,13 @@ class StepView:
             }
         )
 
+    def on_show(self) -> None:
+        """The step was opened: put its picture on the room screen (a step with findings shows
+        their ranked short list; the tree, fishbone and plays are drawn by the room itself)."""
+        buttons = getattr(self, "problem_buttons", None)
+        if isinstance(buttons, ProblemButtons):
+            buttons.show_list()
+
     def clear_messages(self) -> None:
         """Forget this step's messages (the app calls it when another step opens)."""
         notice = getattr(self, "notice", None)
