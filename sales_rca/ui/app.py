@@ -78,6 +78,9 @@ class WorkshopApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: Set once someone clicks a step here; until then this page follows the session's step
+        #: (a pre-heated page was built before anyone opened it).
+        self.touched = False
         #: Serialises redraws: widget callbacks and the live-update thread never draw at once.
         self.ui_lock = threading.RLock()
         #: Messages float at the bottom of the screen, where the eye is after a click.
@@ -120,9 +123,6 @@ class WorkshopApp:
             self.current = next(iter(STEPS))
         self.show(self.current, record=False)
         self._draw_participants(state)
-        #: Set once someone clicks a step here; until then this page follows the session's step
-        #: (a pre-heated page was built before anyone opened it).
-        self.touched = False
         self._stop = threading.Event()
         threading.Thread(target=self._poll, daemon=True, name="srca-poll").start()
         threading.Thread(target=self._warm, daemon=True, name="srca-warm").start()
