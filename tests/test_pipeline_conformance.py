@@ -343,7 +343,7 @@ def test_a_buyer_job_mapping_in_the_mapping_file_reaches_the_xray():
 def test_an_exit_criterion_without_who_verifies_it_is_one_clear_error():
     with pytest.raises(MappingError, match="verified_by: buyer or seller"):
         load_buyer_jobs({"A": {"job": "validation", "exit_criterion": "Signed"}})
-    with pytest.raises(MappingError, match="buyer_jobs.A"):
+    with pytest.raises(MappingError, match=r"buyer_jobs\.A"):
         load_buyer_jobs({"A": {"jobb": "validation"}})
 
 
