@@ -274,8 +274,11 @@ def _skipped(
         np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     )
     deal = np.repeat(deal, length)
-    key = np.unique(deal.astype(np.int64) * max(r.k, 1) + stage)
-    return key // max(r.k, 1), key % max(r.k, 1)
+    # one flag per deal and stage: duplicates fall together, pairs come out sorted
+    found = np.zeros((len(r.starts), max(r.k, 1)), dtype=bool)
+    found[deal, stage] = True
+    pairs = np.nonzero(found)
+    return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
 
 
 def _back_pairs(r: _Replay, back: np.ndarray) -> np.ndarray:
@@ -504,9 +507,14 @@ def won_graph(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     won = np.flatnonzero(visits["outcome"].to_numpy() == "won")
     if not len(won):
         return _frame(_GRAPH_COLUMNS)
-    v = visits.iloc[won]
-    row = v["opp_row"].to_numpy()
-    code, names = pd.factorize(v["stage"].to_numpy(dtype=object))
+    row = visits["opp_row"].to_numpy()[won]
+    # official stages by their index; any other stage by name after them
+    code = visits["stage_index"].to_numpy()[won].astype(np.int64)
+    other = np.flatnonzero(code < 0)
+    extra_code, extra = pd.factorize(visits["stage"].to_numpy(dtype=object)[won[other]])
+    code[other] = len(order) + extra_code
+    names = np.r_[np.asarray(order, dtype=object), np.asarray(extra, dtype=object)]
+    visit_days = visits["days"].to_numpy(dtype=float)[won]
     m = len(names)
     start_code, won_code = m, m + 1
     first = np.r_[True, row[1:] != row[:-1]]
@@ -515,21 +523,29 @@ def won_graph(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     # each visit is entered from the previous one (or the start) and the last leads to Won
     source = np.r_[np.where(first, start_code, np.r_[0, code[:-1]]), code[last]]
     target = np.r_[code, np.full(int(last.sum()), won_code)]
-    days = np.r_[
-        np.where(first, np.nan, np.r_[np.nan, v["days"].to_numpy(dtype=float)[:-1]]),
-        v["days"].to_numpy(dtype=float)[last],
-    ]
+    days = np.r_[np.where(first, np.nan, np.r_[np.nan, visit_days[:-1]]), visit_days[last]]
     deal = np.r_[deal, deal[last]]
     edge = source.astype(np.int64) * (m + 2) + target
-    table = pd.DataFrame({"edge": edge, "deal": deal, "days": days})
-    grouped = table.groupby("edge")
+    moves = np.bincount(edge, minlength=(m + 2) ** 2)
+    present = np.flatnonzero(moves)
+    slot = np.full(len(moves), -1, dtype=np.int64)
+    slot[present] = np.arange(len(present))
+    e = slot[edge]
+    # a won deal counts once per edge it took, however often it took it
+    took = np.zeros((int(deal.max()) + 1, len(present)), dtype=bool)
+    took[deal, e] = True
+    by_edge = np.argsort(e, kind="stable")
+    bounds = np.r_[0, np.cumsum(moves[present])]
+    sorted_days = days[by_edge]
+    median = np.array(
+        [
+            np.median(chunk[np.isfinite(chunk)]) if np.isfinite(chunk).any() else np.nan
+            for chunk in (sorted_days[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+        ]
+    )
     out = pd.DataFrame(
-        {
-            "moves": grouped.size(),
-            "deals": table.drop_duplicates(["edge", "deal"]).groupby("edge").size(),
-            "median_days": grouped["days"].median(),
-        }
-    ).reset_index()
+        {"edge": present, "moves": moves[present], "deals": took.sum(axis=0), "median_days": median}
+    )
     node = np.r_[np.asarray(names, dtype=object), np.array([START_NODE, WON_NODE], dtype=object)]
     index = {s: i for i, s in enumerate(order)}
     pos = np.array([index.get(s, -1) for s in names] + [-1, len(order)], dtype=np.int64)
