@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -540,7 +541,7 @@ def won_graph(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     median = np.array(
         [
             np.median(chunk[np.isfinite(chunk)]) if np.isfinite(chunk).any() else np.nan
-            for chunk in (sorted_days[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+            for chunk in (sorted_days[a:b] for a, b in pairwise(bounds))
         ]
     )
     out = pd.DataFrame(
