@@ -156,3 +156,39 @@ def choice(value: Any, name: str, options: Iterable[str]) -> str:
     if value not in options:
         raise ModelError(problem("", name, f"one of {', '.join(options)}", shown(value)))
     return str(value)
+
+
+# --- buyer jobs: the stage -> buyer job mapping (a mapping file's ``buyer_jobs:`` or its own file)
+
+#: Who can check that a stage's exit criterion is met: the buyer (it is written from the buyer's
+#: side: "the buyer has agreed the problem in writing") or only the seller ("demo delivered").
+VERIFIERS = ("buyer", "seller")
+
+
+class StageJob(YamlModel):
+    """What one stage does for the buyer: the buyer ``job`` it serves (e.g. Gartner's problem
+    identification, solution exploration, requirements building, supplier selection, validation,
+    consensus creation), its ``exit_criterion`` and who can verify it (``verified_by``, required
+    with a criterion so a seller-side step is never taken for a buyer's one)."""
+
+    job: Text | None = None
+    exit_criterion: Text | None = None
+    verified_by: Annotated[StrictStr, AfterValidator(one_of(VERIFIERS))] | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.exit_criterion is not None and self.verified_by is None:
+            raise ValueError(
+                "expected verified_by: buyer or seller next to the exit criterion "
+                f"{self.exit_criterion!r}"
+            )
+
+
+#: The stages of a buyer-jobs mapping: stage name (as the CRM spells it) -> :class:`StageJob`.
+BuyerJobMap = dict[Annotated[StrictStr, AfterValidator(non_blank)], StageJob]
+
+
+class BuyerJobsFile(YamlModel):
+    """A buyer-jobs file: ``buyer_jobs:`` then one entry per stage (the same block a mapping file
+    may hold)."""
+
+    buyer_jobs: BuyerJobMap

@@ -1,7 +1,7 @@
 """Every plotly figure sales-rca draws, in one theme readable on a projector.
 
 Each builder is one function: data in, a few named arguments, a ``plotly.graph_objects.Figure`` out.
-Builders live in a module per subject (``charts.pipeline``, ``charts.coding``, ``charts.rootcause``)
+Builders live in a module per subject (``charts.pipeline``, ``charts.process``, ``charts.coding``, ``charts.rootcause``)
 and are re-exported here.
 """
 
@@ -21,6 +21,7 @@ from sales_rca.charts.pipeline import (
     trend_figure,
     win_rate_figure,
 )
+from sales_rca.charts.process import won_process_figure
 from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
 from sales_rca.charts.theme import COLORS, TEMPLATE_NAME, apply_theme
 
@@ -40,4 +41,5 @@ __all__ = [
     "trend_figure",
     "why_tree_figure",
     "win_rate_figure",
+    "won_process_figure",
 ]

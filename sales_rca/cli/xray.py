@@ -26,6 +26,15 @@ PercentileOpt = Annotated[
         help="Open deals past this percentile of won deals' days in their stage are stalled.",
     ),
 ]
+BuyerJobsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--buyer-jobs",
+        help="YAML file mapping each stage to the buyer job it serves and its exit criterion "
+        "(a buyer_jobs: block; default the mapping file's). Example: "
+        "sales_rca/resources/buyer_jobs.example.yaml.",
+    ),
+]
 TOP = 10
 
 
@@ -82,6 +91,8 @@ def format_xray(x: XRay) -> str:
             f"{p.deals_with_skips:,} deal(s) skipped a stage, "
             f"{p.deals_with_backward_moves:,} moved backwards",
         ]
+    if x.has_history and x.process is not None:
+        lines += _process_lines(x)
     h = x.hygiene
     if h is not None:
         lines += [
@@ -133,6 +144,35 @@ def format_xray(x: XRay) -> str:
     return "\n".join(lines)
 
 
+def _process_lines(x: XRay) -> list[str]:
+    """Conformance, the fair comparisons (in words) and the buyer-job flags."""
+    from sales_rca.pipeline.conformance import TOO_FEW
+
+    assert x.process is not None
+    c = x.process.conformance
+    lo, hi = (_num(v, "{:.0%}") for v in c.share_conforming_ci)
+    lines = [
+        f"  Process   : {_num(c.share_conforming, '{:.0%}')} (95% {lo}–{hi}) of "
+        f"{c.closed_deals:,} closed deals followed the official order"
+    ]
+    won = x.process.won_paths
+    if not won.empty:
+        lines.append(
+            f"              Most won deals ({won.iloc[0]['won']:,}): {won.iloc[0]['path']}"
+        )
+    tested = c.comparisons[c.comparisons["verdict"] != TOO_FEW]
+    lines += [f"    - {s}" for s in tested["sentence"].head(5)]
+    view = x.process.buyer_jobs
+    if view is not None:
+        if view.unmapped:
+            lines.append(f"    No buyer job: {', '.join(view.unmapped)}")
+        if view.unverifiable:
+            lines.append(
+                f"    No exit criterion the buyer can verify: {', '.join(view.unverifiable)}"
+            )
+    return lines
+
+
 def _strength(r: dict, d: object) -> str:
     """The evidence of a driver in words, not p-values."""
     from sales_rca.pipeline.leakage import attribute_name
@@ -153,6 +193,7 @@ def xray_command(
     stages: StagesOpt = None,
     source: SourceOpt = "auto",
     stall_percentile: PercentileOpt = 0.75,
+    buyer_jobs: BuyerJobsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """X-ray the pipeline: where deals stall and die, paths, drivers and velocity."""
@@ -161,7 +202,7 @@ def xray_command(
 
     crm = check_cli.load_from_cli(path, history, mapping, source)
     order = [s for s in stages.split(",")] if stages else None
-    x = xray(crm, stages=order, stall_percentile=stall_percentile)
+    x = xray(crm, stages=order, stall_percentile=stall_percentile, buyer_jobs=buyer_jobs)
     if as_json:
         typer.echo(json.dumps(x.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -103,6 +103,8 @@ class CrmData:
     stages: list[str] = field(default_factory=list)
     won_stages: list[str] = field(default_factory=list)
     lost_stages: list[str] = field(default_factory=list)
+    #: The mapping file's ``buyer_jobs:`` (stage -> job, exit criterion, verified by), if any.
+    buyer_jobs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_history(self) -> bool:

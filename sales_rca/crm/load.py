@@ -163,6 +163,7 @@ def load_crm(
         stages=list(user.stages),
         won_stages=list(user.won_stages),
         lost_stages=list(user.lost_stages),
+        buyer_jobs=dict(user.buyer_jobs),
     )
 
 

@@ -24,6 +24,7 @@ from sales_rca import resources
 from sales_rca.crm.data import OPPORTUNITY_COLUMNS
 from sales_rca.errors import MappingError
 from sales_rca.schema import (
+    BuyerJobMap,
     Count,
     Flag,
     Ident,
@@ -159,6 +160,8 @@ class Mapping:
     sheet: str | None = None
     source: str | None = None
     path: str | None = None
+    #: stage -> buyer job and exit criterion (``buyer_jobs:``; :class:`sales_rca.schema.StageJob`)
+    buyer_jobs: dict[str, Any] = field(default_factory=dict)
 
 
 #: A source column's name (a number in YAML reads as its text), for each canonical name.
@@ -175,6 +178,7 @@ _OPTIONS: dict[str, Any] = {
     "decimal": (Annotated[StrictStr, AfterValidator(one_of((".", ",")))] | None, None),
     "sheet": (Scalar | None, None),
     "history": (_History | None, None),
+    "buyer_jobs": (BuyerJobMap | None, None),
 }
 #: A mapping file: ``canonical_name: "Source Column"`` lines, then the options.
 _COLUMNS: dict[str, Any] = {k: (_Column, None) for k in MAPPABLE}
@@ -186,7 +190,8 @@ def load_mapping(mapping: str | Path | dict[str, Any] | Mapping | None) -> Mappi
 
     YAML keys: canonical column names (``loss_detail: "Why we lost"``), and the options
     ``won_stages``, ``lost_stages``, ``stages`` (official order), ``dayfirst``, ``decimal``,
-    ``sheet`` and ``history`` (a nested mapping for the history file). ``source`` names the export
+    ``sheet``, ``history`` (a nested mapping for the history file) and ``buyer_jobs`` (stage ->
+    buyer job and exit criterion, :class:`sales_rca.schema.StageJob`). ``source`` names the export
     shape when its value is one (``source: hubspot``), else the lead-source column.
 
     Raises:

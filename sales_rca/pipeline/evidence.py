@@ -10,6 +10,9 @@ Every finding is a :class:`~sales_rca.findings.Finding` with a ``kind``:
   or territories is stated as such, with a caution);
 - ``trend``: what changed over time;
 - ``path``: how won deals moved through the official process;
+- ``process``: the strongest fact about following the official process (:mod:`.conformance`):
+  a deviation whose deals win clearly differently from deals that reached the same point, else
+  the stages with no buyer job or no exit criterion the buyer can verify (background);
 - ``overall``: the win rate, for context.
 
 Ranking: first the strength of the evidence (``strong`` before ``caution``; context last), then
@@ -62,6 +65,7 @@ def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 5) -> list[Find
     out += _driver_findings(x, cite, top_drivers, reported)
     out += _trend_findings(x)
     out += _path_findings(x)
+    out += _process_findings(x)
     out += _account_findings(x, [c for c, _ in reported.values()])
     if x.won + x.lost:
         out.append(
@@ -552,6 +556,80 @@ def _path_findings(x: XRay) -> list[Finding]:
                 "deals_with_skips": x.paths.deals_with_skips,
                 "deals_with_backward_moves": x.paths.deals_with_backward_moves,
             },
+        )
+    ]
+
+
+def _process_findings(x: XRay) -> list[Finding]:
+    """One finding at most: the clearest survivorship-safe comparison, else the buyer-job flags."""
+    from sales_rca.pipeline.conformance import CLEAR
+
+    process = getattr(x, "process", None)
+    if process is None:
+        return []
+    c = process.conformance
+    clear = c.comparisons[c.comparisons["verdict"] == CLEAR] if len(c.comparisons) else None
+    if clear is not None and len(clear):
+        r = clear.iloc[0]  # most at stake first
+        diff = float(r["difference"])
+        # the wins the lower group missed, had it won as often as the other
+        lower = int(r["deals"] if diff < 0 else r["reference_deals"])
+        extra = abs(diff) * lower
+        avg_won = known(x.opportunities["amount"][x.deals["outcome"].to_numpy() == "won"].mean())
+        return [
+            Finding(
+                key=f"process:{r['kind']}:{r['stage']}"
+                + (f">{r['to_stage']}" if r["to_stage"] else ""),
+                title=str(r["sentence"]),
+                metric="process_deviation",
+                value=float(r["win_rate"]),
+                unit="share",
+                stage=str(r["stage"]),
+                kind="process",
+                strength="strong"
+                if min(int(r["deals"]), int(r["reference_deals"])) >= 30
+                else "caution",
+                deals=int(r["deals"]),
+                value_at_stake=extra * avg_won if avg_won is not None else None,
+                details={
+                    "deviation": r["label"],
+                    "deviation_kind": r["kind"],
+                    "to_stage": r["to_stage"],
+                    "reference": r["reference"],
+                    "ci": [known(r["ci_low"]), known(r["ci_high"])],
+                    "reference_win_rate": known(r["reference_win_rate"]),
+                    "reference_ci": [known(r["reference_ci_low"]), known(r["reference_ci_high"])],
+                    "reference_deals": int(r["reference_deals"]),
+                    "difference": known(diff),
+                    "difference_ci": [
+                        known(r["difference_ci_low"]),
+                        known(r["difference_ci_high"]),
+                    ],
+                    "p_adjusted": known(r["p_adjusted"]),
+                    "raw_other_win_rate": known(r["raw_other_win_rate"]),
+                    "share_conforming": known(c.share_conforming),
+                    "deals_at_stake": extra,
+                },
+            )
+        ]
+    view = process.buyer_jobs
+    if view is None or not (view.unmapped or view.unverifiable):
+        return []
+    blind = list(dict.fromkeys([*view.unmapped, *view.unverifiable]))
+    n = len(view.stages)
+    return [
+        Finding(
+            key="process:buyer_jobs",
+            title=(
+                f"{len(blind)} of {n} stages have no buyer job or no exit criterion the buyer can "
+                f"verify ({', '.join(blind[:4])}{', ...' if len(blind) > 4 else ''})"
+            ),
+            metric="process_stages_unseen_by_buyer",
+            value=float(len(blind)),
+            unit="stages",
+            kind="process",
+            strength="context",
+            details={"no_buyer_job": list(view.unmapped), "no_buyer_exit": list(view.unverifiable)},
         )
     ]
 

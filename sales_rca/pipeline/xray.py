@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from sales_rca.crm.data import CrmData
 from sales_rca.errors import PipelineError
 from sales_rca.jsonsafe import json_value, records
 from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts
+from sales_rca.pipeline.conformance import ProcessAnalysis, analyse_process, load_buyer_jobs
 from sales_rca.pipeline.drivers import DriverAnalysis, analyse_drivers, wilson_interval
 from sales_rca.pipeline.paths import PathAnalysis, analyse_paths
 from sales_rca.pipeline.stages import (
@@ -48,7 +50,7 @@ class XRay:
         deals: per opportunity: current stage, days in it, loss stage.
         visits: per stage visit (empty without history).
         stall_thresholds: days per stage after which an open deal counts as stalled.
-        stalls, survival, paths, drivers, velocity, accounts, trend: the other analyses.
+        stalls, survival, paths, drivers, velocity, accounts, trend, process: the other analyses.
         notes: what could not be computed, and why, in sentences a facilitator can read out.
     """
 
@@ -77,6 +79,8 @@ class XRay:
     past_due: pd.DataFrame = field(default_factory=pd.DataFrame)
     hygiene: Hygiene | None = None
     opportunities: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: conformance with the official process, the won deals' paths, the buyer-job view
+    process: ProcessAnalysis | None = None
 
     @property
     def stages(self) -> list[str]:
@@ -138,6 +142,7 @@ class XRay:
                 "deals_with_skips": self.paths.deals_with_skips,
                 "deals_with_backward_moves": self.paths.deals_with_backward_moves,
                 "variants": records(self.paths.variants.head(variants)),
+                **(self.process.to_dict(top=variants) if self.process is not None else {}),
             },
             "accounts": {
                 "by_kind": records(self.accounts.by_kind),
@@ -183,6 +188,7 @@ def xray(
     period: str = "Q",
     stall_segment: str | None = "segment",
     stall_min_won: int = 20,
+    buyer_jobs: str | Path | dict[str, Any] | None = None,
 ) -> XRay:
     """Take the pipeline x-ray of a CRM export.
 
@@ -196,6 +202,9 @@ def xray(
         alpha: significance level for drivers (after the false-discovery-rate adjustment).
         velocity_by: column to split velocity by.
         period: revenue period per account (``Q``, ``M``, ``Y``).
+        buyer_jobs: stage -> buyer job and exit criterion: a YAML file or a dict
+            (:func:`sales_rca.pipeline.conformance.load_buyer_jobs`); default the mapping
+            file's ``buyer_jobs:``, else none (no buyer-job view).
 
     Example:
         >>> x = xray(crm, stages=["Qualify", "Needs Analysis", "Proposal"])
@@ -275,6 +284,19 @@ def xray(
             f"No attribute has two groups with {min_group_size}+ closed deals: no driver "
             "could be tested."
         )
+    jobs, jobs_source = _buyer_jobs(crm, buyer_jobs)
+    process = analyse_process(
+        visits,
+        deals,
+        order.stages,
+        paths,
+        as_of,
+        buyer_jobs=jobs,
+        buyer_jobs_source=jobs_source,
+        alpha=alpha,
+        strata=_strongest_driver(drivers, opps),
+    )
+    notes += [n for n in process.notes if has_history or "stage history" not in n]
     vel = velocity(opps, by=velocity_by)
     accounts = analyse_accounts(
         opps,
@@ -310,7 +332,36 @@ def xray(
         trend=time_view,
         notes=notes,
         opportunities=opps,
+        process=process,
     )
+
+
+def _strongest_driver(drivers: DriverAnalysis, opps: pd.DataFrame) -> tuple[np.ndarray, str] | None:
+    """The group codes of the strongest clear driver (the process comparisons are re-tested
+    within its groups) and its name; None when no driver is clear."""
+    from sales_rca.pipeline.leakage import attribute_name
+
+    ranking = drivers.ranking
+    if ranking.empty:
+        return None
+    clear = ranking[ranking["significant"].astype(bool) & ranking["explained_by"].isna()]
+    clear = clear[[not {"few_clusters", "small_sample"} & set(f) for f in clear["flags"]]]
+    if clear.empty:
+        return None
+    attr = str(clear.iloc[0]["attribute"])
+    return drivers.codes(opps, attr)[0], attribute_name(attr)
+
+
+def _buyer_jobs(
+    crm: CrmData, given: str | Path | dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, str]:
+    """The buyer-job mapping to use and where it came from (argument, mapping file, or none)."""
+    if given is not None:
+        where = str(given) if isinstance(given, str | Path) else "argument"
+        return dict(load_buyer_jobs(given)), where
+    if crm.buyer_jobs:
+        return dict(load_buyer_jobs(crm.buyer_jobs)), "mapping"
+    return None, ""
 
 
 def _stage_reached(visits: pd.DataFrame, n: int, index: pd.Index) -> pd.Series:

@@ -59,6 +59,8 @@ _QUESTIONS: dict[str, str] = {
     "quarter_end_share": "Why do won deals bunch at the end of the quarter?",
     "win_rate": "Why is the win rate lower where {segment}?",
     "path_share": "Why do won deals not follow the official sales process?",
+    "process_deviation": "Why do deals that {deviation} win differently from the others?",
+    "process_stages_unseen_by_buyer": "Does our sales process follow how we sell, not how our customers buy?",
 }
 #: How sure a finding is, in the room's words (``Finding.strength``).
 STRENGTH_WORDS: dict[str, str] = {
@@ -418,6 +420,96 @@ def trend_block(x: XRay) -> Markup:
     return join(parts)
 
 
+def process_block(x: XRay, *, top: int = 6) -> Markup:
+    """How customers buy vs how we sell: how many deals follow the official process, whether
+    following it pays (compared fairly, in words), the won deals' paths, and the buyer jobs."""
+    from sales_rca.pipeline.conformance import TOO_FEW
+
+    process = getattr(x, "process", None)
+    if process is None or not x.has_history:
+        return note(
+            "How deals follow the official process needs the stage history (the dates deals "
+            "entered each stage)."
+        )
+    c = process.conformance
+    won = process.won_paths
+    tiles = [
+        render.Tile(
+            "of closed deals followed the official process",
+            share_range(c.share_conforming, *c.share_conforming_ci),
+        ),
+        render.Tile("of won deals took the official path", share(x.paths.won_on_official_path)),
+        render.Tile("different paths won deals took", number(len(won))),
+    ]
+    tested = c.comparisons[c.comparisons["verdict"] != TOO_FEW]
+    comparisons = [
+        (
+            r["label"],
+            number(r["deals"]),
+            share_range(r["win_rate"], r["ci_low"], r["ci_high"]),
+            r["reference"],
+            number(r["reference_deals"]),
+            share_range(r["reference_win_rate"], r["reference_ci_low"], r["reference_ci_high"]),
+            r["verdict"],
+        )
+        for r in tested.head(top).to_dict(orient="records")
+    ]
+    deviations = [
+        (_capital(r["label"]), number(r["deals"]), share(r["win_rate"]))
+        for r in c.deviations.head(top + 2).to_dict(orient="records")
+    ]
+    paths = [
+        (r["path"], number(r["won"]), share(r["share_of_won"]), "yes" if r["official"] else "no")
+        for r in won.head(5).to_dict(orient="records")
+    ]
+    jobs: list[tuple[Any, ...]] = []
+    flags: list[str] = []
+    view = process.buyer_jobs
+    if view is not None:
+        jobs = [
+            (
+                r["job"],
+                ", ".join(r["stages"]),
+                number(r["lost"]),
+                share(r["lost_share"]),
+                share_range(r["loss_rate"], r["loss_ci_low"], r["loss_ci_high"]),
+                number(r["median_days"]),
+            )
+            for r in view.jobs.to_dict(orient="records")
+        ]
+        if view.unmapped:
+            flags.append(f"No buyer job: {', '.join(view.unmapped)}.")
+        if view.unverifiable:
+            flags.append(f"No exit criterion the buyer can verify: {', '.join(view.unverifiable)}.")
+        if flags:
+            flags.append("Is our process how we sell rather than how our customers buy?")
+    notes = [plain(n) for n in process.notes if "stage history" not in n]
+    return render.fragment(
+        "process.overview", tiles, comparisons, deviations, paths, jobs, flags, notes
+    )
+
+
+def process_section(x: XRay) -> Html:
+    """The summary's section on the sales process against how customers buy
+    (:func:`process_block`)."""
+    return section("How customers buy vs how we sell", process_block(x), css="process")
+
+
+def process_figures(x: XRay) -> list[go.Figure]:
+    """The won deals' moves drawn on the official process (none without history)."""
+    from sales_rca.charts import won_process_figure
+
+    process = getattr(x, "process", None)
+    if process is None or process.won_graph.empty:
+        return []
+    return [won_process_figure(process.won_graph, x.stages)]
+
+
+def _capital(text: Any) -> str:
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 def xray_figures(x: XRay, *, top_stalls: int = 12) -> list[go.Figure]:
     """The x-ray's figures worth a page: funnel, time in stage and slow deals (when there is
     history), the win rate of the strongest driver, and the win rate by created quarter."""
@@ -559,6 +651,7 @@ def question(finding: Finding) -> str:
         segment=segment,
         category=category,
         title=f.title,
+        deviation=d.get("deviation", "leave the official process"),
     )
 
 

@@ -17,6 +17,7 @@ from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
 from sales_rca.ui.steps.base import ProblemButtons, StepView
+from sales_rca.ui.steps.process_view import process_page
 
 #: At most this many findings are listed.
 MAX_FINDINGS = 20
@@ -127,6 +128,7 @@ class XRayView(StepView):
                     ),
                 )
             )
+        pages += [p for p in [process_page(x)] if p is not None]
         pages.append(("What goes with losing", self._drivers(x)))
         trend = getattr(x, "trend", None)
         if trend is not None and not trend.empty:
