@@ -1,0 +1,146 @@
+"""``sales-rca impact``: what a change at a stage is worth per year, next to the same change at the
+last stage ("the negotiation course")."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sales_rca.cli import check as check_cli
+from sales_rca.cli.check import DataPath, HistoryOpt, JsonOpt, MappingOpt, SourceOpt
+from sales_rca.cli.xray import StagesOpt
+from sales_rca.display import MISSING, money, number, share
+from sales_rca.errors import PipelineError
+
+if TYPE_CHECKING:
+    from sales_rca.impact import FunnelModel, ScenarioValue
+
+StageOpt = Annotated[
+    str, typer.Option("--stage", help="The stage to change, e.g. 'Needs Analysis'.")
+]
+PointsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--points", help="Conversion at the stage up by this many points (5 = +5 points)."
+    ),
+]
+DaysCutOpt = Annotated[
+    float | None,
+    typer.Option("--days-cut", help="Days won deals spend in the stage cut by this percent (20)."),
+]
+DrawsOpt = Annotated[
+    int, typer.Option("--draws", help="Bootstrap resamples behind each interval.", min=100)
+]
+
+
+def _range(v: float | None, ci: tuple[float, float] | None, fmt: Any) -> str:
+    if v is None:
+        return MISSING
+    return fmt(v) + (f" ({fmt(ci[0])} to {fmt(ci[1])})" if ci else "")
+
+
+def format_value(v: ScenarioValue) -> list[str]:
+    """Lines of one scenario for a terminal: extra won deals, revenue, cycle, velocity."""
+    period = "once" if v.one_off else "a year"
+
+    def deals(x: float) -> str:
+        return number(x, 0 if abs(x) >= 10 else 1, blank=MISSING)
+
+    def cash(x: float) -> str:
+        return money(x, blank=MISSING)
+
+    lines = [
+        f"  {v.scenario.label}",
+        f"    {'more won deals ' + period:<24}: "
+        + _range(v.extra_won_deals_per_year, v.extra_won_deals_per_year_ci, deals),
+        f"    {'more revenue ' + period:<24}: "
+        + _range(v.extra_revenue_per_year, v.extra_revenue_per_year_ci, cash),
+    ]
+    if v.cycle_days_change is not None:
+        lines.append(
+            f"    {'cycle change (days)':<24}: "
+            + _range(v.cycle_days_change, v.cycle_days_change_ci, lambda x: f"{x:+.1f}")
+        )
+    if v.velocity_change_per_day is not None:
+        lines.append(
+            f"    {'velocity per day':<24}: "
+            + _range(v.velocity_change_per_day, v.velocity_change_per_day_ci, cash)
+        )
+    return lines
+
+
+def format_impact(model: FunnelModel, main: ScenarioValue, last: ScenarioValue) -> str:
+    """The readable answer: the funnel today, the change asked for and the last-stage one."""
+    lines = [
+        f"What the change is worth (from {model.months:.0f} months of data; 95% ranges from "
+        f"{main.draws:,} resamples of the deals)",
+        f"  Today: {number(model.inflow_per_month, blank=MISSING)} new deals a month, "
+        f"{number(model.won_per_year, blank=MISSING)} won a year "
+        f"(win rate {share(model.win_rate, blank=MISSING)}), "
+        f"{money(model.revenue_per_year, blank=MISSING)} won a year, "
+        f"cycle {number(model.cycle_days, blank=MISSING)} days",
+        "",
+        *format_value(main),
+        "",
+        "  The same change at the last stage, for comparison:",
+        *format_value(last),
+    ]
+    notes = main.notes + [n for n in last.notes if n not in main.notes]
+    return "\n".join(lines + [f"  Note: {n}" for n in notes])
+
+
+def impact_payload(model: FunnelModel, main: ScenarioValue, last: ScenarioValue) -> dict:
+    """The ``--json`` object: the scenario's figures at the top level, ``last_stage`` beside."""
+    return {**main.to_dict(), "last_stage": last.to_dict(), "model": model.to_dict()}
+
+
+def impact_command(
+    path: DataPath,
+    stage: StageOpt,
+    points: PointsOpt = None,
+    days_cut: DaysCutOpt = None,
+    history: HistoryOpt = None,
+    mapping: MappingOpt = None,
+    stages: StagesOpt = None,
+    source: SourceOpt = "auto",
+    draws: DrawsOpt = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """What raising conversion (--points) or cutting time (--days-cut) at a stage is worth per
+    year, with 95% ranges, next to the same change at the last stage."""
+    from sales_rca.impact import Change, Effect, Scenario, evaluate, funnel_model, last_stage
+    from sales_rca.impact.funnel import FunnelData
+    from sales_rca.pipeline import xray
+
+    if points is None and days_cut is None:
+        raise PipelineError("expected --points N or --days-cut PCT (or both), found neither")
+    if days_cut is not None and not 0 < days_cut < 100:
+        raise PipelineError(f"expected --days-cut between 0 and 100 (percent), found {days_cut:g}")
+    if points is not None and not -100 < points < 100:
+        raise PipelineError(f"expected --points between -100 and 100, found {points:g}")
+    crm = check_cli.load_from_cli(path, history, mapping, source)
+    x = xray(crm, stages=stages.split(",") if stages else None)
+    data = FunnelData.from_xray(x)
+
+    def scenario(at: str) -> Scenario:
+        changes, words = [], []
+        if points is not None:
+            changes.append(Change(Effect.POINTS, points / 100, at))
+            words.append(f"conversion {points:+g} points")
+        if days_cut is not None:
+            changes.append(Change(Effect.DAYS_CUT, days_cut / 100, at))
+            words.append(f"time in stage -{days_cut:g}%")
+        return Scenario(f"{at}: {', '.join(words)}", tuple(changes))
+
+    main, last = evaluate(data, [scenario(stage), scenario(last_stage(data))], draws=draws)
+    model = funnel_model(data)
+    if as_json:
+        typer.echo(json.dumps(impact_payload(model, main, last), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(format_impact(model, main, last))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("impact")(impact_command)
