@@ -16,8 +16,8 @@ import argparse
 import time
 
 import numpy as np
-
 from bench_pipeline import generate
+
 from sales_rca import resources
 from sales_rca.crm import load_crm
 from sales_rca.impact import FunnelData, evaluate, last_stage, points

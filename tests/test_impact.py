@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from impact_fixtures import simulated_funnel
 from pipeline_fixtures import make_crm
 from suite_paths import DEMO_DIR
 
 from sales_rca.crm import load_crm
-from sales_rca.crm.data import OPPORTUNITY_COLUMNS, CrmData, ImportReport
+from sales_rca.crm.data import CrmData
 from sales_rca.errors import PipelineError
 from sales_rca.impact import (
     Change,
@@ -195,59 +196,6 @@ def test_a_met_target_on_the_demo_is_worth_a_range_of_money(demo):
 
 
 # --- the bootstrap interval covers the truth at about its nominal rate --------------------------
-
-
-def simulated_funnel(rng: np.random.Generator, rate: float, c1: float, c2: float) -> CrmData:
-    """Deals arriving at ``rate`` a year for a year through A (c1) then B (c2), exported at the end
-    of the year (deals not closed by then are open), amounts log-normal with mean 1,000."""
-    n = rng.poisson(rate)
-    start = np.datetime64("2025-01-01T00:00", "s")
-    created = start + (rng.uniform(0, 365.25, n) * 86400).astype("timedelta64[s]")
-    in_a = (rng.exponential(12, n) * 86400).astype("timedelta64[s]")
-    in_b = (rng.exponential(12, n) * 86400).astype("timedelta64[s]")
-    pass_a = rng.uniform(size=n) < c1
-    win = pass_a & (rng.uniform(size=n) < c2)
-    as_of = start + np.timedelta64(int(365.25 * 86400), "s")
-    enter_b = created + in_a
-    close = np.where(pass_a, enter_b + in_b, enter_b)
-    is_open = close > as_of
-    sigma = 0.8
-    amount = rng.lognormal(np.log(1000) - sigma**2 / 2, sigma, n)
-    ids = np.array([f"D{i}" for i in range(n)], dtype=object)
-    outcome = np.where(is_open, "open", np.where(win, "won", "lost"))
-    opps = pd.DataFrame(
-        {
-            "opportunity_id": ids,
-            "stage": np.where(pass_a, "B", "A"),
-            "outcome": pd.Categorical(outcome, categories=["won", "lost", "open"]),
-            "amount": amount,
-            "created_date": created.astype("datetime64[ns]"),
-            "close_date": np.where(is_open, np.datetime64("NaT"), close).astype("datetime64[ns]"),
-        }
-    )
-    for col in OPPORTUNITY_COLUMNS:
-        if col not in opps:
-            opps[col] = None
-    b_seen = pass_a & (enter_b <= as_of)
-    closed = ~is_open
-    ev_ids = np.r_[ids, ids[b_seen], ids[closed]]
-    ev_stage = np.r_[
-        np.full(n, "A", object),
-        np.full(b_seen.sum(), "B", object),
-        np.where(win[closed], "Closed Won", "Closed Lost").astype(object),
-    ]
-    ev_at = np.r_[created, enter_b[b_seen], close[closed]].astype("datetime64[ns]")
-    events = pd.DataFrame({"opportunity_id": ev_ids, "stage": ev_stage, "entered_at": ev_at})
-    events = events.sort_values(["opportunity_id", "entered_at"], kind="stable", ignore_index=True)
-    return CrmData(
-        opportunities=opps,
-        stage_events=events,
-        quarantine=pd.DataFrame(columns=["table", "source_row", "reason"]),
-        report=ImportReport(source="test", path="<simulation>"),
-        stages=["A", "B"],
-        won_stages=["Closed Won"],
-        lost_stages=["Closed Lost"],
-    )
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@ last stage ("the negotiation course")."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -142,5 +144,73 @@ def impact_command(
         typer.echo(format_impact(model, main, last))
 
 
+SessionArg = Annotated[Path, typer.Argument(help="The workshop session file (SQLite).")]
+DataOpt = Annotated[Path, typer.Option("--data", help="The new CRM export (CSV, XLSX or .xls).")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since", help="When the actions started (2026-03-31); default the day each was committed."
+    ),
+]
+
+
+def format_review(reviews: list) -> str:
+    """Done and not-done actions side by side, each metric before vs now and its verdict."""
+    from sales_rca.impact.review import review_text
+
+    lines = ["90-day review: each action's target metric, before vs now (95% range)"]
+    for title, done in (("Done", True), ("Not done yet", False)):
+        group = [r for r in reviews if r.done is done]
+        lines += ["", f"  {title}:"]
+        if not group:
+            lines.append("    (none)")
+        for r in group:
+            since = f" (since {r.since:%Y-%m-%d})" if r.since else ""
+            lines.append(f"    {r.action.title}{since}")
+            lines.append(f"      {review_text(r)}")
+            lines += [f"      Note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def review_command(
+    session: SessionArg,
+    data: DataOpt,
+    history: HistoryOpt = None,
+    mapping: MappingOpt = None,
+    stages: StagesOpt = None,
+    source: SourceOpt = "auto",
+    since: SinceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The 90-day review: did each action's target metric move beyond noise on a new export?"""
+    from sales_rca.impact.review import review_actions
+    from sales_rca.session import Session
+
+    start = None
+    if since is not None:
+        try:
+            start = dt.date.fromisoformat(since)
+        except ValueError:
+            raise PipelineError(
+                f"expected --since as a date like 2026-03-31, found {since!r}"
+            ) from None
+    with Session.open(session) as s:
+        state = s.state()
+    crm = check_cli.load_from_cli(data, history, mapping, source)
+    reviews = review_actions(
+        state.actions,
+        crm,
+        stages=stages.split(",") if stages else None,
+        since=start,
+        session_start=state.created_at,
+    )
+    if as_json:
+        payload = {"actions": [r.to_dict() for r in reviews]}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(format_review(reviews))
+
+
 def register(app: typer.Typer) -> None:
     app.command("impact")(impact_command)
+    app.command("review")(review_command)
