@@ -251,3 +251,12 @@ def test_impact_command_needs_a_change_and_says_so_in_one_line(cli):
         and "expected --points" in r.stderr
         and len(r.stderr.strip().splitlines()) == 1
     )
+
+
+def test_the_workshop_panel_prices_stages_and_actions_and_escapes_titles(demo):
+    from sales_rca.ui.steps.worth import worth_panel
+
+    target = TargetMetric("conversion", 0.81, 0.86, "share", stage="Needs Analysis")
+    html = worth_panel(demo, [Action("a", "<script>x</script>", "Lead", target=target)])
+    assert "Needs Analysis +5 points" in html and "Negotiation/Review +5 points" in html
+    assert "worth about" in html and "<script>" not in html and "&lt;script&gt;" in html

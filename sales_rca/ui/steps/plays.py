@@ -104,6 +104,7 @@ class PlaysView(StepView):
             .add_class("srca-action-form")
         )
         self.actions_box = w.VBox()
+        self.worth = w.HTML()
         self.widget.children = [
             c.heading(
                 self.label,
@@ -115,6 +116,7 @@ class PlaysView(StepView):
             form,
             c.heading("Our actions", 3),
             self.actions_box,
+            self.worth,
         ]
         self._drawn_for: Any = None
         self._metrics: dict[str, Finding] = {}
@@ -177,6 +179,7 @@ class PlaysView(StepView):
         )
         self._show_baseline()
         self._draw_actions(state, by_id)
+        self._draw_worth(state)
 
     def _card(
         self,
@@ -324,6 +327,15 @@ class PlaysView(StepView):
                 )
             )
         self.actions_box.children = rows
+
+    def _draw_worth(self, state: WorkshopState) -> None:
+        """The "what fixing it is worth" panel (:mod:`sales_rca.ui.steps.worth`), computed once
+        per set of targets."""
+        from sales_rca.ui.steps.worth import worth_panel
+
+        key = ("worth", tuple((a.id, a.title, a.target) for a in state.actions))
+        x = self.bench.xray
+        self.worth.value = self.bench.cached(key, lambda: worth_panel(x, state.actions))
 
     def _status(self, a: Action, status: str) -> None:
         self.session.update_action(a.id, status=status)
