@@ -25,6 +25,7 @@ from sales_rca.report.sections import question, strength_mark
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
     from sales_rca.pipeline import XRay
+    from sales_rca.report.brief import CeoBrief
     from sales_rca.rootcause import Category, WorkshopState
 
 #: MIME type of the results output in an executed diagnostic notebook.
@@ -64,6 +65,8 @@ class Summary:
     findings: list[Finding] = field(default_factory=list)
     #: Every number an action can target, measured on this run (the app's baselines).
     metrics: list[Finding] = field(default_factory=list)
+    #: The one-page CEO brief, the summary's first section (with a workshop session).
+    brief: CeoBrief | None = None
 
     @classmethod
     def build(
@@ -117,6 +120,7 @@ class Summary:
             progress=progress,
             findings=list(findings),
             metrics=metrics,
+            brief=_brief(state, xray, client, currency),
         )
 
     @classmethod
@@ -145,6 +149,7 @@ class Summary:
             root_causes=_root_causes(state),
             state=state,
             findings=cited,
+            brief=_brief(state, None, client or state.title, currency),
         )
 
     # --- HTML ------------------------------------------------------------------------------------
@@ -169,7 +174,8 @@ class Summary:
             else []
         )
         state = self.state
-        return render.fragment(
+        brief = self.brief.section() if self.brief is not None else ""
+        return brief + render.fragment(
             "report.executive_summary",
             self,
             " · ".join(p for p in ("Sales diagnostic", self.period, when) if p),
@@ -307,6 +313,18 @@ def _progress(
             after.value if after is not None else None,
         )
     return out
+
+
+def _brief(
+    state: WorkshopState | None, xray: XRay | None, client: str, currency: str
+) -> CeoBrief | None:
+    """The CEO brief of a session (``None`` without one)."""
+    if state is None:
+        return None
+    from sales_rca.report.brief import ceo_brief
+    from sales_rca.rootcause import load_playbook
+
+    return ceo_brief(state, xray=xray, playbook=load_playbook(), client=client, currency=currency)
 
 
 def _root_categories(
