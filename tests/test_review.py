@@ -87,3 +87,61 @@ def test_done_actions_come_first(pair):
     old, new = pair
     reviews = review_actions(actions(xray(old)), new, since=START)
     assert [r.done for r in reviews] == [True, False, False]
+
+
+def test_a_batch_rerun_with_a_baseline_reviews_the_actions_the_same_way(pair, tmp_path):
+    """The summary of a re-run (``baseline:``) carries the same review, in HTML and results."""
+    import dataclasses
+
+    from sales_rca.pipeline import findings
+    from sales_rca.report import Summary
+    from sales_rca.session import Session
+
+    old, new = pair
+    with Session.create(tmp_path / "t.session", "Review") as s:
+        for a in actions(xray(old)):
+            s.add_action(a.title, a.owner, target=a.target, play_id="buying_group_consensus")
+        state = s.state()
+    started = "2026-01-01T00:00:00+00:00"
+    state = dataclasses.replace(
+        state, actions=tuple(dataclasses.replace(a, at=started) for a in state.actions)
+    )
+    x = xray(new, stages=["A", "B"])
+    summary = Summary.build(
+        client="T", xray=x, findings=findings(x), top_findings=[], state=state, baseline=[],
+        crm=new,
+    )  # fmt: skip
+    verdicts = {r["action"]: r["verdict"] for r in summary.to_dict()["review"]}
+    assert verdicts["Discovery workshop"] == MOVED
+    assert verdicts["Proposal review"] == NOISE
+    assert all(r["play_id"] == "buying_group_consensus" for r in summary.to_dict()["review"])
+    html = summary.html()
+    assert "Did it work? The 90-day review" in html and MOVED in html
+
+
+def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cli):
+    import json
+
+    from sales_rca.session import Session
+
+    old, new = pair
+    path = tmp_path / "r.session"
+    with Session.create(path, "Review") as s:
+        ids = [s.add_action(a.title, a.owner, target=a.target) for a in actions(xray(old))]
+        s.update_action(ids[0], status="done")
+    opp_csv, hist_csv = tmp_path / "opps.csv", tmp_path / "history.csv"
+    o = new.opportunities.copy()
+    o[["opportunity_id", "stage", "outcome", "amount", "created_date", "close_date"]].to_csv(
+        opp_csv, index=False
+    )
+    new.stage_events.to_csv(hist_csv, index=False)
+    args = ["review", path, "--data", opp_csv, "--history", hist_csv, "--since", "2026-01-01"]
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    done, rest = r.stdout.split("Not done yet:")
+    assert "Discovery workshop" in done and MOVED in done
+    assert "Proposal review" in rest and NOISE in rest
+    data = json.loads(cli(*args, "--json").stdout)
+    assert [a["verdict"] for a in data["actions"]][:2] == [MOVED, NOISE]
+    bad = cli("review", path, "--data", opp_csv, "--since", "March")
+    assert bad.returncode == 2 and "expected --since as a date" in bad.stderr

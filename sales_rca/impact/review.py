@@ -66,7 +66,10 @@ class MetricReview:
             "action_id": self.action.id,
             "action": self.action.title,
             "status": str(self.action.status),
+            "play_id": self.action.play_id,
             "metric": self.metric,
+            "stage": self.action.target.stage if self.action.target else None,
+            "unit": self.action.target.unit if self.action.target else None,
             "target": json_value(self.action.target.target) if self.action.target else None,
             "recorded_baseline": json_value(self.action.target.baseline)
             if self.action.target

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from sales_rca import render
 from sales_rca.display import MISSING, known
 from sales_rca.errors import BatchError
@@ -24,6 +26,8 @@ from sales_rca.report.sections import question, strength_mark
 
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
+    from sales_rca.crm import CrmData
+    from sales_rca.impact.review import MetricReview
     from sales_rca.pipeline import XRay
     from sales_rca.report.brief import CeoBrief
     from sales_rca.rootcause import Category, WorkshopState
@@ -67,6 +71,8 @@ class Summary:
     metrics: list[Finding] = field(default_factory=list)
     #: The one-page CEO brief, the summary's first section (with a workshop session).
     brief: CeoBrief | None = None
+    #: The 90-day review of each action's target (:mod:`sales_rca.impact.review`), after a re-run.
+    review: list[MetricReview] | None = None
 
     @classmethod
     def build(
@@ -82,12 +88,15 @@ class Summary:
         baseline: Sequence[Finding] | None = None,
         period: str = "",
         currency: str = "",
+        crm: CrmData | None = None,
     ) -> Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
         ``baseline`` holds the findings of an earlier run (:func:`load_baseline`); with it, each
         action's target metric is shown before (earlier run) and after (this run), measured as the
-        app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`).
+        app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`), and,
+        given the export ``crm`` too, reviewed like ``sales-rca review`` does: before vs now on the
+        deals created before and since each action started, with a verdict in words.
         """
         from sales_rca.rootcause.actions import baseline_metrics
 
@@ -103,8 +112,15 @@ class Summary:
             for r in xray.stage_table.to_dict(orient="records")
         ]
         progress = None
+        review = None
         if baseline is not None and state is not None:
             progress = _progress(state, baseline, [*findings, *metrics])
+            if crm is not None:
+                from sales_rca.impact.review import review_actions
+
+                review = review_actions(
+                    state.actions, crm, stages=list(xray.stages), session_start=state.created_at
+                )
         return cls(
             client=client,
             period=period,
@@ -121,6 +137,7 @@ class Summary:
             findings=list(findings),
             metrics=metrics,
             brief=_brief(state, xray, client, currency),
+            review=review,
         )
 
     @classmethod
@@ -173,9 +190,33 @@ class Summary:
             if d
             else []
         )
-        state = self.state
         brief = self.brief.section() if self.brief is not None else ""
-        return brief + render.fragment(
+        return str(Markup(brief) + self._executive(tiles, when) + self._review_html())
+
+    def _review_html(self) -> Markup:
+        """The 90-day review table: each action's metric before vs now and the verdict."""
+        if not self.review:
+            return Markup("")
+        from sales_rca.impact.review import review_text
+
+        rows = [
+            [r.action.title, r.action.status.value, review_text(r, self.currency)]
+            for r in self.review
+        ]
+        return Markup(
+            render.section(
+                "Did it work? The 90-day review",
+                render.table(["action", "status", "before vs now"], rows, testid="review"),
+                render.note(
+                    "Before: deals created before the action started; now: deals created since. "
+                    "Ranges are 95%."
+                ),
+            ).html
+        )
+
+    def _executive(self, tiles: list[Tile], when: str) -> Markup:
+        state = self.state
+        return render.fragment(
             "report.executive_summary",
             self,
             " · ".join(p for p in ("Sales diagnostic", self.period, when) if p),
@@ -237,6 +278,7 @@ class Summary:
                 ],
                 "root_causes": self.root_causes,
                 "actions": acts,
+                "review": [r.to_dict() for r in self.review or []],
                 "findings": _without_ids(self.findings),
                 "metrics": _without_ids(self.metrics),
             }
