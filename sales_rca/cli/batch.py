@@ -54,6 +54,8 @@ def batch(
             f"\n{len(report.failed)} client(s) failed:\n{failure_table(report.failed)}", err=True
         )
     typer.echo(f"Index: {report.index}")
+    if report.benchmark is not None:
+        typer.echo(f"Benchmark (anonymised): {report.benchmark}")
     if report.failed:
         raise typer.Exit(1)
 
@@ -80,6 +82,13 @@ def export(
     period: Annotated[
         str, typer.Option("--period", help="Label of the period the data covers.")
     ] = "",
+    benchmark: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark",
+            help="benchmark.json of sales-rca batch: how the team compares (with --data).",
+        ),
+    ] = None,
 ) -> None:
     """Write the offline HTML summary of one workshop session (with --data: the full diagnostic)
     and/or its one-page CEO brief (--brief)."""
@@ -106,6 +115,7 @@ def export(
         client=client,
         currency=currency,
         period=period,
+        benchmark=benchmark,
     )
     typer.echo(f"Summary: {out}")
 

@@ -211,6 +211,26 @@ def review_command(
         typer.echo(format_review(reviews))
 
 
+benchmark_app = typer.Typer(
+    name="benchmark",
+    help="The consultant's anonymised portfolio benchmark (benchmark.json of sales-rca batch).",
+    no_args_is_help=True,
+)
+
+
+@benchmark_app.command("merge")
+def merge_command(
+    files: Annotated[list[Path], typer.Argument(help="benchmark.json files of several batches.")],
+    out: Annotated[Path, typer.Option("--out", help="The merged benchmark file to write.")],
+) -> None:
+    """Merge benchmark files from several batches into one (each team counted once)."""
+    from sales_rca.impact.benchmark import load_benchmark, merge
+
+    path = merge(files, out)
+    typer.echo(f"Benchmark of {len(load_benchmark(path).teams)} teams: {path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("impact")(impact_command)
     app.command("review")(review_command)
+    app.add_typer(benchmark_app, name="benchmark")

@@ -27,6 +27,7 @@ from sales_rca.report.sections import question, strength_mark
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
     from sales_rca.crm import CrmData
+    from sales_rca.impact.benchmark import Benchmark, Comparison
     from sales_rca.impact.review import MetricReview
     from sales_rca.pipeline import XRay
     from sales_rca.report.brief import CeoBrief
@@ -73,6 +74,8 @@ class Summary:
     brief: CeoBrief | None = None
     #: The 90-day review of each action's target (:mod:`sales_rca.impact.review`), after a re-run.
     review: list[MetricReview] | None = None
+    #: How the team compares with the consultant's other clients (``benchmark=``).
+    comparison: Comparison | None = None
 
     @classmethod
     def build(
@@ -89,6 +92,7 @@ class Summary:
         period: str = "",
         currency: str = "",
         crm: CrmData | None = None,
+        benchmark: Benchmark | str | Path | None = None,
     ) -> Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
@@ -97,6 +101,8 @@ class Summary:
         app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`), and,
         given the export ``crm`` too, reviewed like ``sales-rca review`` does: before vs now on the
         deals created before and since each action started, with a verdict in words.
+        ``benchmark`` (a :class:`~sales_rca.impact.benchmark.Benchmark` or its file) adds how
+        the team compares with other clients.
         """
         from sales_rca.rootcause.actions import baseline_metrics
 
@@ -138,6 +144,7 @@ class Summary:
             metrics=metrics,
             brief=_brief(state, xray, client, currency),
             review=review,
+            comparison=_comparison(benchmark, xray),
         )
 
     @classmethod
@@ -191,7 +198,25 @@ class Summary:
             else []
         )
         brief = self.brief.section() if self.brief is not None else ""
-        return str(Markup(brief) + self._executive(tiles, when) + self._review_html())
+        parts = [self._executive(tiles, when), self._review_html(), self._comparison_html()]
+        return str(Markup(brief) + Markup("").join(parts))
+
+    def _comparison_html(self) -> Markup:
+        """How the team compares with the other clients of the benchmark."""
+        c = self.comparison
+        if c is None:
+            return Markup("")
+        parts: list[Any] = [render.bullets(c.stages)] if c.stages else []
+        if c.plays:
+            parts += [
+                render.heading("Plays that worked at other clients", 3),
+                render.bullets(c.plays),
+            ]
+        if not parts:
+            parts = [
+                render.note(f"None of this team's stages is known to {c.teams} other teams yet.")
+            ]
+        return Markup(render.section(f"How the team compares ({c.teams} teams)", *parts).html)
 
     def _review_html(self) -> Markup:
         """The 90-day review table: each action's metric before vs now and the verdict."""
@@ -355,6 +380,18 @@ def _progress(
             after.value if after is not None else None,
         )
     return out
+
+
+def _comparison(benchmark: Any, xray: XRay) -> Comparison | None:
+    """The team against the benchmark (``None`` without one)."""
+    if benchmark is None or benchmark == "":
+        return None
+    from sales_rca.impact.benchmark import Benchmark, compare, load_benchmark
+    from sales_rca.rootcause import load_playbook
+
+    bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark)
+    rows = xray.stage_table[["stage", "conversion"]].to_dict(orient="records")
+    return compare(bench, rows, load_playbook())
 
 
 def _brief(
