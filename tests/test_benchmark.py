@@ -139,3 +139,28 @@ def test_the_summary_says_where_the_team_stands_and_which_plays_worked(tmp_path)
     assert s.comparison.plays[0].startswith("Build consensus across the buying group")
     assert "worked at 8 of 8 clients that tried it" in s.comparison.plays[0]
     assert "How the team compares (8 teams)" in s.html()
+
+
+def test_the_workshop_panel_shows_other_teams_when_given_a_benchmark(tmp_path):
+    from suite_paths import DEMO_DIR
+
+    from sales_rca.crm import load_crm
+    from sales_rca.pipeline import xray
+    from sales_rca.rootcause import load_playbook
+    from sales_rca.ui.context import Settings
+    from sales_rca.ui.steps.worth import worth_panel
+
+    x = xray(
+        load_crm(
+            DEMO_DIR / "salesforce_opportunities.csv",
+            history=DEMO_DIR / "salesforce_opportunity_history.csv",
+        )
+    )
+    path = write_benchmark(
+        tmp_path / "b.json", [hostile_results(i + 10) for i in range(8)], Vocabulary.default()
+    )
+    settings = Settings.from_env({"SALES_RCA_BENCHMARK": str(path)})
+    html = worth_panel(x, [], benchmark=settings.benchmark, playbook=load_playbook())
+    assert "Other teams (8)" in html and "bottom quarter of 8 teams" in html
+    broken = worth_panel(x, [], benchmark=tmp_path / "none.json")
+    assert "expected a benchmark file" in broken

@@ -334,8 +334,13 @@ class PlaysView(StepView):
         from sales_rca.ui.steps.worth import worth_panel
 
         key = ("worth", tuple((a.id, a.title, a.target) for a in state.actions))
-        x = self.bench.xray
-        self.worth.value = self.bench.cached(key, lambda: worth_panel(x, state.actions))
+        x, b = self.bench.xray, self.bench
+        self.worth.value = self.bench.cached(
+            key,
+            lambda: worth_panel(
+                x, state.actions, benchmark=b.settings.benchmark, playbook=b.playbook
+            ),
+        )
 
     def _status(self, a: Action, status: str) -> None:
         self.session.update_action(a.id, status=status)

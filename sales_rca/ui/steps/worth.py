@@ -18,8 +18,19 @@ from sales_rca.rootcause import Action
 POINTS = 5
 
 
-def worth_panel(xray: Any, actions: Sequence[Action], currency: str = "") -> Markup:
-    """The panel's HTML (escaped by :mod:`sales_rca.render`); a note when it cannot be computed."""
+def worth_panel(
+    xray: Any,
+    actions: Sequence[Action],
+    currency: str = "",
+    *,
+    benchmark: Any = None,
+    playbook: Sequence[Any] = (),
+) -> Markup:
+    """The panel's HTML (escaped by :mod:`sales_rca.render`); a note when it cannot be computed.
+
+    With a ``benchmark`` (:class:`sales_rca.impact.benchmark.Benchmark` or its file), the panel
+    adds where the team's conversion stands among other teams and which plays worked elsewhere.
+    """
     from sales_rca.impact import FunnelData, evaluate, last_stage, points
     from sales_rca.impact.actions import action_values, worth_text
 
@@ -67,4 +78,22 @@ def worth_panel(xray: Any, actions: Sequence[Action], currency: str = "") -> Mar
                 testid="worth-actions",
             )
         )
+    if benchmark is not None:
+        parts.append(_compared(xray, benchmark, playbook))
     return render.join(parts)
+
+
+def _compared(xray: Any, benchmark: Any, playbook: Sequence[Any]) -> Markup:
+    """The benchmark lines: stages against other teams, plays that worked at other clients."""
+    from sales_rca.impact.benchmark import Benchmark, compare, load_benchmark
+
+    try:
+        bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark)
+    except SalesRcaError as exc:
+        return render.note(str(exc))
+    rows = xray.stage_table[["stage", "conversion"]].to_dict(orient="records")
+    c = compare(bench, rows, playbook)
+    lines = [*c.stages, *c.plays[:3]]
+    if not lines:
+        return render.note(f"The benchmark of {c.teams} teams knows none of these stages yet.")
+    return render.join([render.heading(f"Other teams ({c.teams})", 4), render.bullets(lines)])
