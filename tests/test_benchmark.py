@@ -164,3 +164,14 @@ def test_the_workshop_panel_shows_other_teams_when_given_a_benchmark(tmp_path):
     assert "Other teams (8)" in html and "bottom quarter of 8 teams" in html
     broken = worth_panel(x, [], benchmark=tmp_path / "none.json")
     assert "expected a benchmark file" in broken
+
+
+def test_a_real_batch_of_a_hostile_client_writes_a_benchmark_without_its_names(hostile_batch):
+    """The batch's own benchmark.json: nothing the client, its reps or its team typed."""
+    from batch_fixtures import XSS
+
+    text = (hostile_batch.out / "benchmark.json").read_text("utf-8")
+    for name in [*XSS, "Evil", "Corp", "Rep ", "Account ", "Dana Whitfield", "consensus in the"]:
+        assert name not in text
+    (team,) = json.loads(text)["teams"]
+    assert team["stages"] and team["win_rate"] is not None
