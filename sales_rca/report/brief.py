@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from sales_rca import render, resources
+from sales_rca import render
 from sales_rca.display import MISSING, money, number, share
 from sales_rca.errors import SalesRcaError
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from sales_rca.pipeline import XRay
     from sales_rca.rootcause import Play, WorkshopState
 
-#: The page's own print stylesheet (``resources/templates/brief.css``).
-BRIEF_CSS = "brief.css"
 #: Days from an action's start to its review when it has no due date.
 REVIEW_DAYS = 90
 #: Points of conversion the "stop" line compares at the root-cause stage and at the last stage.
@@ -50,12 +48,12 @@ class CeoBrief:
     stop: list[str] = field(default_factory=list)
 
     def section(self) -> Markup:
-        """The brief as an HTML section with its print style (the summary's first section)."""
-        return render.fragment("brief.section", self, _css())
+        """The brief as an HTML section (the summary's first; styled by the one stylesheet)."""
+        return render.fragment("brief.section", self)
 
     def page(self) -> str:
         """The brief as a standalone HTML page that prints on one A4 or Letter page."""
-        return str(render.fragment("brief.page", self, _css()))
+        return str(render.fragment("brief.page", self, render.stylesheet()))
 
     def write(self, path: str | Path) -> Path:
         """Write :meth:`page` to ``path`` (folders created)."""
@@ -63,10 +61,6 @@ class CeoBrief:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.page(), encoding="utf-8")
         return path
-
-
-def _css() -> Markup:
-    return Markup((resources.template_dir() / BRIEF_CSS).read_text("utf-8"))
 
 
 def _problem(x: XRay, currency: str) -> list[str]:
