@@ -260,3 +260,18 @@ def test_the_workshop_panel_prices_stages_and_actions_and_escapes_titles(demo):
     html = worth_panel(demo, [Action("a", "<script>x</script>", "Lead", target=target)])
     assert "Needs Analysis +5 points" in html and "Negotiation/Review +5 points" in html
     assert "worth about" in html and "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_an_old_stray_deal_does_not_dilute_the_monthly_inflow():
+    crm = two_stage_crm()
+    opps = crm.opportunities
+    stray = opps.iloc[[-1]].assign(opportunity_id="OLD", created_date=pd.Timestamp("2019-05-01"))
+    crm.opportunities = pd.concat([opps, stray], ignore_index=True)
+    events = crm.stage_events
+    old = pd.DataFrame(
+        {"opportunity_id": ["OLD"], "stage": ["A"], "entered_at": [pd.Timestamp("2019-05-01")]}
+    )
+    crm.stage_events = pd.concat([events, old], ignore_index=True)
+    m = funnel_model(xray(crm, stages=["A", "B"], as_of=AS_OF))
+    assert m.inflow_per_month == pytest.approx(1.0)  # the last twelve months: 12 deals
+    assert m.months > 80  # the data reaches back to 2019

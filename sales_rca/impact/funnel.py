@@ -2,8 +2,9 @@
 
 The model, read from the x-ray (one definition with the stage table):
 
-- **Inflow**: opportunities created per month, over the months from the first creation in the
-  export to its as-of date (``inflow_per_year`` is twelve times that).
+- **Inflow**: opportunities created per month over the last twelve months before the export's
+  as-of date (over the whole span, from the first creation, when the export covers less), so an
+  old stray deal does not dilute today's volume (``inflow_per_year`` is twelve times that).
 - **Won per year** ``= inflow per year x win rate``, the win rate being won / (won + lost): open
   deals are expected to close like the closed ones did.
 - **Conversion at a stage** ``= advanced / (advanced + lost there)`` (the stage table's).
@@ -44,6 +45,8 @@ from sales_rca.pipeline.xray import XRay
 
 DAY = np.timedelta64(1, "D")
 DAYS_PER_YEAR = 365.25
+#: The inflow is read over this many years before the as-of date (or the data's span if shorter).
+INFLOW_YEARS = 1.0
 #: Bootstrap resamples behind every interval.
 DRAWS = 1_000
 #: Decided deals (advanced or lost) a group needs at a stage to be "the best" there.
@@ -179,13 +182,17 @@ class FunnelData:
     """Per-opportunity columns of an x-ray, from which every figure is a ratio of sums."""
 
     xray: XRay
-    years: float
+    years: float  # the span of the data, from the first creation to the as-of date
     won: np.ndarray
     lost: np.ndarray
     open: np.ndarray
     amount: np.ndarray  # NaN unknown
     cycle: np.ndarray  # days created -> close, NaN unknown
     stages: list[str]
+    #: Created within the inflow window (the last :data:`INFLOW_YEARS` before the as-of date).
+    recent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    window_years: float = 1.0
+    undated: int = 0
     _cache: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -205,6 +212,9 @@ class FunnelData:
                 "The value of a change needs deals created over some time; expected creation "
                 f"dates before the as-of date {x.as_of_text}, found none."
             )
+        window = min(float(years), INFLOW_YEARS)
+        start = x.as_of - pd.Timedelta(days=DAYS_PER_YEAR * window)
+        recent = (created >= start).to_numpy(dtype=bool) & (created <= x.as_of).to_numpy(dtype=bool)
         outcome = x.deals["outcome"].to_numpy(dtype=object)
         cycle = (opps["close_date"] - created).to_numpy() / DAY
         cycle = np.where(cycle >= 0, cycle, np.nan)
@@ -217,6 +227,9 @@ class FunnelData:
             amount=x.deals["amount"].to_numpy(dtype=float),
             cycle=cycle.astype(float),
             stages=list(x.stages),
+            recent=recent,
+            window_years=window,
+            undated=int(created.isna().sum()),
         )
 
     def stage_index(self, stage: str) -> int:
@@ -336,8 +349,8 @@ class _Figures:
     """Figures of the model from column sums (arrays: one element, or one per resample)."""
 
     s: Mapping[str, np.ndarray]
-    total: np.ndarray  # opportunities
-    years: float
+    total: np.ndarray  # opportunities created in the inflow window
+    years: float  # the window's length
 
     @property
     def closed(self) -> np.ndarray:
@@ -474,11 +487,10 @@ def evaluate(
                 data.stage_index(c.stage)
     flags, values = _columns(data, scenarios)
     rng = np.random.default_rng(seed)
-    n = len(data.won)
-    flags["all"] = np.ones(n, dtype=bool)
+    flags["recent"] = data.recent
     point, resampled = bootstrap_sums(flags, values, draws, rng)
-    base = _Figures(point, point["all"], data.years)
-    boot = _Figures(resampled, resampled["all"], data.years)
+    base = _Figures(point, point["recent"], data.window_years)
+    boot = _Figures(resampled, resampled["recent"], data.window_years)
     out = []
     for s in scenarios:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -491,6 +503,11 @@ def evaluate(
             return None if arr is None or _scalar(p[key]) is None else percentile_interval(arr)
 
         notes = []
+        if data.undated:
+            notes.append(
+                f"{data.undated:,} deals have no creation date and are not counted in the "
+                "monthly inflow: the values are on the low side."
+            )
         if any(c.effect is Effect.DAYS_CUT for c in s.changes):
             notes.append(
                 "A shorter cycle brings more revenue a year only while the open pipeline is kept "
@@ -526,9 +543,9 @@ def funnel_model(data: FunnelData | XRay) -> FunnelModel:
     x = data.xray
     every_stage = Scenario("model", tuple(_noop(s) for s in data.stages)) if x.has_history else None
     flags, values = _columns(data, [every_stage] if every_stage else [])
-    flags["all"] = np.ones(len(data.won), dtype=bool)
+    flags["recent"] = data.recent
     sums = {k: np.array([float(np.sum(v))]) for k, v in (flags | values).items()}
-    f = _Figures(sums, sums["all"], data.years)
+    f = _Figures(sums, sums["recent"], data.window_years)
     table = x.stage_table.set_index("stage")
     rows = []
     for stage in data.stages:
