@@ -30,6 +30,7 @@ def hostile_results(i: int) -> dict:
         "client": NAMES[0],
         "deals": {"won": 40 + i, "lost": 60, "open": 10},
         "win_rate": 0.4,
+        "cycle_days": 61.5,
         "stages": [
             {"stage": "Needs Analysis", "conversion": 0.70 + i / 100, "lost_here": 30},
             {"stage": NAMES[4], "conversion": 0.9, "lost_here": 2},
@@ -69,6 +70,7 @@ def test_no_name_from_a_client_reaches_the_benchmark_file(tmp_path):
     (team, *_) = doc["teams"]
     assert team["stages"] == {"Discovery": {"conversion": 0.70, "median_days": 20.0}}
     assert team["segments"] == {"Enterprise": 0.3}
+    assert team["cycle_days"] == 61.5
     assert team["categories"] == ["buyer"]
     assert [p["play"] for p in team["plays"]] == ["buying_group_consensus"]
     assert len({t["team"] for t in doc["teams"]}) == 3  # a token each, not a name

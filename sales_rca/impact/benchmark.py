@@ -3,7 +3,8 @@
 ``sales-rca batch`` writes ``benchmark.json`` next to its index: one entry per client, built from
 that client's ``results.json`` and holding only
 
-- numbers (win rate, conversion and median days per stage, win rate per segment, metric changes),
+- numbers (win rate, cycle days, conversion and median days per stage, win rate per segment,
+  metric changes),
 - words from a **shared vocabulary**: stage and segment names are mapped to the vocabulary's names
   (the default pipelines of the supported CRMs, common segment names, and what the clients file
   adds under ``vocabulary:``); a name the vocabulary does not know is left out, never copied,
@@ -145,6 +146,7 @@ def client_entry(
         "team": secrets.token_hex(8),
         "closed_deals": int(_number(deals.get("won")) or 0) + int(_number(deals.get("lost")) or 0),
         "win_rate": _number(results.get("win_rate")),
+        "cycle_days": _number(results.get("cycle_days")),
         "stages": stages,
         "segments": segments,
         "categories": categories,

@@ -76,6 +76,8 @@ class Summary:
     review: list[MetricReview] | None = None
     #: How the team compares with the consultant's other clients (``benchmark=``).
     comparison: Comparison | None = None
+    #: Average days from creation to close of won deals (the x-ray's velocity cycle).
+    cycle_days: float | None = None
 
     @classmethod
     def build(
@@ -145,6 +147,7 @@ class Summary:
             brief=_brief(state, xray, client, currency),
             review=review,
             comparison=_comparison(benchmark, xray),
+            cycle_days=known(xray.velocity.avg_cycle_days),
         )
 
     @classmethod
@@ -295,6 +298,7 @@ class Summary:
                 "as_of": self.as_of,
                 "deals": self.deals,
                 "win_rate": self.win_rate,
+                "cycle_days": self.cycle_days,
                 "stages": self.stages,
                 "top_findings": [f.key for f in self.top_findings],
                 "top_categories": [
