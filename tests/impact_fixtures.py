@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
+from suite_paths import DEMO_DIR
 
 from sales_rca.crm.data import OPPORTUNITY_COLUMNS, CrmData, ImportReport
+from sales_rca.pipeline import XRay
+
+
+@cache
+def demo_xray() -> XRay:
+    """The x-ray of the packaged demo export, taken once per test run (read, never changed)."""
+    from sales_rca.crm import load_crm
+    from sales_rca.pipeline import xray
+
+    return xray(
+        load_crm(
+            DEMO_DIR / "salesforce_opportunities.csv",
+            history=DEMO_DIR / "salesforce_opportunity_history.csv",
+        )
+    )
 
 
 def simulated_funnel(

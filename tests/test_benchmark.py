@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from impact_fixtures import demo_xray
 
 from sales_rca.impact.benchmark import (
     Benchmark,
@@ -118,18 +119,10 @@ def test_benchmark_merge_command(tmp_path, cli):
 
 
 def test_the_summary_says_where_the_team_stands_and_which_plays_worked(tmp_path):
-    from suite_paths import DEMO_DIR
-
-    from sales_rca.crm import load_crm
-    from sales_rca.pipeline import findings, xray
+    from sales_rca.pipeline import findings
     from sales_rca.report import Summary
 
-    x = xray(
-        load_crm(
-            DEMO_DIR / "salesforce_opportunities.csv",
-            history=DEMO_DIR / "salesforce_opportunity_history.csv",
-        )
-    )
+    x = demo_xray()
     path = write_benchmark(
         tmp_path / "b.json", [hostile_results(i + 10) for i in range(8)], Vocabulary.default()
     )
@@ -144,20 +137,11 @@ def test_the_summary_says_where_the_team_stands_and_which_plays_worked(tmp_path)
 
 
 def test_the_workshop_panel_shows_other_teams_when_given_a_benchmark(tmp_path):
-    from suite_paths import DEMO_DIR
-
-    from sales_rca.crm import load_crm
-    from sales_rca.pipeline import xray
     from sales_rca.rootcause import load_playbook
     from sales_rca.ui.context import Settings
     from sales_rca.ui.steps.worth import worth_panel
 
-    x = xray(
-        load_crm(
-            DEMO_DIR / "salesforce_opportunities.csv",
-            history=DEMO_DIR / "salesforce_opportunity_history.csv",
-        )
-    )
+    x = demo_xray()
     path = write_benchmark(
         tmp_path / "b.json", [hostile_results(i + 10) for i in range(8)], Vocabulary.default()
     )

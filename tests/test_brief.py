@@ -6,6 +6,7 @@ import re
 
 import pytest
 from batch_fixtures import make_session
+from impact_fixtures import demo_xray
 from suite_paths import DEMO_DIR
 
 from sales_rca.report.brief import ceo_brief
@@ -24,22 +25,14 @@ def session(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_xray():
-    from sales_rca.crm import load_crm
-    from sales_rca.pipeline import xray
-
-    return xray(
-        load_crm(
-            DEMO_DIR / "salesforce_opportunities.csv",
-            history=DEMO_DIR / "salesforce_opportunity_history.csv",
-        )
-    )
+def demo():
+    return demo_xray()
 
 
-def test_the_brief_tells_problem_cause_fix_value_indicator_and_stop(session, demo_xray):
+def test_the_brief_tells_problem_cause_fix_value_indicator_and_stop(session, demo):
     with Session.open(session) as s:
         state = s.state()
-    b = ceo_brief(state, xray=demo_xray, playbook=load_playbook(), currency="USD")
+    b = ceo_brief(state, xray=demo, playbook=load_playbook(), currency="USD")
     assert any("Needs Analysis" in line for line in b.problem)
     assert b.root_cause.startswith("No consensus in the buying group")
     assert "silent vote of 2 people" in b.alignment
@@ -52,10 +45,10 @@ def test_the_brief_tells_problem_cause_fix_value_indicator_and_stop(session, dem
     assert any("late-stage" in line for line in b.stop)
 
 
-def test_the_page_escapes_typed_text_and_uses_no_statistics_jargon(session, demo_xray):
+def test_the_page_escapes_typed_text_and_uses_no_statistics_jargon(session, demo):
     with Session.open(session) as s:
         state = s.state()
-    page = ceo_brief(state, xray=demo_xray, playbook=load_playbook()).page()
+    page = ceo_brief(state, xray=demo, playbook=load_playbook()).page()
     assert HOSTILE not in page and "&lt;script&gt;" in page
     text = re.sub(r"<[^>]+>", " ", page.split("</style>")[1])
     for jargon in ("p-value", "Kendall", "confidence interval", "bootstrap", "Wilson", " W "):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from impact_fixtures import simulated_funnel
+from impact_fixtures import demo_xray, simulated_funnel
 from pipeline_fixtures import make_crm
 from suite_paths import DEMO_DIR
 
-from sales_rca.crm import load_crm
 from sales_rca.crm.data import CrmData
 from sales_rca.errors import PipelineError
 from sales_rca.impact import (
@@ -169,12 +168,7 @@ def test_without_history_a_stage_change_says_it_needs_the_history():
 
 @pytest.fixture(scope="module")
 def demo():
-    return xray(
-        load_crm(
-            DEMO_DIR / "salesforce_opportunities.csv",
-            history=DEMO_DIR / "salesforce_opportunity_history.csv",
-        )
-    )
+    return demo_xray()
 
 
 def test_reviving_stalls_is_a_one_off_without_a_velocity(demo):
