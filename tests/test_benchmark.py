@@ -12,6 +12,7 @@ from sales_rca.impact.benchmark import (
     BenchmarkError,
     Vocabulary,
     client_entry,
+    compare,
     load_benchmark,
     merge,
     write_benchmark,
@@ -161,3 +162,18 @@ def test_a_real_batch_of_a_hostile_client_writes_a_benchmark_without_its_names(h
         assert name not in text
     (team,) = json.loads(text)["teams"]
     assert team["stages"] and team["win_rate"] is not None
+
+
+def test_a_public_stage_name_the_portfolio_maps_is_compared_under_its_shared_name(tmp_path):
+    """The clients file maps Needs Analysis (a CRM default) to Discovery: the file carries that
+    mapping, so another client's summary compares its Needs Analysis too; a client's own alias
+    (Acme Secret Stage) never travels."""
+    vocabulary = Vocabulary.default({"Discovery": ["Needs Analysis", NAMES[4]]})
+    path = write_benchmark(tmp_path / "b.json", [hostile_results(i) for i in range(4)], vocabulary)
+    assert NAMES[4] not in path.read_text("utf-8")
+    bench = load_benchmark(path)
+    c = compare(bench, [{"stage": "Needs Analysis", "conversion": 0.9}], [])
+    assert c.stages == [
+        "Conversion at Needs Analysis: 90%, in the top quarter of 4 teams; "
+        "the top quarter convert 72% or more."
+    ]

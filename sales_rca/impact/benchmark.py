@@ -79,6 +79,29 @@ class Vocabulary:
                     target[_key(name)] = shared
         return cls(stage_map, segment_map)
 
+    def public(self) -> dict[str, dict[str, str]]:
+        """The mappings a benchmark file carries: public names (the CRMs' default stage names,
+        :data:`DEFAULT_SEGMENTS`) mapped to another shared name, so a client's own names never
+        travel and the summary of another batch maps its stages the same way."""
+        known = Vocabulary.default()
+        return {
+            "stages": {
+                k: v for k, v in self.stages.items() if k in known.stages and v != known.stages[k]
+            },
+            "segments": {
+                k: v
+                for k, v in self.segments.items()
+                if k in known.segments and v != known.segments[k]
+            },
+        }
+
+    def merged(self, public: Mapping[str, Mapping[str, str]]) -> Vocabulary:
+        """This vocabulary with a benchmark file's public mappings on top."""
+        return Vocabulary(
+            {**self.stages, **dict(public.get("stages") or {})},
+            {**self.segments, **dict(public.get("segments") or {})},
+        )
+
     def stage(self, name: object) -> str | None:
         return self.stages.get(_key(name))
 
@@ -154,8 +177,15 @@ def client_entry(
     }
 
 
-def benchmark_document(teams: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    return {"format": BENCHMARK_FORMAT, "version": BENCHMARK_VERSION, "teams": list(teams)}
+def benchmark_document(
+    teams: Iterable[Mapping[str, Any]], vocabulary: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    return {
+        "format": BENCHMARK_FORMAT,
+        "version": BENCHMARK_VERSION,
+        "vocabulary": dict(vocabulary or {"stages": {}, "segments": {}}),
+        "teams": list(teams),
+    }
 
 
 def write_benchmark(
@@ -170,7 +200,9 @@ def write_benchmark(
 
         play_ids = [p.id for p in load_playbook()]
     ids = list(play_ids)
-    doc = benchmark_document(client_entry(r, vocabulary, ids) for r in results)
+    doc = benchmark_document(
+        (client_entry(r, vocabulary, ids) for r in results), vocabulary.public()
+    )
     path = Path(path)
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False), "utf-8")
     return path
@@ -181,6 +213,8 @@ class Benchmark:
     """Teams of one or several benchmark files (see :func:`load_benchmark`)."""
 
     teams: list[dict[str, Any]] = field(default_factory=list)
+    #: Public name -> shared name mappings of the files (see :meth:`Vocabulary.public`).
+    vocabulary: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def stage_position(self, stage: str, conversion: float) -> str:
         """``"in the bottom quarter of 12 teams; the top quarter convert 86%"`` (plain text), or
@@ -232,7 +266,7 @@ class Benchmark:
         )
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
+def _read(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
     try:
         doc = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -248,7 +282,13 @@ def _read(path: Path) -> list[dict[str, Any]]:
     teams = doc.get("teams")
     if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams):
         raise BenchmarkError(f"{path}: expected a list of teams, found {type(teams).__name__}")
-    return teams
+    words = doc.get("vocabulary") or {}
+    vocabulary = {
+        kind: {str(k): str(v) for k, v in (words.get(kind) or {}).items()}
+        for kind in ("stages", "segments")
+        if isinstance(words, dict)
+    }
+    return teams, vocabulary
 
 
 def load_benchmark(paths: str | Path | Iterable[str | Path]) -> Benchmark:
@@ -256,10 +296,15 @@ def load_benchmark(paths: str | Path | Iterable[str | Path]) -> Benchmark:
     if isinstance(paths, str | Path):
         paths = [paths]
     seen: dict[str, dict[str, Any]] = {}
+    words: dict[str, dict[str, str]] = {"stages": {}, "segments": {}}
     for path in paths:
-        for team in _read(Path(path)):
+        teams, vocabulary = _read(Path(path))
+        for team in teams:
             seen.setdefault(str(team.get("team")), team)
-    return Benchmark(list(seen.values()))
+        for kind, mapping in vocabulary.items():
+            for k, v in mapping.items():
+                words[kind].setdefault(k, v)
+    return Benchmark(list(seen.values()), words)
 
 
 def merge(paths: Iterable[str | Path], out: str | Path) -> Path:
@@ -294,9 +339,10 @@ def compare(
         bench: the loaded benchmark.
         stage_rows: ``{"stage", "conversion"}`` per stage (the x-ray's stage table rows).
         plays: the playbook (``id``, ``title``, ``indicator.metric``).
-        vocabulary: maps the team's stage names to the shared ones (default :meth:`Vocabulary.default`).
+        vocabulary: maps the team's stage names to the shared ones (default
+            :meth:`Vocabulary.default` with the benchmark files' public mappings on top).
     """
-    words = vocabulary or Vocabulary.default()
+    words = vocabulary or Vocabulary.default().merged(bench.vocabulary)
     stage_lines = []
     for row in stage_rows:
         shared, rate = words.stage(row.get("stage")), _number(row.get("conversion"))
