@@ -44,6 +44,7 @@ NEUTRAL = {
     "period": "",
     "session_path": "",
     "baseline": "",
+    "benchmark_path": "",
 }
 
 
@@ -119,6 +120,7 @@ def test_the_notebook_declares_the_documented_parameters() -> None:
         "period",
         "session_path",
         "baseline",
+        "benchmark_path",
     ]
     assert spec.parameters["official_stages"].type == "list[str]"
 

@@ -16,6 +16,15 @@ Format::
         parameters:
           export_path: demo/salesforce_opportunities.csv   # relative to this file
 
+An optional ``vocabulary:`` maps this portfolio's stage and segment names to the shared names of
+the anonymised ``benchmark.json`` (:mod:`sales_rca.impact.benchmark`)::
+
+    vocabulary:
+      stages:
+        Discovery: [Needs Analysis, Discovery call]     # shared name: the clients' names for it
+      segments:
+        Enterprise: [Key Accounts]
+
 A client's parameters are the notebook's own defaults, then ``defaults:``, then the client's own
 ``parameters``; nothing comes from another client. Every parameter is passed to the notebook
 explicitly, so the executed notebook and the manifest show exactly what a summary was made from.
@@ -98,6 +107,8 @@ class BatchSpec:
     notebook: Path
     parameters: dict[str, Parameter]
     clients: list[dict[str, Any]]
+    #: ``{"stages": {shared: [local names]}, "segments": {...}}`` for the benchmark.
+    vocabulary: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def jobs(self, out: Path) -> list[ClientJob]:
         """One job per client, writing into ``out/<slug>``; never a folder outside ``out``."""
@@ -211,8 +222,14 @@ class _Client(YamlModel):
     parameters: dict[Any, Any] | None = None
 
 
+class _Vocabulary(YamlModel):
+    stages: dict[Text, list[Text]] | None = None
+    segments: dict[Text, list[Text]] | None = None
+
+
 class ClientsFile(YamlModel):
-    """The clients file: an optional notebook and defaults, and the clients."""
+    """The clients file: an optional notebook and defaults, the clients, and an optional
+    vocabulary for the benchmark."""
 
     notebook: (
         Annotated[
@@ -222,6 +239,7 @@ class ClientsFile(YamlModel):
     ) = None
     defaults: dict[Any, Any] | None = None
     clients: Annotated[list[_Client], Field(min_length=1), AfterValidator(unique("slug"))]
+    vocabulary: _Vocabulary | None = None
 
 
 def load_batch(path: str | Path) -> BatchSpec:
@@ -256,7 +274,10 @@ def load_batch(path: str | Path) -> BatchSpec:
     given = [c["slug"] for c in clients]
     for entry, slug in zip(clients, unique_slugs([c["name"] for c in clients], given), strict=True):
         entry["slug"] = slug
-    return BatchSpec(path=path, notebook=notebook, parameters=declared, clients=clients)
+    vocabulary = spec.vocabulary.model_dump(exclude_none=True) if spec.vocabulary else {}
+    return BatchSpec(
+        path=path, notebook=notebook, parameters=declared, clients=clients, vocabulary=vocabulary
+    )
 
 
 def _parameters(

@@ -24,6 +24,7 @@ def write_summary(
     client: str | None = None,
     currency: str = "",
     period: str = "",
+    benchmark: str | Path | None = None,
     progress: ProgressHook = no_progress,
 ) -> Path:
     """Write ``out``: the summary of the session at ``session``.
@@ -31,7 +32,8 @@ def write_summary(
     Without ``data``: what the team decided (trees, fishbone, ranking, plays, actions), in a few
     seconds and without a kernel. With ``data``: the full diagnostic (data check, x-ray, loss coding
     with the team's coding decisions, hypotheses) executed like one ``sales-rca batch`` client.
-    ``progress(what, step, steps)`` hears of each step (see :func:`~sales_rca.batch.run.run_client`).
+    ``benchmark`` (a ``benchmark.json``) adds how the team compares with other clients (with
+    ``data``). ``progress(what, step, steps)`` hears of each step (see :func:`~sales_rca.batch.run.run_client`).
 
     Raises:
         BatchError: an input file is missing or the diagnostic failed (the message says why).
@@ -59,6 +61,7 @@ def write_summary(
         "session_path": str(Path(session).resolve()),
         "currency": currency,
         "period": period,
+        "benchmark_path": str(Path(benchmark).resolve()) if benchmark else "",
     }
     inputs = {k: v for k, v in parameters.items() if k.endswith("_path") and v}
     missing = [v for v in inputs.values() if not Path(v).is_file()]

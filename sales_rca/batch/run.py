@@ -67,6 +67,7 @@ class BatchReport:
     clients: list[ClientResult]
     manifest: Path
     index: Path
+    benchmark: Path | None = None
 
     @property
     def failed(self) -> list[ClientResult]:
@@ -311,7 +312,22 @@ def run_batch(
     }
     manifest = write_manifest(out, results, meta)
     index = write_index(out, results, anonymise=anonymise)
-    return BatchReport(out=out, clients=results, manifest=manifest, index=index)
+    benchmark = _write_benchmark(out, results, spec.vocabulary)
+    return BatchReport(
+        out=out, clients=results, manifest=manifest, index=index, benchmark=benchmark
+    )
+
+
+def _write_benchmark(
+    out: Path, results: list[ClientResult], vocabulary: dict[str, dict[str, list[str]]]
+) -> Path:
+    """``out/benchmark.json``: the anonymised portfolio of the clients that ran
+    (:mod:`sales_rca.impact.benchmark`)."""
+    from sales_rca.impact.benchmark import BENCHMARK_FILE, Vocabulary, write_benchmark
+
+    words = Vocabulary.default(vocabulary.get("stages"), vocabulary.get("segments"))
+    done = [r.results for r in results if r.ok and r.results is not None]
+    return write_benchmark(out / BENCHMARK_FILE, done, words)
 
 
 def _progress(total: int, enabled: bool) -> Any:

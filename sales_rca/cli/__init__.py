@@ -38,6 +38,9 @@ def _register() -> None:
     from sales_rca.cli import xray as xray_cli
 
     xray_cli.register(app)
+    from sales_rca.cli import impact as impact_cli
+
+    impact_cli.register(app)
     from sales_rca.cli import session as session_cli
 
     session_cli.register(app)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sales_rca.cli.check import HistoryOpt, MappingOpt
+from sales_rca.errors import BatchError
 
 
 def batch(
@@ -53,13 +54,19 @@ def batch(
             f"\n{len(report.failed)} client(s) failed:\n{failure_table(report.failed)}", err=True
         )
     typer.echo(f"Index: {report.index}")
+    if report.benchmark is not None:
+        typer.echo(f"Benchmark (anonymised): {report.benchmark}")
     if report.failed:
         raise typer.Exit(1)
 
 
 def export(
     session: Annotated[Path, typer.Argument(help="The workshop's session file.")],
-    html: Annotated[Path, typer.Option("--html", help="The HTML summary to write.")],
+    html: Annotated[Path | None, typer.Option("--html", help="The HTML summary to write.")] = None,
+    brief: Annotated[
+        Path | None,
+        typer.Option("--brief", help="The one-page CEO brief to write (printable HTML)."),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -75,10 +82,30 @@ def export(
     period: Annotated[
         str, typer.Option("--period", help="Label of the period the data covers.")
     ] = "",
+    benchmark: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark",
+            help="benchmark.json of sales-rca batch: how the team compares (with --data).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the offline HTML summary of one workshop session (with --data: the full diagnostic)."""
+    """Write the offline HTML summary of one workshop session (with --data: the full diagnostic)
+    and/or its one-page CEO brief (--brief)."""
     from sales_rca.batch.export import write_summary
 
+    if html is None and brief is None:
+        raise BatchError("expected --html OUT.html or --brief OUT.html (or both), found neither")
+    if brief is not None:
+        from sales_rca.report.brief import write_brief
+
+        page = write_brief(
+            session, brief, data=data, history=history, mapping=mapping, client=client,
+            currency=currency,
+        )  # fmt: skip
+        typer.echo(f"CEO brief: {page}")
+    if html is None:
+        return
     out = write_summary(
         session,
         html,
@@ -88,6 +115,7 @@ def export(
         client=client,
         currency=currency,
         period=period,
+        benchmark=benchmark,
     )
     typer.echo(f"Summary: {out}")
 

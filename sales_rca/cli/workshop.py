@@ -48,6 +48,12 @@ def workshop(
         str, typer.Option("--agenda", help="Timer durations: full (3 hours) or short (90 minutes).")
     ] = "full",
     title: Annotated[str | None, typer.Option("--title", help="Title of a new session.")] = None,
+    benchmark: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark", help="benchmark.json of sales-rca batch: how the team compares."
+        ),
+    ] = None,
 ) -> None:
     """Serve the live workshop app (Voila) and print its URL."""
     from sales_rca.ui.serve import build_server, run
@@ -64,6 +70,7 @@ def workshop(
         agenda=agenda,
         title=title,
         data_dir=data_dir,
+        benchmark=benchmark,
     )
     raise typer.Exit(run(server))
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from sales_rca import render
 from sales_rca.display import MISSING, known
 from sales_rca.errors import BatchError
@@ -24,7 +26,11 @@ from sales_rca.report.sections import question, strength_mark
 
 if TYPE_CHECKING:
     from sales_rca.coding import CodingResult
+    from sales_rca.crm import CrmData
+    from sales_rca.impact.benchmark import Benchmark, Comparison
+    from sales_rca.impact.review import MetricReview
     from sales_rca.pipeline import XRay
+    from sales_rca.report.brief import CeoBrief
     from sales_rca.rootcause import Category, WorkshopState
 
 #: MIME type of the results output in an executed diagnostic notebook.
@@ -64,6 +70,14 @@ class Summary:
     findings: list[Finding] = field(default_factory=list)
     #: Every number an action can target, measured on this run (the app's baselines).
     metrics: list[Finding] = field(default_factory=list)
+    #: The one-page CEO brief, the summary's first section (with a workshop session).
+    brief: CeoBrief | None = None
+    #: The 90-day review of each action's target (:mod:`sales_rca.impact.review`), after a re-run.
+    review: list[MetricReview] | None = None
+    #: How the team compares with the consultant's other clients (``benchmark=``).
+    comparison: Comparison | None = None
+    #: Average days from creation to close of won deals (the x-ray's velocity cycle).
+    cycle_days: float | None = None
 
     @classmethod
     def build(
@@ -79,12 +93,18 @@ class Summary:
         baseline: Sequence[Finding] | None = None,
         period: str = "",
         currency: str = "",
+        crm: CrmData | None = None,
+        benchmark: Benchmark | str | Path | None = None,
     ) -> Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
         ``baseline`` holds the findings of an earlier run (:func:`load_baseline`); with it, each
         action's target metric is shown before (earlier run) and after (this run), measured as the
-        app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`).
+        app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`), and,
+        given the export ``crm`` too, reviewed like ``sales-rca review`` does: before vs now on the
+        deals created before and since each action started, with a verdict in words.
+        ``benchmark`` (a :class:`~sales_rca.impact.benchmark.Benchmark` or its file) adds how
+        the team compares with other clients.
         """
         from sales_rca.rootcause.actions import baseline_metrics
 
@@ -100,8 +120,15 @@ class Summary:
             for r in xray.stage_table.to_dict(orient="records")
         ]
         progress = None
+        review = None
         if baseline is not None and state is not None:
             progress = _progress(state, baseline, [*findings, *metrics])
+            if crm is not None:
+                from sales_rca.impact.review import review_actions
+
+                review = review_actions(
+                    state.actions, crm, stages=list(xray.stages), session_start=state.created_at
+                )
         return cls(
             client=client,
             period=period,
@@ -117,6 +144,10 @@ class Summary:
             progress=progress,
             findings=list(findings),
             metrics=metrics,
+            brief=_brief(state, xray, client, currency),
+            review=review,
+            comparison=_comparison(benchmark, xray),
+            cycle_days=known(xray.velocity.avg_cycle_days),
         )
 
     @classmethod
@@ -145,6 +176,7 @@ class Summary:
             root_causes=_root_causes(state),
             state=state,
             findings=cited,
+            brief=_brief(state, None, client or state.title, currency),
         )
 
     # --- HTML ------------------------------------------------------------------------------------
@@ -168,6 +200,49 @@ class Summary:
             if d
             else []
         )
+        brief = self.brief.section() if self.brief is not None else ""
+        parts = [self._executive(tiles, when), self._review_html(), self._comparison_html()]
+        return str(Markup(brief) + Markup("").join(parts))
+
+    def _comparison_html(self) -> Markup:
+        """How the team compares with the other clients of the benchmark."""
+        c = self.comparison
+        if c is None:
+            return Markup("")
+        parts: list[Any] = [render.bullets(c.stages)] if c.stages else []
+        if c.plays:
+            parts += [
+                render.heading("Plays that worked at other clients", 3),
+                render.bullets(c.plays),
+            ]
+        if not parts:
+            parts = [
+                render.note(f"None of this team's stages is known to {c.teams} other teams yet.")
+            ]
+        return Markup(render.section(f"How the team compares ({c.teams} teams)", *parts).html)
+
+    def _review_html(self) -> Markup:
+        """The 90-day review table: each action's metric before vs now and the verdict."""
+        if not self.review:
+            return Markup("")
+        from sales_rca.impact.review import review_text
+
+        rows = [
+            [r.action.title, r.action.status.value, review_text(r, self.currency)]
+            for r in self.review
+        ]
+        return Markup(
+            render.section(
+                "Did it work? The 90-day review",
+                render.table(["action", "status", "before vs now"], rows, testid="review"),
+                render.note(
+                    "Before: deals created before the action started; now: deals created since. "
+                    "Ranges are 95%."
+                ),
+            ).html
+        )
+
+    def _executive(self, tiles: list[Tile], when: str) -> Markup:
         state = self.state
         return render.fragment(
             "report.executive_summary",
@@ -233,6 +308,7 @@ class Summary:
                 "as_of": self.as_of,
                 "deals": self.deals,
                 "win_rate": self.win_rate,
+                "cycle_days": self.cycle_days,
                 "stages": self.stages,
                 "top_findings": [f.key for f in self.top_findings],
                 "top_categories": [
@@ -241,6 +317,7 @@ class Summary:
                 ],
                 "root_causes": self.root_causes,
                 "actions": acts,
+                "review": [r.to_dict() for r in self.review or []],
                 "findings": _without_ids(self.findings),
                 "metrics": _without_ids(self.metrics),
             }
@@ -317,6 +394,30 @@ def _progress(
             after.value if after is not None else None,
         )
     return out
+
+
+def _comparison(benchmark: Any, xray: XRay) -> Comparison | None:
+    """The team against the benchmark (``None`` without one)."""
+    if benchmark is None or benchmark == "":
+        return None
+    from sales_rca.impact.benchmark import Benchmark, compare, load_benchmark
+    from sales_rca.rootcause import load_playbook
+
+    bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark)
+    rows = xray.stage_table[["stage", "conversion"]].to_dict(orient="records")
+    return compare(bench, rows, load_playbook())
+
+
+def _brief(
+    state: WorkshopState | None, xray: XRay | None, client: str, currency: str
+) -> CeoBrief | None:
+    """The CEO brief of a session (``None`` without one)."""
+    if state is None:
+        return None
+    from sales_rca.report.brief import ceo_brief
+    from sales_rca.rootcause import load_playbook
+
+    return ceo_brief(state, xray=xray, playbook=load_playbook(), client=client, currency=currency)
 
 
 def _root_categories(

@@ -49,6 +49,8 @@ class Settings:
     #: The folder ``sales-rca workshop`` was started in: relative paths (typed in the app too) start
     #: there, not in the kernel's folder (the installed notebooks' folder, which is never written).
     workdir: Path | None = None
+    #: The consultant's anonymised portfolio benchmark (``--benchmark``), for the plays step.
+    benchmark: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def exports(self) -> list[Path]:
@@ -95,6 +97,7 @@ class Settings:
             data_dir=path("DATA_DIR") or (data.parent if (data := path("DATA")) else None),
             summary_dir=path("SUMMARY_DIR") or session.parent,
             workdir=where.workdir,
+            benchmark=path("BENCHMARK"),
         )
 
 

@@ -132,6 +132,7 @@ def build_server(
     title: str | None = None,
     port_retries: int = 0,
     data_dir: Path | None = None,
+    benchmark: Path | None = None,
 ) -> WorkshopServer:
     """Check the options and build the Voila command (nothing is started, nothing written).
 
@@ -148,7 +149,9 @@ def build_server(
             "expected --data PATH (a CRM export) or --demo, found neither; "
             "run `sales-rca workshop --demo` to try it on the demo data."
         )
-    for label, path in (("--data", data), ("--history", history), ("--mapping", mapping)):
+    for label, path in (
+        ("--data", data), ("--history", history), ("--mapping", mapping), ("--benchmark", benchmark),
+    ):  # fmt: skip
         if path is not None and not Path(path).is_file():
             raise SalesRcaError(f"expected {label} to be a file, found nothing at {path}.")
     data_dir = Path(data_dir) if data_dir is not None else Path(data).parent
@@ -177,6 +180,7 @@ def build_server(
             "SALES_RCA_TITLE": title or "Sales root-cause workshop",
             "SALES_RCA_JOIN_CODE": "",
             "SALES_RCA_JOIN_URL": "",
+            "SALES_RCA_BENCHMARK": str(Path(benchmark).resolve()) if benchmark else "",
             # Voila runs the kernels in the (installed) notebooks' folder: paths typed in the app
             # are relative to the folder the workshop was started in.
             "SALES_RCA_WORKDIR": str(Path.cwd()),

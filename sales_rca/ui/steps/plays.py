@@ -108,6 +108,7 @@ class PlaysView(StepView):
         self.undo = c.button("Undo", tooltip="Undo my last change")
         self.undo.on_click(self.guard(lambda _: self._undo()))
         self.undo.layout.display = "none"
+        self.worth = w.HTML()
         self.widget.children = [
             c.heading(
                 self.label,
@@ -120,6 +121,7 @@ class PlaysView(StepView):
             c.heading("Our actions", 3),
             self.actions_box,
             self.undo,
+            self.worth,
         ]
         self._drawn_for: Any = None
         self._metrics: dict[str, Finding] = {}
@@ -182,6 +184,7 @@ class PlaysView(StepView):
         )
         self._show_baseline()
         self._draw_actions(state, by_id)
+        self._draw_worth(state)
 
     def _card(
         self,
@@ -344,6 +347,20 @@ class PlaysView(StepView):
 
     def _undo(self) -> None:
         self.ok(describe_undo(self.session.undo()))
+
+    def _draw_worth(self, state: WorkshopState) -> None:
+        """The "what fixing it is worth" panel (:mod:`sales_rca.ui.steps.worth`), computed once
+        per set of targets."""
+        from sales_rca.ui.steps.worth import worth_panel
+
+        key = ("worth", tuple((a.id, a.title, a.target) for a in state.actions))
+        x, b = self.bench.xray, self.bench
+        self.worth.value = self.bench.cached(
+            key,
+            lambda: worth_panel(
+                x, state.actions, benchmark=b.settings.benchmark, playbook=b.playbook
+            ),
+        )
 
     def _status(self, a: Action, status: str) -> None:
         self.session.update_action(a.id, status=status)
