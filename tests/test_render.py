@@ -217,12 +217,33 @@ def fragments() -> dict[str, str]:
         "app: dots": render.fragment("app.dots", 2),
         "app: ballot status": render.fragment("app.ballot_status", 1, False, 2, 3),
         "app: ballot status revealed": render.fragment("app.ballot_status", 1, True, 0, 3),
+        "app: findings list": render.fragment(
+            "app.findings_list",
+            [(1, hostile("finding"), hostile("lead"), True)],
+            [(2, hostile("background"), "", False)],
+            hostile("tip"),
+        ),
+        "app: room link": render.fragment("app.room_link"),
+        "app: file written": render.fragment("app.file_written", hostile("3 actions"), "/tmp/a"),
+        "room: alignment": render.fragment("room.alignment", hostile("agree")),
+        "room: finding": render.fragment("room.finding", hostile("t"), [hostile("line")]),
+        "room: ranked": render.fragment("room.ranked", [hostile("first")]),
+        "process: overview": render.fragment(
+            "process.overview",
+            [render.Tile(hostile("followed the order"), "60%")],
+            [(hostile("skipped Demo"), 10, "30%", hostile("reached Demo"), 40, "50%", "clear")],
+            [(hostile("back to Discovery"), 5, "20%")],
+            [(hostile("Discovery → Demo"), 12, "40%", "yes")],
+            [(hostile("problem identification"), hostile("Discovery"), 3, "10%", "5%", "7")],
+            [hostile("No buyer job: Demo.")],
+            [hostile("note")],
+        ),
     }
 
 
 #: Fragments that show no text of anyone's: fixed wording, numbers or the stylesheet.
 NO_TEXT = {"style", "app: second coder", "app: join", "app: dots", "app: ballot status"}
-NO_TEXT |= {"app: ballot status revealed"}
+NO_TEXT |= {"app: ballot status revealed", "app: room link"}
 
 
 def test_every_fragment_shows_hostile_text_as_text_and_every_macro_is_covered(invoked) -> None:
