@@ -126,3 +126,19 @@ def test_the_room_screen_recomputes_only_when_the_session_or_the_push_changed(se
     assert pushed["picture"]["heading"] == "Is this our pipeline?"
     session.add_problem("Deals die at discovery")
     assert screen.view()["version"] != pushed["version"]
+
+
+def test_the_data_step_puts_the_pipeline_in_a_few_numbers_on_the_room_screen(tmp_path):
+    from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+    from sales_rca.ui.steps.data import DataView
+    from sales_rca.ui.workbench import Workbench
+
+    settings = Settings(data=DEMO_DATA, history=DEMO_HISTORY, session=tmp_path / "s.session")
+    bench = Workbench(settings)
+    view = DataView(bench, lambda text, kind="ok": None)
+    view.on_show()
+    view_ = screen_view(bench.session.state(), json.loads(bench.session.screen_raw()), settings)
+    picture = view_["picture"]
+    assert picture["heading"] == "Is this our pipeline?"
+    assert "deals in the analysis" in picture["html"] and "still open" in picture["html"]
+    assert "rows set aside" in picture["html"]  # the demo has two rows set aside, with reasons

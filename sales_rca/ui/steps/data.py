@@ -77,6 +77,7 @@ class DataView(StepView):
         mapping = save_upload(self.upload_mapping, folder)
         crm = self.bench.use_data(data, history, mapping)
         self._list_exports()
+        self.on_show()
         self.ok(f"Loaded {crm.report.rows_accepted:,} opportunities from {Path(data).name}.")
 
     @staticmethod
@@ -97,6 +98,31 @@ class DataView(StepView):
         files = [(label(p), str(p)) for p in settings.exports()]
         set_options(self.path_data, [("(choose an export)", ""), *files])
         set_options(self.path_history, [("(no stage history)", ""), *files])
+
+    def on_show(self) -> None:
+        """The room sees its own pipeline in a few numbers: is this our data?"""
+        crm = self.bench.crm
+        if crm is None:
+            return
+        r = crm.report
+        o = r.outcomes
+        dates = crm.opportunities.get("created_date")
+        span = ""
+        if dates is not None and dates.notna().any():
+            span = f"created {render.date(dates.min())} to {render.date(dates.max())}"
+        tiles = [
+            render.Tile("deals in the analysis", render.number(r.rows_accepted), span),
+            render.Tile("won", render.number(o.get("won", 0))),
+            render.Tile("lost", render.number(o.get("lost", 0))),
+            render.Tile("still open", render.number(o.get("open", 0))),
+        ]
+        if r.rows_quarantined:
+            tiles.append(
+                render.Tile(
+                    "rows set aside", render.number(r.rows_quarantined), "each with its reason"
+                )
+            )
+        self.push_screen("Is this our pipeline?", html=render.kpis(tiles, testid="room-kpis"))
 
     def refresh(self) -> None:
         crm = self.bench.crm
