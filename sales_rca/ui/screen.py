@@ -193,7 +193,7 @@ def screen_view(
         picture = _tree_picture(state)
     elif step == "fishbone":
         picture = _fishbone_picture(state)
-    elif step == "plays":
+    elif step in ("plays", "summary"):
         picture = _plays_picture(state, playbook)
     else:
         picture = {"heading": app_steps()[step]}
