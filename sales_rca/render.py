@@ -88,7 +88,14 @@ def environment() -> jinja2.Environment:
         finalize=_shown,
     )
     env.filters.update(
-        share=share, number=number, money=money, metric=metric_value, date=date, target=_target
+        share=share,
+        number=number,
+        money=money,
+        metric=metric_value,
+        date=date,
+        target=_target,
+        label=display.label,
+        value=display.value_text,
     )
     env.globals["Tile"] = Tile
     return env

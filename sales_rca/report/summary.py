@@ -79,16 +79,19 @@ class Summary:
         baseline: Sequence[Finding] | None = None,
         period: str = "",
         currency: str = "",
+        names: bool = False,
     ) -> Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
         ``baseline`` holds the findings of an earlier run (:func:`load_baseline`); with it, each
         action's target metric is shown before (earlier run) and after (this run), measured as the
         app measured its baseline (:func:`~sales_rca.rootcause.actions.baseline_metrics`).
+        ``names``: one person's win rate is among the metrics only when the summary is chosen
+        to show names (off by default, whatever the session shows).
         """
         from sales_rca.rootcause.actions import baseline_metrics
 
-        metrics = baseline_metrics(xray, findings)
+        metrics = baseline_metrics(xray, findings, names=names)
         labels = {c.id: c.label for c in categories}
         win_rate = None if math.isnan(xray.win_rate) else float(xray.win_rate)
         stages = [
@@ -127,6 +130,7 @@ class Summary:
         client: str | None = None,
         period: str = "",
         currency: str = "",
+        names: bool = False,
     ) -> Summary:
         """A summary of a workshop session alone (no CRM data): the findings its problems cite,
         its root causes and actions."""

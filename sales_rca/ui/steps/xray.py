@@ -11,8 +11,8 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from sales_rca import charts, render
-from sales_rca.display import MISSING, missing
+from sales_rca import charts, display, people, render
+from sales_rca.display import MISSING, deal_names, missing
 from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
@@ -25,8 +25,10 @@ LEAD_TIP = (
     "This rests on too few deals, or on too few managers or territories, to prove it: a lead "
     "to discuss, not proof."
 )
+#: The stalled-deals table's columns and headers: a deal by its name (never its CRM id); the
+#: owner only when the session shows names.
 _STALL_COLUMNS = {
-    "opportunity_id": "deal",
+    "name": "deal",
     "stage": "stage",
     "status": "status",
     "days_in_stage": "days in stage",
@@ -74,10 +76,13 @@ class RankedProblemButtons(ProblemButtons):
         return w.HBox(children, layout=w.Layout(align_items="center"))
 
 
-def stalled_deals_frame(x: Any) -> pd.DataFrame:
-    """Slow and dead open deals as the room reads them (plain words, "–" when unknown)."""
+def stalled_deals_frame(x: Any, *, names: bool = False) -> pd.DataFrame:
+    """Slow and dead open deals as the room reads them (plain words, "–" when unknown): each deal
+    by its name or account, never its CRM id; the owner only with ``names``."""
     stalls = x.stalls
-    cols = [k for k in _STALL_COLUMNS if k in stalls]
+    if "name" not in stalls:
+        stalls = stalls.assign(name=deal_names(stalls))
+    cols = [k for k in _STALL_COLUMNS if k in stalls and not people.hidden(k, names)]
     out = stalls[cols].copy()
     if "status" in out:
         out["status"] = out["status"].map(lambda v: _STATUS.get(v, v))
@@ -88,7 +93,7 @@ def stalled_deals_frame(x: Any) -> pd.DataFrame:
         out["amount"] = out["amount"].map(render.money)
     if "past_due" in out:
         out["past_due"] = out["past_due"].map(
-            lambda v: MISSING if missing(v) else "yes" if v else "no"
+            lambda v: MISSING if missing(v) else display.value_text(bool(v))
         )
     return out.rename(columns=_STALL_COLUMNS)
 
@@ -120,6 +125,7 @@ class XRayView(StepView):
             self.tabs,
         ]
         self._drawn_for: Any = None
+        self._drawn_names = False
 
     def refresh(self) -> None:
         x = self.bench.xray
@@ -128,10 +134,11 @@ class XRayView(StepView):
             self.problem_buttons.clear()
             self.tabs.children = []
             return
-        if self._drawn_for is x:
+        names = self.names  # switching names on or off redraws the tables and charts
+        if self._drawn_for is x and self._drawn_names == names:
             self.problem_buttons.mark_used()
             return
-        self._drawn_for = x
+        self._drawn_for, self._drawn_names = x, names
         self.headline.value = render.fragment("app.xray_headline", x, [s.plain(n) for n in x.notes])
         self.problem_buttons.draw(ranked_findings(self.bench.findings()))
         pages = self._pages(x)
@@ -171,6 +178,11 @@ class XRayView(StepView):
             pages.append(("Over time", w.VBox(parts)))
         return pages
 
+    @property
+    def names(self) -> bool:
+        """Whether the session shows people's names (:func:`sales_rca.people.show_names`)."""
+        return people.show_names(self.session.state().settings)
+
     def _stalled(self, x: Any) -> w.Widget:
         parts: list[w.Widget] = [_html(s.hygiene_block(x))]
         stalls = x.stalls
@@ -181,7 +193,7 @@ class XRayView(StepView):
             parts.append(
                 w.HTML(
                     render.frame_table(
-                        stalled_deals_frame(x),
+                        stalled_deals_frame(x, names=self.names),
                         numeric=["days in stage", "normal up to (days)", "amount"],
                         max_rows=25,
                         caption="Slow and dead open deals, longest over their stage's normal first",
@@ -191,14 +203,14 @@ class XRayView(StepView):
         return w.VBox(parts)
 
     def _drivers(self, x: Any) -> w.Widget:
-        parts: list[w.Widget] = [_html(s.drivers_block(x))]
+        parts: list[w.Widget] = [_html(s.drivers_block(x, names=self.names))]
         top = s.top_driver(x)
         if top is not None:
             attribute, kind = top
             parts.append(
                 c.figure(
                     charts.win_rate_figure(
-                        x.drivers.groups, attribute, overall=x.win_rate, kind=kind
+                        x.drivers.groups, attribute, overall=x.win_rate, kind=kind, names=self.names
                     ),
                     height=480,
                 )
