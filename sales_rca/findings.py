@@ -61,6 +61,8 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["opportunity_ids"] = list(self.opportunity_ids)
+        if not self.figures:  # session files written before ``figures`` existed read the same
+            del data["figures"]
         return data
 
     @classmethod

@@ -99,7 +99,10 @@ def test_win_rate_figure_shows_intervals_and_the_overall_line():
     d = analyse_drivers(opps)
     fig = win_rate_figure(d.groups, "extra_needs_def", overall=d.overall_win_rate)
     point = fig.data[0]
-    assert list(point.y) == ["no (40 deals)", "yes (40 deals)"] and list(point.text) == ["25%", "75%"]
+    assert list(point.y) == ["No (40 deals)", "Yes (40 deals)"] and list(point.text) == [
+        "25%",
+        "75%",
+    ]
     assert point.error_x.array[1] > 0
     assert fig.layout.title.text == "Win rate by needs def"
     assert fig.layout.shapes[0].x0 == 0.5

@@ -21,7 +21,7 @@ from sales_rca.charts.pipeline import (
     trend_figure,
     win_rate_figure,
 )
-from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
+from sales_rca.charts.rootcause import fishbone_figure, vote_results_figure, why_tree_figure
 from sales_rca.charts.theme import COLORS, TEMPLATE_NAME, apply_theme
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "survival_figure",
     "time_in_stage_figure",
     "trend_figure",
+    "vote_results_figure",
     "why_tree_figure",
     "win_rate_figure",
 ]
