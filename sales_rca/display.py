@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 #: The one mark for a value nobody knows, wherever HTML shows it.
@@ -143,6 +144,7 @@ _EMPTY_WORDS = frozenset(
     {"", "none", "null", "nan", "nat", "n/a", "na", "-", "–", "(blank)", "(none)"}
 )
 _YES_NO = {"true": "yes", "false": "no"}
+_API_VALUE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")
 
 
 def recorded(value: Any) -> bool:
@@ -156,12 +158,15 @@ def recorded(value: Any) -> bool:
 
 def value_text(value: Any) -> str:
     """A value as the room reads it: ``None`` / empty -> ``not recorded``, ``True`` -> ``yes``,
-    ``False`` -> ``no``, anything else as its text."""
+    ``False`` -> ``no``, a pick-list's API name ``Retail_market`` -> ``Retail market``, anything
+    else as its text."""
     if not recorded(value):
         return NOT_RECORDED
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value).strip()
+    if _API_VALUE.fullmatch(text):  # a pick-list's API name ("Retail_market") as words
+        text = text.replace("_", " ")
     return _YES_NO.get(text.lower(), text)
 
 

@@ -87,10 +87,23 @@ def noun(column: Any) -> str:
 
 
 def plural(word: str) -> str:
-    """``rep`` -> ``reps``, ``territory`` -> ``territories``."""
+    """``rep`` -> ``reps``, ``territory`` -> ``territories``, ``person`` -> ``people``."""
+    if word == "person":
+        return "people"
     if word.endswith("y") and not word.endswith(("ay", "ey", "oy", "uy")):
         return word[:-1] + "ies"
     return word if word.endswith("s") else word + "s"
+
+
+def between(column: Any) -> str:
+    """How a sentence compares the people of ``column``: ``between reps``, ``between managers``,
+    ``by created by`` -> ``between people (created by)``."""
+    who = noun(column)
+    if who != "person":
+        return f"between {plural(who)}"
+    from sales_rca.display import phrase
+
+    return f"between people ({phrase(column)})"
 
 
 def hidden(column: Any, names: bool) -> bool:
@@ -156,6 +169,7 @@ __all__ = [
     "PEOPLE_FIELDS",
     "SHOW_NAMES",
     "aliases",
+    "between",
     "group_text",
     "hidden",
     "is_people",

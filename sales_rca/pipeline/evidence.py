@@ -416,6 +416,23 @@ def _driver_findings(
     return out
 
 
+def without_names(finding: Finding) -> Finding:
+    """``finding`` as it reads with names off: a driver finding about people made with names on
+    (a session that showed them) gets its people-safe title back from its numbers; any other
+    finding is returned as it is. The summary shows stored findings through this."""
+    d = finding.details or {}
+    if not d.get("people") or (d.get("group") is None and d.get("best_group") is None):
+        return finding
+    who = str(d.get("noun") or "person")
+    title = (
+        f"Win rates differ {people.between(d.get('attribute') or 'owner')}: the lowest-rate "
+        f"{who}'s deals win "
+        f"{_pct(finding.value)} vs {_pct(d.get('best_win_rate'))} for the highest-rate {who}'s"
+    )
+    hidden = {"group": None, "best_group": None, "where": f"one {who}'s deals"}
+    return replace(finding, title=title, details={**d, **hidden})
+
+
 def _others(group: pd.Series, won: float, n: float) -> pd.Series:
     """The deals outside ``group``, as a group named ``(others)``."""
     low, high = wilson_interval(np.array([won]), np.array([n]))
@@ -475,7 +492,7 @@ def _driver_title(r: pd.Series, worst: pd.Series, best: pd.Series, names: bool) 
                 f"{_pct(rest['win_rate'])} for all other deals"
             )
         return (
-            f"Win rates differ between {people.plural(who)}: the lowest-rate {who}'s deals win "
+            f"Win rates differ {people.between(attr)}: the lowest-rate {who}'s deals win "
             f"{w_rate} vs {b_rate} for the highest-rate {who}'s"
         )
     if OTHERS in (str(worst.name), str(best.name)):

@@ -273,12 +273,11 @@ def _plural(word: str) -> str:
 
 def _group(attribute: str, group: Any, names: bool, which: str) -> str:
     """A driver group in words; a person with names off as ``the lowest-rate rep``."""
-    from sales_rca.people import hidden, noun
+    from sales_rca.people import group_text, noun
     from sales_rca.pipeline.drivers import BLANK
 
-    if hidden(attribute, names):
-        return f"the {which}-rate {noun(attribute)}"
-    return display.value_text(None if group == BLANK else group)
+    alias = f"the {which}-rate {noun(attribute)}"
+    return group_text(attribute, None if group == BLANK else group, names=names, alias=alias)
 
 
 def driver_rows(x: XRay, *, names: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
