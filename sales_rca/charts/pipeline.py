@@ -174,7 +174,10 @@ def time_in_stage_figure(
                 showlegend=False,
             )
         )
-    fig.update_yaxes(title_text="days (p10 · p25 · median · p75 · p90)", rangemode="tozero")
+    fig.update_yaxes(
+        title_text="days (middle half of deals in the box, 8 in 10 within the whiskers)",
+        rangemode="tozero",
+    )
     fig.update_layout(showlegend=False)
     return apply_theme(fig, title=title)
 

@@ -686,16 +686,19 @@ def workshop(
 
 
 def workshop_figures(state: WorkshopState | None) -> list[go.Figure]:
-    """The five-whys tree of each problem and the fishbone, as figures (none without a session)."""
+    """The five-whys tree of each problem, the fishbone and, after a reveal, the vote as bars in
+    its ranking order (none without a session)."""
     if state is None or not (state.problems or state.causes):
         return []
-    from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
+    from sales_rca.charts.rootcause import fishbone_figure, vote_results_figure, why_tree_figure
 
     figures = [why_tree_figure(state.tree(p.id)) for p in state.problems]
     result = state.results()
     points = {r.cause_id: r.points for r in result.causes} if result else None
     top = result.top(3) if result else ()
     figures.append(fishbone_figure(state.categories, state.causes, points=points, highlight=top))
+    if result is not None and state.causes:
+        figures.append(vote_results_figure(result, state.causes))
     return figures
 
 

@@ -69,7 +69,8 @@ class RankedProblemButtons(ProblemButtons):
         b = c.button("Make this a problem", tooltip=f"Start a five-whys tree on: {f.title}")
         b.on_click(self.view.guard(lambda _, f=f: self._make_problem(f)))
         self._rows[f.key] = b
-        children: list[w.Widget] = [b, w.Label(f.title)]
+        # the words on the row; the statistics behind them one hover away, never on the row
+        children: list[w.Widget] = [b, w.Label(f.title, tooltip=f.figures or None)]
         mark = s.strength_mark(f)
         if mark:
             children.append(c.html("app.lead_mark", mark, LEAD_TIP))
