@@ -199,7 +199,7 @@ def test_names_appear_only_with_show_names_on():
     }
     assert any(r in t for t in by_rep[True] for r in reps)
     assert not any(r in t for t in by_rep[False] for r in reps)
-    assert "Rep A (" in " ".join(by_rep[False]) and "Win rate by reps" in by_rep[False]
+    assert "Rep A (" in " ".join(by_rep[False]) and "Win rate by rep" in by_rep[False]
     assert "owner" in shown["table"]
     hidden = room_texts(crm, x, names=False)
     assert "owner" not in hidden["table"] and "deal" in hidden["table"]
@@ -323,3 +323,21 @@ def test_a_deal_is_named_by_its_name_or_account_never_its_id():
         "a deal at Negotiation",
         "Acme renewal (2)",
     ]
+
+
+def test_the_summary_describes_a_rep_cited_while_names_were_shown(tmp_path):
+    from sales_rca.report import workshop
+    from sales_rca.session import Session
+
+    crm = load_crm(*EXPORTS["demo"])
+    named = next(f for f in findings(xray(crm), names=True) if f.details.get("people"))
+    with Session.create(tmp_path / "w.session", "Q3") as s:
+        s.set_setting(people.SHOW_NAMES, people.ON)
+        problem = s.add_problem("Some reps lose more", finding=named)
+        s.add_why(problem, "Deals are not reviewed")
+        state = s.state()
+    html = workshop(state).html
+    assert "Chris Doyle" not in html and "Win rates differ between reps" in html
+    assert "Chris Doyle" in workshop(state, names=True).html
+    page = Summary.from_session(state).html()
+    assert "Chris Doyle" not in page

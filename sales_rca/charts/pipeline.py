@@ -345,7 +345,7 @@ def win_rate_figure(
     if kind == "numeric":
         fig.update_yaxes(autorange="reversed")
     _legend_below_axis_title(fig)
-    who = people.plural(people.noun(attribute)) if people.hidden(attribute, names) else None
+    who = people.noun(attribute) if people.hidden(attribute, names) else None
     label = _esc(who or display.phrase(attribute))
     return apply_theme(fig, title=title or f"Win rate by {label}", height=200 + 55 * max(len(g), 1))
 

@@ -663,11 +663,41 @@ def recommend_plays(
 # --- workshop ---------------------------------------------------------------------------------------
 
 
+def without_names(state: WorkshopState) -> WorkshopState:
+    """``state`` with every cited finding as it reads with names off
+    (:func:`sales_rca.pipeline.evidence.without_names`): a finding cited while the session showed
+    names is described again in the summary. Text the team typed is theirs and stays as it is."""
+    import dataclasses
+
+    from sales_rca.pipeline.evidence import without_names as finding_without_names
+
+    def cited(items: Any) -> tuple[Any, ...]:
+        return tuple(
+            e
+            if e.finding is None
+            else dataclasses.replace(e, finding=finding_without_names(e.finding))
+            for e in items
+        )
+
+    return dataclasses.replace(
+        state,
+        problems=tuple(dataclasses.replace(p, evidence=cited(p.evidence)) for p in state.problems),
+        whys=tuple(dataclasses.replace(w, evidence=cited(w.evidence)) for w in state.whys),
+    )
+
+
 def workshop(
-    state: WorkshopState | None, currency: str = "", playbook: Sequence[Play] | None = None
+    state: WorkshopState | None,
+    currency: str = "",
+    playbook: Sequence[Play] | None = None,
+    *,
+    names: bool = False,
 ) -> Html:
     """The workshop's decisions as the app's last step shows them: five-whys trees, the ranked
-    causes, the plays picked (titles from ``playbook``, default the packaged one) and actions."""
+    causes, the plays picked (titles from ``playbook``, default the packaged one) and actions.
+    Findings cited as evidence are described, not named, unless ``names`` (:func:`without_names`)."""
+    if state is not None and not names:
+        state = without_names(state)
     if state is None:
         return section(
             "Workshop",
