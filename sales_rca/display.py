@@ -117,6 +117,7 @@ FIELD_LABELS: dict[str, str] = {
     "threshold_days": "Normal up to (days)",
     "past_due": "Close date passed",
     "status": "Status",
+    "name": "Deal",
 }
 
 
@@ -195,24 +196,39 @@ NAME_FIELDS: tuple[str, ...] = (
 )
 
 
-def deal_names(opportunities: Any, stages: Any = None) -> Any:
+def distinct(labels: Any) -> list[str]:
+    """Labels kept apart: the second ``Acme`` reads ``Acme (2)``, the third ``Acme (3)`` (a chart
+    axis would merge equal labels)."""
+    seen: dict[str, int] = {}
+    out = []
+    for text in map(str, labels):
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return out
+
+
+def deal_names(opportunities: Any, stages: Any = None, *, apart: bool = True) -> Any:
     """Each deal's name as a person reads it (a pandas Series aligned with ``opportunities``):
     its opportunity name, else its account, else ``"a deal at <stage>"`` (``stages`` aligned,
-    default the table's ``stage``), never its CRM id. Repeated names get ``(2)``, ``(3)``... so
-    a chart axis keeps them apart."""
+    default the table's ``stage``), never its CRM id. With ``apart``, repeated names are kept
+    apart (:func:`distinct`)."""
     import pandas as pd
 
     index = opportunities.index
     names = pd.Series([None] * len(index), index=index, dtype=object)
     for column in (*(c for c in NAME_FIELDS if c in opportunities), "account"):
         if column in opportunities:
-            values = opportunities[column].map(lambda v: str(v).strip() if recorded(v) else None)
+            text = opportunities[column].astype("string").str.strip()
+            empty = text.isna() | text.str.lower().isin(_EMPTY_WORDS)  # vectorised `recorded`
+            values = text.astype(object).where(~empty.to_numpy(bool), None)
             names = names.where(names.notna(), values)
     stage = stages if stages is not None else opportunities.get("stage")
-    if stage is not None:
-        fallback = pd.Series(stage, index=index).map(lambda s: f"a deal at {value_text(s)}")
-    else:
-        fallback = pd.Series("a deal", index=index)
-    names = names.where(names.notna(), fallback)
-    repeat = names.groupby(names).cumcount()
-    return names.where(repeat == 0, names + " (" + (repeat + 1).astype(str) + ")")
+    unnamed = names.isna().to_numpy()
+    if unnamed.any():  # only deals with neither name nor account are named by their stage
+        if stage is None:
+            names[unnamed] = "a deal"
+        else:
+            at = pd.Series(stage, index=index)[unnamed].astype(object)
+            words = {s: f"a deal at {value_text(s)}" for s in at.drop_duplicates()}
+            names[unnamed] = at.map(words).to_numpy()
+    return pd.Series(distinct(names), index=index, dtype=object) if apart else names

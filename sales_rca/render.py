@@ -184,8 +184,9 @@ def frame_table(
     max_rows: int = 50,
     caption: str = "",
 ) -> Markup:
-    """The first ``max_rows`` rows of ``frame`` as a table (column names with spaces), scrolling
-    sideways when wide; ``formats`` maps columns to formatters for known values."""
+    """The first ``max_rows`` rows of ``frame`` as a table, scrolling sideways when wide:
+    columns by their plain labels (:func:`sales_rca.display.phrase`), ``True`` / ``False`` as
+    yes / no; ``formats`` maps columns to formatters for known values."""
     import pandas as pd
 
     formats = formats or {}
@@ -196,12 +197,16 @@ def frame_table(
     ]
     rows = [
         [
-            formats[c](v) if c in formats and not display.unknown(v) else v
+            formats[c](v)
+            if c in formats and not display.unknown(v)
+            else display.value_text(bool(v))
+            if isinstance(v, bool) or type(v).__name__ == "bool_"
+            else v
             for c, v in zip(columns, row, strict=True)
         ]
         for row in frame.head(max_rows).itertuples(index=False)
     ]
-    headers = [str(c).replace("_", " ") for c in columns]
+    headers = [display.phrase(c) for c in columns]
     return fragment(
         "blocks.frame_table",
         table(headers, rows, numeric=right, caption=caption),

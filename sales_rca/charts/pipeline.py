@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from sales_rca import display, people
 from sales_rca.charts.theme import COLORS, SEQUENCE, apply_theme
-from sales_rca.display import deal_names, missing, money, share
+from sales_rca.display import deal_names, distinct, missing, money, share
 
 __all__ = [
     "funnel_figure",
@@ -389,8 +389,8 @@ def stall_figure(
         stalls = stalls[stalls["status"] == "slow"]
     s = stalls.head(top).iloc[::-1]
     # a deal is labelled by its name (or account), never by its CRM id
-    names = s["name"] if "name" in s else deal_names(s)
-    labels = [f"{_esc(n)} · {_esc(st)}" for n, st in zip(names, s["stage"], strict=True)]
+    names = s["name"] if "name" in s else deal_names(s, apart=False)
+    labels = distinct(f"{_esc(n)} · {_esc(st)}" for n, st in zip(names, s["stage"], strict=True))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

@@ -238,7 +238,11 @@ def xray(
     won, lost, open_ = (int((outcome == o).sum()) for o in ("won", "lost", "open"))
     low, high = wilson_interval(np.array([won]), np.array([won + lost]))
     extra = opps[[c for c in _STALL_EXTRA if c in opps]].reset_index(drop=True)
-    extra.insert(0, "name", deal_names(opps).reset_index(drop=True))
+    # only open deals can stall: only they are named (the name a person reads, never the id)
+    is_open = (outcome == "open").to_numpy()
+    names = pd.Series(None, index=extra.index, dtype=object)
+    names[is_open] = deal_names(opps.loc[is_open], apart=False).to_numpy()
+    extra.insert(0, "name", names)
     codes = ColumnCodes(opps)  # each column factorized once, for every analysis below
     stall = analyse_stalls(
         visits,

@@ -25,19 +25,19 @@ LEAD_TIP = (
     "This rests on too few deals, or on too few managers or territories, to prove it: a lead "
     "to discuss, not proof."
 )
-#: The stalled-deals table's columns and headers: a deal by its name (never its CRM id); the
-#: owner only when the session shows names.
-_STALL_COLUMNS = {
-    "name": "deal",
-    "stage": "stage",
-    "status": "status",
-    "days_in_stage": "days in stage",
-    "threshold_days": "normal up to (days)",
-    "past_due": "close date passed",
-    "amount": "amount",
-    "owner": "owner",
-    "account": "account",
-}
+#: The stalled-deals table's columns (headed by their plain labels, :func:`display.phrase`): a
+#: deal by its name (never its CRM id); the owner only when the session shows names.
+_STALL_COLUMNS = (
+    "name",
+    "stage",
+    "status",
+    "days_in_stage",
+    "threshold_days",
+    "past_due",
+    "amount",
+    "owner",
+    "account",
+)
 _STATUS = {"slow": "slow (value at risk)", "dead": "dead (clean up)"}
 
 
@@ -82,7 +82,7 @@ def stalled_deals_frame(x: Any, *, names: bool = False) -> pd.DataFrame:
     by its name or account, never its CRM id; the owner only with ``names``."""
     stalls = x.stalls
     if "name" not in stalls:
-        stalls = stalls.assign(name=deal_names(stalls))
+        stalls = stalls.assign(name=deal_names(stalls, apart=False))
     cols = [k for k in _STALL_COLUMNS if k in stalls and not people.hidden(k, names)]
     out = stalls[cols].copy()
     if "status" in out:
@@ -96,7 +96,7 @@ def stalled_deals_frame(x: Any, *, names: bool = False) -> pd.DataFrame:
         out["past_due"] = out["past_due"].map(
             lambda v: MISSING if missing(v) else display.value_text(bool(v))
         )
-    return out.rename(columns=_STALL_COLUMNS)
+    return out.rename(columns=display.phrase)
 
 
 def _html(markup: str) -> w.HTML:
