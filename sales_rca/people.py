@@ -9,10 +9,11 @@ the facilitator switches names on for the session (the ``show_names`` setting, r
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
+
+from sales_rca.crm.vendors import normalise, vendors
 
 #: Canonical fields that hold a person (DESIGN.md, "Canonical tables").
 PEOPLE_FIELDS: tuple[str, ...] = ("owner", "manager")
@@ -34,15 +35,13 @@ _NOUNS = {"owner": "rep", "manager": "manager"}
 
 
 def _normalise(column: Any) -> str:
-    text = str(column).removeprefix("extra_")
-    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+    """A column's name as the vendors' headers are compared (:func:`.crm.vendors.normalise`)."""
+    return normalise(str(column).removeprefix("extra_"))
 
 
 @cache
 def _vendor_people_headers() -> frozenset[str]:
     """Every vendor's header alias of ``owner`` and ``manager`` (``crm_vendors.yaml``)."""
-    from sales_rca.crm.vendors import vendors
-
     return frozenset(
         alias
         for vendor in vendors().values()

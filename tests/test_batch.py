@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import html
@@ -44,6 +45,7 @@ NEUTRAL = {
     "period": "",
     "session_path": "",
     "baseline": "",
+    "show_names": False,
 }
 
 
@@ -119,8 +121,10 @@ def test_the_notebook_declares_the_documented_parameters() -> None:
         "period",
         "session_path",
         "baseline",
+        "show_names",
     ]
     assert spec.parameters["official_stages"].type == "list[str]"
+    assert spec.parameters["show_names"].type == "bool"  # the summary names nobody by default
 
 
 @pytest.mark.parametrize(
@@ -193,9 +197,7 @@ def test_the_notebook_defaults_name_no_client_data() -> None:
     declared = notebook_parameters(NOTEBOOK)
     for name in ("client", "export_path", "history_path", "mapping_path", "session_path"):
         assert declared[name].default == '""', f"{name} defaults to {declared[name].default}"
-    assert {n: declared[n].default for n in NEUTRAL} == {
-        n: json.dumps(v) for n, v in NEUTRAL.items()
-    }
+    assert {n: ast.literal_eval(declared[n].default) for n in NEUTRAL} == NEUTRAL
 
 
 def test_a_client_inherits_only_the_defaults_never_another_clients_values(tmp_path: Path) -> None:
