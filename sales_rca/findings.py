@@ -37,6 +37,8 @@ class Finding:
             units to prove it) or ``context`` (background, not a problem in itself).
         deals: how many deals the number rests on (None when not a count of deals).
         value_at_stake: the money the fact puts at stake, None when the export has no amounts.
+        figures: the statistics behind the title's words (p-values, intervals, ratios) for
+            whoever opens the details; the title never carries them.
     """
 
     key: str
@@ -54,10 +56,13 @@ class Finding:
     strength: str = "strong"
     deals: int | None = None
     value_at_stake: float | None = None
+    figures: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["opportunity_ids"] = list(self.opportunity_ids)
+        if not self.figures:  # session files written before ``figures`` existed read the same
+            del data["figures"]
         return data
 
     @classmethod

@@ -88,7 +88,14 @@ def environment() -> jinja2.Environment:
         finalize=_shown,
     )
     env.filters.update(
-        share=share, number=number, money=money, metric=metric_value, date=date, target=_target
+        share=share,
+        number=number,
+        money=money,
+        metric=metric_value,
+        date=date,
+        target=_target,
+        label=display.label,
+        value=display.value_text,
     )
     env.globals["Tile"] = Tile
     return env
@@ -177,8 +184,9 @@ def frame_table(
     max_rows: int = 50,
     caption: str = "",
 ) -> Markup:
-    """The first ``max_rows`` rows of ``frame`` as a table (column names with spaces), scrolling
-    sideways when wide; ``formats`` maps columns to formatters for known values."""
+    """The first ``max_rows`` rows of ``frame`` as a table, scrolling sideways when wide:
+    columns by their plain labels (:func:`sales_rca.display.phrase`), ``True`` / ``False`` as
+    yes / no; ``formats`` maps columns to formatters for known values."""
     import pandas as pd
 
     formats = formats or {}
@@ -189,12 +197,16 @@ def frame_table(
     ]
     rows = [
         [
-            formats[c](v) if c in formats and not display.unknown(v) else v
+            formats[c](v)
+            if c in formats and not display.unknown(v)
+            else display.value_text(bool(v))
+            if isinstance(v, bool) or type(v).__name__ == "bool_"
+            else v
             for c, v in zip(columns, row, strict=True)
         ]
         for row in frame.head(max_rows).itertuples(index=False)
     ]
-    headers = [str(c).replace("_", " ") for c in columns]
+    headers = [display.phrase(c) for c in columns]
     return fragment(
         "blocks.frame_table",
         table(headers, rows, numeric=right, caption=caption),
@@ -253,18 +265,25 @@ DISAGREES = 0.5
 
 
 def alignment_reading(w_value: float | None) -> str:
-    """Kendall's W in words the room understands, e.g. ``0.82 (strong agreement): the team
-    largely agrees``."""
+    """The team's alignment in words the room understands, e.g. ``the team mostly agrees: ready
+    to choose``; the figure (Kendall's W) stays behind the words (:func:`alignment_details`)."""
     from sales_rca.rootcause.voting import alignment_label
 
     if w_value is None:
         return "not measured yet: it needs at least two ballots on two or more causes"
-    head = f"{w_value:.2f} ({alignment_label(w_value)})"
+    words = alignment_label(w_value)
     if w_value >= AGREES:
-        return f"{head}: the team largely agrees"
+        return f"{words}: ready to choose"
     if w_value >= DISAGREES:
-        return f"{head}: the team partly agrees, check the top causes together before choosing"
-    return f"{head}: the team does not agree yet: discuss before choosing"
+        return f"{words}: check the top causes together before choosing"
+    return f"{words}: discuss before choosing"
+
+
+def alignment_details(w_value: float | None) -> str:
+    """The figure behind :func:`alignment_reading` (``""`` when not measured)."""
+    from sales_rca.rootcause.voting import alignment_figure
+
+    return alignment_figure(w_value)
 
 
 def why_tree(tree: WhyTree) -> Markup:
@@ -278,8 +297,9 @@ def trees(state: WorkshopState) -> Markup:
 
 
 def ranking(state: WorkshopState, result: VoteResult | None = None) -> Markup:
-    """The revealed ranking (Borda order, dots, voters) with the team's alignment; before a
-    reveal (``result`` ``None``), the causes on the fishbone."""
+    """The revealed ranking (places in the round's order, said in words: dots or ranking points;
+    dots, voters and ranking points shown) with the team's alignment in words, its figure one
+    click away; before a reveal (``result`` ``None``), the causes on the fishbone."""
     labels = {c.id: c.label for c in state.categories}
     if result is None:
         return fragment("decisions.ranking", state, None, labels=labels)
@@ -291,7 +311,15 @@ def ranking(state: WorkshopState, result: VoteResult | None = None) -> Markup:
     ]
     agrees = result.alignment is not None and result.alignment >= AGREES
     reading = alignment_reading(result.alignment)
-    return fragment("decisions.ranking", state, result, rows, reading=reading, agrees=agrees)
+    return fragment(
+        "decisions.ranking",
+        state,
+        result,
+        rows,
+        reading=reading,
+        agrees=agrees,
+        figure=alignment_details(result.alignment),
+    )
 
 
 def actions(

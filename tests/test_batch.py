@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import html
@@ -45,6 +46,7 @@ NEUTRAL = {
     "session_path": "",
     "baseline": "",
     "benchmark_path": "",
+    "show_names": False,
 }
 
 
@@ -121,8 +123,10 @@ def test_the_notebook_declares_the_documented_parameters() -> None:
         "session_path",
         "baseline",
         "benchmark_path",
+        "show_names",
     ]
     assert spec.parameters["official_stages"].type == "list[str]"
+    assert spec.parameters["show_names"].type == "bool"  # the summary names nobody by default
 
 
 @pytest.mark.parametrize(
@@ -195,9 +199,7 @@ def test_the_notebook_defaults_name_no_client_data() -> None:
     declared = notebook_parameters(NOTEBOOK)
     for name in ("client", "export_path", "history_path", "mapping_path", "session_path"):
         assert declared[name].default == '""', f"{name} defaults to {declared[name].default}"
-    assert {n: declared[n].default for n in NEUTRAL} == {
-        n: json.dumps(v) for n, v in NEUTRAL.items()
-    }
+    assert {n: ast.literal_eval(declared[n].default) for n in NEUTRAL} == NEUTRAL
 
 
 def test_a_client_inherits_only_the_defaults_never_another_clients_values(tmp_path: Path) -> None:

@@ -99,7 +99,10 @@ def test_win_rate_figure_shows_intervals_and_the_overall_line():
     d = analyse_drivers(opps)
     fig = win_rate_figure(d.groups, "extra_needs_def", overall=d.overall_win_rate)
     point = fig.data[0]
-    assert list(point.y) == ["No (n=40)", "Yes (n=40)"] and list(point.text) == ["25%", "75%"]
+    assert list(point.y) == ["No (40 deals)", "Yes (40 deals)"] and list(point.text) == [
+        "25%",
+        "75%",
+    ]
     assert point.error_x.array[1] > 0
     assert fig.layout.title.text == "Win rate by needs def"
     assert fig.layout.shapes[0].x0 == 0.5
@@ -128,7 +131,7 @@ def test_win_rate_figure_keeps_numeric_bands_in_ascending_order():
     d = band_groups()
     groups = d.groups[d.groups["attribute"] == "extra_buying_group_size"]
     fig = win_rate_figure(groups, "extra_buying_group_size", kind="numeric")
-    labels = [y.split(" (n=")[0] for y in fig.data[0].y]
+    labels = [y.split(" (")[0] for y in fig.data[0].y]
     assert labels == list(groups["group"])  # the table's order, not sorted by win rate
     assert fig.layout.yaxis.autorange == "reversed"  # smallest band on top
     assert fig.layout.title.text == "Win rate by buying group size"
@@ -141,7 +144,9 @@ def test_stall_figure_shows_slow_deals_only_longest_first_with_their_threshold()
     assert set(x.stalls["status"]) == {"slow", "dead"}
     fig = stall_figure(x.stalls)
     bars, marks = fig.data
-    assert list(bars.y) == [f"O2 · {N}"]  # O1 at Proposal is dead: hygiene, not at risk
+    # a deal by its account (the fixture has no opportunity names), never by its CRM id;
+    # O1 at Proposal is dead: hygiene, not at risk
+    assert list(bars.y) == [f"Acct O2 · {N}"]
     assert list(marks.x) == [10.0]
     assert bars.text[0] == "20 d · 500"
     assert "Slow deals" in fig.layout.title.text

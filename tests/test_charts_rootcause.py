@@ -76,3 +76,24 @@ def test_fishbone_colours_categories_by_control_and_highlights_top_causes():
     price = next(a for t, a in labels.items() if "Price &amp; commercials" in t)
     assert coaching.font.color != price.font.color
     assert other in {c.id for c in w.snapshot().causes}
+
+
+def test_vote_results_figure_draws_the_revealed_order_as_bars_with_its_rule():
+    from sales_rca.charts import vote_results_figure
+    from sales_rca.rootcause import Cause, Vote, aggregate
+
+    causes = [
+        Cause("c1", "<b>No champion</b>", "buyer"),
+        Cause("c2", "Discounting late", "price"),
+        Cause("c3", "No mutual plan", "process"),
+    ]
+    votes = [Vote("ann", "c1", 3), Vote("bob", "c2", 2), Vote("bob", "c3", 1)]
+    votes += [Vote("cat", "c2", 2), Vote("cat", "c3", 1), Vote("dan", "c1", 3)]
+    result = aggregate([c.id for c in causes], votes)
+    fig = vote_results_figure(result, causes)
+    (bars,) = fig.data
+    top_first = list(bars.y)[::-1]
+    assert top_first[0].startswith("1. &lt;b&gt;No champion") and "<b>" not in top_first[0]
+    assert list(bars.x)[::-1] == [6, 4, 2]  # the bar is what decided the order: dots
+    assert "Ranked by dots" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "dots"

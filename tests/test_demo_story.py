@@ -81,3 +81,21 @@ def test_the_demo_story_survives_honest_statistics(demo_xray):
     assert any(f.stage == "Needs Analysis" for f in top)
     assert any("buying group size" in f.title for f in top)
     assert any("coaching" in f.title and "too few to prove" in f.title for f in ranked)
+
+
+def test_the_coaching_lead_is_its_own_caution_finding_in_plain_words(demo_xray):
+    _, x = demo_xray
+    (lead,) = [f for f in findings(x) if f.details.get("attribute") == "extra_manager_coaching"]
+    assert lead.strength == "caution" and "only 4 managers carry this" in lead.title
+    assert "same_fact" not in lead.details  # a lead never absorbs a stronger attribute
+    assert "manager coaching is Informal" in lead.title and "extra_" not in lead.title
+    assert "p adjusted" in lead.figures and "p adjusted" not in lead.title
+
+
+def test_the_demo_reps_are_described_not_named(demo_xray):
+    crm, x = demo_xray
+    reps = set(crm.opportunities["owner"].dropna()) | set(crm.opportunities["manager"].dropna())
+    (about_reps,) = [f for f in findings(x) if f.details.get("attribute") == "owner"]
+    assert about_reps.title.startswith("Win rates differ between reps: the lowest-rate rep's")
+    assert not any(name in about_reps.title for name in reps)
+    assert "competitor is None" not in " ".join(f.title for f in findings(x))

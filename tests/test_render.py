@@ -219,8 +219,8 @@ def fragments() -> dict[str, str]:
         "app: ballot status revealed": render.fragment("app.ballot_status", 1, True, 0, 3),
         "app: findings list": render.fragment(
             "app.findings_list",
-            [(1, hostile("finding"), hostile("lead"), True)],
-            [(2, hostile("background"), "", False)],
+            [(1, hostile("finding"), hostile("lead"), True, hostile("p = 0.01"))],
+            [(2, hostile("background"), "", False, "")],
             hostile("tip"),
         ),
         "app: room link": render.fragment("app.room_link"),

@@ -369,7 +369,7 @@ def test_the_drivers_table_uses_plain_names_and_words_never_columns_or_p_values(
     assert "extra_" not in html
     _, rows = driver_rows(x)
     first = rows[0]
-    assert first[0] == "buying group size" and first[-1] == "clear"
+    assert first[0] == "Buying group size" and first[-1] == "clear"
     assert first[1].startswith("14: ") or first[1].startswith("10-14: ")  # the worst band
     for word in ("p_value", "p =", "True", "False", "significant", "nan"):
         assert word not in text, word

@@ -8,7 +8,12 @@ from scipy.stats import friedmanchisquare
 
 from sales_rca.errors import ModelError
 from sales_rca.rootcause import Ranking, Vote, Workshop, aggregate, borda_scores, kendalls_w
-from sales_rca.rootcause.voting import alignment_label, ranks_from_dots, ranks_from_ordering
+from sales_rca.rootcause.voting import (
+    alignment_figure,
+    alignment_label,
+    ranks_from_dots,
+    ranks_from_ordering,
+)
 
 
 def test_borda_count_matches_the_tennessee_capital_example():
@@ -112,11 +117,38 @@ def test_a_ranking_wins_over_the_same_participants_dots_and_removed_causes_do_no
 
 
 def test_alignment_is_described_in_plain_words():
-    assert alignment_label(0.82) == "strong agreement"
-    assert alignment_label(0.55) == "moderate agreement"
-    assert alignment_label(0.31) == "weak agreement"
-    assert alignment_label(0.1) == "little agreement"
-    assert alignment_label(None) == "not enough ballots"
+    assert alignment_label(0.82) == "the team mostly agrees"
+    assert alignment_label(0.55) == "the team partly agrees"
+    assert alignment_label(0.31) == "views are split"
+    assert alignment_label(0.1) == "views are far apart"
+    assert alignment_label(None) == "not enough ballots to tell"
+    assert alignment_figure(0.82).startswith("Kendall's W 0.82")
+
+
+def test_a_dot_round_is_ranked_by_dots_so_three_dots_never_come_second_behind_two():
+    # ann puts 3 dots on c1; bob and cat 2 dots on c2 and 1 on c3: by Borda c2 would lead
+    votes = [
+        Vote("ann", "c1", 3),
+        Vote("bob", "c2", 2),
+        Vote("bob", "c3", 1),
+        Vote("cat", "c2", 2),
+        Vote("cat", "c3", 1),
+    ]
+    result = aggregate(["c1", "c2", "c3"], votes)
+    assert result.order == "dots" and result.rule.startswith("Ranked by dots")
+    dots = [c.points for c in result.causes]
+    assert dots == sorted(dots, reverse=True) and [c.place for c in result.causes] == [1, 2, 3]
+
+
+def test_a_round_with_rankings_is_ranked_by_ranking_points_and_says_so():
+    result = aggregate(
+        ["c1", "c2"],
+        [Vote("bob", "c1", 3)],
+        [Ranking("ann", ("c2", "c1")), Ranking("cat", ("c2",))],
+    )
+    assert result.order == "ranking points" and "ranking points" in result.rule
+    borda = [c.borda for c in result.causes]
+    assert borda == sorted(borda, reverse=True) and result.top(1) == ("c2",)
 
 
 @pytest.fixture

@@ -59,14 +59,16 @@ def test_describe_undo_names_what_was_undone():
 @pytest.mark.parametrize(
     ("w_value", "words"),
     [
-        (0.82, "0.82 (strong agreement): the team largely agrees"),
+        (0.82, "the team mostly agrees: ready to choose"),
         (0.55, "the team partly agrees"),
-        (0.2, "the team does not agree yet: discuss before choosing"),
+        (0.2, "views are far apart: discuss before choosing"),
         (None, "not measured yet"),
     ],
 )
 def test_alignment_reading_says_in_plain_words_whether_the_team_agrees(w_value, words):
-    assert words in alignment_reading(w_value)
+    reading = alignment_reading(w_value)
+    assert words in reading
+    assert "Kendall" not in reading and not re.search(r"\d", reading)  # the figure stays behind
 
 
 def voted_workshop() -> Workshop:
@@ -92,14 +94,18 @@ def test_vote_status_counts_voters_without_showing_ballots():
     assert vote_status(w_.snapshot()).endswith("until you reveal")
 
 
-def test_results_rank_by_borda_with_alignment_and_escape_cause_text():
+def test_results_rank_by_dots_say_their_rule_and_keep_the_figure_behind_the_words():
     w_ = voted_workshop()
     w_.reveal()
     state = w_.snapshot()
     html = ranking(state, state.results())
     assert "<script" not in html and "&lt;script&gt;" in html
     assert html.index("&lt;script&gt;") < html.index("ROI never quantified")  # 4 dots beat 2
-    assert "Alignment (Kendall's W) 1.00 (strong agreement): the team largely agrees" in html
+    assert "Alignment: the team mostly agrees: ready to choose." in html
+    assert "Ranked by dots; equal dots by ranking points." in html
+    shown = html.split("<details")[0]  # the figure is one click away, never in the sentence
+    assert "Kendall" not in shown and "Borda" not in html
+    assert "Kendall&#39;s W 1.00" in html
 
 
 def test_fishbone_figure_shows_typed_html_as_text():

@@ -22,7 +22,7 @@ from sales_rca.charts.pipeline import (
     win_rate_figure,
 )
 from sales_rca.charts.process import won_process_figure
-from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
+from sales_rca.charts.rootcause import fishbone_figure, vote_results_figure, why_tree_figure
 from sales_rca.charts.theme import COLORS, TEMPLATE_NAME, apply_theme
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "survival_figure",
     "time_in_stage_figure",
     "trend_figure",
+    "vote_results_figure",
     "why_tree_figure",
     "win_rate_figure",
     "won_process_figure",

@@ -3,6 +3,7 @@
 Each builder takes a table from :mod:`sales_rca.pipeline` (or the x-ray's attribute) and returns a
 themed ``plotly.graph_objects.Figure``. Stage names, group values and deal ids come from the CRM:
 they are HTML-escaped here (:func:`_esc`), where they become plotly label markup, and nowhere earlier.
+Deals are labelled by their names, never by CRM ids; people only when ``names`` is on.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sales_rca import display, people
 from sales_rca.charts.theme import COLORS, SEQUENCE, apply_theme
-from sales_rca.display import missing, money, share
+from sales_rca.display import deal_names, distinct, missing, money, share
 
 __all__ = [
     "funnel_figure",
@@ -172,7 +174,10 @@ def time_in_stage_figure(
                 showlegend=False,
             )
         )
-    fig.update_yaxes(title_text="days (p10 · p25 · median · p75 · p90)", rangemode="tozero")
+    fig.update_yaxes(
+        title_text="days (middle half of deals in the box, 8 in 10 within the whiskers)",
+        rangemode="tozero",
+    )
     fig.update_layout(showlegend=False)
     return apply_theme(fig, title=title)
 
@@ -267,8 +272,13 @@ def win_rate_figure(
     overall: float | None = None,
     kind: str | None = None,
     title: str | None = None,
+    names: bool = False,
 ) -> go.Figure:
     """Win rate per group of one attribute with its Wilson 95% interval (``DriverAnalysis.groups``).
+
+    Groups read as plain words (``not recorded``, ``yes`` / ``no``); the groups of a people
+    attribute (owners, managers: :func:`sales_rca.people.is_people`) are ``Rep A``, ``Rep B``...
+    unless ``names`` is True.
 
     Numeric attributes (``kind="numeric"``) keep the table's order (bands in ascending order,
     read top to bottom); text attributes are sorted by win rate. Groups too small for the test
@@ -280,7 +290,10 @@ def win_rate_figure(
     if kind != "numeric":
         g = g.sort_values("win_rate", kind="stable")
     colours = [COLORS["open"] if tested else COLORS["muted"] for tested in g["tested"]]
-    labels = [f"{_esc(grp)} (n={n})" for grp, n in zip(g["group"], g["deals"], strict=True)]
+    shown = _group_names(attribute, g["group"], names)
+    labels = [
+        f"{_esc(shown[grp])} ({n} deals)" for grp, n in zip(g["group"], g["deals"], strict=True)
+    ]
     fig = go.Figure(
         go.Scatter(
             x=g["win_rate"],
@@ -332,10 +345,19 @@ def win_rate_figure(
     if kind == "numeric":
         fig.update_yaxes(autorange="reversed")
     _legend_below_axis_title(fig)
-    from sales_rca.pipeline.leakage import attribute_name  # the one plain name of a column
-
-    label = _esc(attribute_name(attribute))
+    who = people.noun(attribute) if people.hidden(attribute, names) else None
+    label = _esc(who or display.phrase(attribute))
     return apply_theme(fig, title=title or f"Win rate by {label}", height=200 + 55 * max(len(g), 1))
+
+
+def _group_names(attribute: str, groups: pd.Series, names: bool) -> dict[Any, str]:
+    """Each driver group's label: its value in words, a person's alias with names off."""
+    from sales_rca.pipeline.drivers import BLANK
+
+    if people.hidden(attribute, names):
+        known = [g for g in groups if g != BLANK]
+        return {**people.aliases(attribute, known), BLANK: display.NOT_RECORDED}
+    return {g: display.value_text(None if g == BLANK else g) for g in groups}
 
 
 def _legend_below_axis_title(fig: go.Figure) -> None:
@@ -356,6 +378,9 @@ def stall_figure(
 ) -> go.Figure:
     """The ``top`` slow deals (longest over threshold): days in stage, threshold marker, amount.
 
+    Each deal is labelled by its ``name`` column (:func:`sales_rca.display.deal_names`: the
+    opportunity's name, else its account), never by its CRM id.
+
     Only deals with ``status == "slow"`` are drawn: dead deals (far past any normal time) are
     pipeline hygiene, not value at risk, and would squash the scale. Without a ``status`` column
     every row counts as slow.
@@ -363,9 +388,9 @@ def stall_figure(
     if "status" in stalls:
         stalls = stalls[stalls["status"] == "slow"]
     s = stalls.head(top).iloc[::-1]
-    labels = [
-        f"{_esc(i)} · {_esc(st)}" for i, st in zip(s["opportunity_id"], s["stage"], strict=True)
-    ]
+    # a deal is labelled by its name (or account), never by its CRM id
+    names = s["name"] if "name" in s else deal_names(s, apart=False)
+    labels = distinct(f"{_esc(n)} · {_esc(st)}" for n, st in zip(names, s["stage"], strict=True))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

@@ -1,4 +1,4 @@
-"""Root-cause figures: the five-whys tree and the sales fishbone (Ishikawa diagram).
+"""Root-cause figures: the five-whys tree, the sales fishbone (Ishikawa diagram) and the vote.
 
 User text is HTML-escaped here, where it becomes figure markup, and nowhere earlier.
 """
@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from sales_rca.charts.theme import COLORS, apply_theme
 from sales_rca.rootcause.fishbone import Category, Cause
+from sales_rca.rootcause.voting import VoteResult
 from sales_rca.rootcause.whys import Status, WhyTree
 
 #: Node fill per why status.
@@ -379,3 +380,48 @@ def fishbone_figure(
         showlegend=False,
     )
     return fig
+
+
+def vote_results_figure(
+    result: VoteResult,
+    causes: Iterable[Cause],
+    *,
+    title: str = "The team's vote",
+) -> go.Figure:
+    """The revealed vote as bars, best cause on top, in the round's order (:attr:`VoteResult.rule`):
+    the bar is what decided the order (dots, or ranking points), each labelled with the other.
+
+    Causes no longer on the fishbone are left out; cause texts are escaped here.
+    """
+    from sales_rca.rootcause.voting import BY_POINTS
+
+    text = {c.id: c.text for c in causes}
+    rows = [r for r in result.causes if r.cause_id in text]
+    by_points = result.order == BY_POINTS
+    values = [r.borda if by_points else r.points for r in rows]
+    labels = [f"{r.place}. {_label(text[r.cause_id], LABEL_CHARS, 2)}" for r in rows]
+    annotations = [
+        f"{r.borda:g} points · {r.points} dots"
+        if by_points
+        else f"{r.points} dots · {r.voters} voters"
+        for r in rows
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=values[::-1],
+            y=labels[::-1],
+            orientation="h",
+            marker_color=[
+                COLORS["highlight"] if r.place <= 3 else COLORS["muted"] for r in rows[::-1]
+            ],
+            text=annotations[::-1],
+            textposition="auto",
+            hoverinfo="skip",
+        )
+    )
+    fig.update_xaxes(title_text="ranking points" if by_points else "dots", rangemode="tozero")
+    if not rows:
+        fig.add_annotation(
+            text="No cause has a vote yet.", showarrow=False, xref="paper", yref="paper"
+        )
+    return apply_theme(fig, title=f"{title}: {result.rule}", height=180 + 60 * max(len(rows), 1))

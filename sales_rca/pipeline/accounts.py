@@ -473,10 +473,8 @@ def _comparison_note(out: dict[str, Any], strata: list[dict], verdict: str) -> s
     within = (
         f"comparing deals created in the same quarter ({_quarters(len(periods))} that can be "
         f"read: {span}; {out['closed_deals_in_strata']:,} closed deals), "
-        f"{share(out['adjusted_existing_win_rate'])} vs {share(out['adjusted_new_win_rate'])}, "
-        f"odds ratio {_ratio(out['mh_odds_ratio'])} "
-        f"(95% CI {_ratio(out['ci'][0])}-{_ratio(out['ci'][1])})"
-    )
+        f"{share(out['adjusted_existing_win_rate'])} vs {share(out['adjusted_new_win_rate'])}"
+    )  # the odds ratio and its interval stay in the numbers (``comparison``), not the sentence
     tail = {
         "reversed within quarters": "the difference reverses: it is explained by when the "
         "deals were created, and goes the other way once that is taken into account.",

@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sales_rca.display import known, money, share
+from sales_rca import people
+from sales_rca.display import known, money, recorded, share, value_text, where_text
 from sales_rca.findings import STRENGTH_ORDER, Finding
 from sales_rca.pipeline.accounts import existing_account_deals
+from sales_rca.pipeline.drivers import BLANK
 from sales_rca.pipeline.leakage import attribute_name
 from sales_rca.pipeline.stats import cramers_v, two_by_two_p, wilson_interval
 
@@ -45,11 +47,15 @@ if TYPE_CHECKING:
 SAME_FACT_V = 0.7
 
 
-def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 5) -> list[Finding]:
+def findings(
+    x: XRay, *, max_ids: int = 1000, top_drivers: int = 5, names: bool = False
+) -> list[Finding]:
     """The x-ray's findings, ranked (see the module docstring).
 
     At most ``max_ids`` opportunity ids are attached to a finding (``deals`` holds the full
-    count); at most ``top_drivers`` driver findings are given.
+    count); at most ``top_drivers`` driver findings are given. A finding about people (owners,
+    managers: :func:`sales_rca.people.is_people`) describes them ("the lowest-rate rep's
+    deals") unless ``names`` is True; its key is the same either way.
     """
     ids = x.deals["opportunity_id"].astype(str)
 
@@ -62,7 +68,7 @@ def findings(x: XRay, *, max_ids: int = 1000, top_drivers: int = 5) -> list[Find
     out += _stall_findings(x, max_ids)
     out += _past_due_findings(x, max_ids)
     reported: dict[str, tuple[np.ndarray, int]] = {}
-    out += _driver_findings(x, cite, top_drivers, reported)
+    out += _driver_findings(x, cite, top_drivers, reported, names)
     out += _trend_findings(x)
     out += _path_findings(x)
     out += _process_findings(x)
@@ -293,9 +299,13 @@ def _past_due_findings(x: XRay, max_ids: int) -> list[Finding]:
 
 
 def _driver_findings(
-    x: XRay, cite: Any, top: int, reported: dict[str, tuple[np.ndarray, int]]
+    x: XRay, cite: Any, top: int, reported: dict[str, tuple[np.ndarray, int]], names: bool
 ) -> list[Finding]:
-    """Driver findings; ``reported`` collects each reported attribute's codes over closed deals."""
+    """Driver findings; ``reported`` collects each reported attribute's codes over closed deals.
+
+    A strong attribute that is the same fact as one already reported joins that finding, unless
+    that one is a lead on too few units: a lead stays its own caution finding, never absorbs
+    evidence, and is never absorbed."""
     d = x.drivers
     ranking = d.ranking
     if ranking.empty:
@@ -306,6 +316,7 @@ def _driver_findings(
     avg_won = known(opps["amount"].where(x.deals["outcome"].to_numpy() == "won").mean())
     out: list[Finding] = []
     strong = 0
+    leads: set[str] = set()
     for _, r in ranking.iterrows():
         flags = list(r["flags"])
         few = "few_clusters" in flags
@@ -319,21 +330,26 @@ def _driver_findings(
         codes, _names = d.codes(opps.loc[closed], attr)
         same = None
         if not few:  # a lead on too few units is its own claim, never folded into another
-            same = next((a for a, (c, _) in reported.items() if _same_fact(codes, c)), None)
+            same = next(
+                (a for a, (c, _) in reported.items() if a not in leads and _same_fact(codes, c)),
+                None,
+            )
         if same is not None:
             # one fact, one finding: the second attribute's numbers join the first's
             i = reported[same][1]
             first = out[i]
             g = d.groups[d.groups["attribute"] == attr].set_index("group")
-            also = _driver_title(r, g.loc[r["worst_group"]], g.loc[r["best_group"]])
-            if few:
-                also += _few_units(r)
+            also = _driver_title(r, g.loc[r["worst_group"]], g.loc[r["best_group"]], names)
             out[i] = replace(
                 first,
                 title=f"{first.title}; {also[0].lower()}{also[1:]}",
                 details={**first.details, "same_fact": [*first.details.get("same_fact", []), attr]},
+                figures=f"{first.figures}; {people.plural(_attr_label(attr))}: "
+                + _group_figures(g.loc[r["worst_group"]], r),
             )
             continue
+        if few:
+            leads.add(attr)
         strong += not few
         reported[attr] = (codes, len(out))
         g = d.groups[d.groups["attribute"] == attr].set_index("group")
@@ -356,33 +372,39 @@ def _driver_findings(
         gap = max(0.0, float(rest_rate - gw["win_rate"]))
         extra_wins = gap * float(gw["deals"])
         value = extra_wins * avg_won if avg_won is not None else None
-        title = _driver_title(r, gw, gb)
+        title = _driver_title(r, gw, gb, names)
         if few:
             title += _few_units(r)
+        hide = people.hidden(attr, names)
+        segment = f"{attr}={people.segment_value(attr, worst)}"
         out.append(
             Finding(
-                key=f"win_rate:{attr}={worst}",
+                key=f"win_rate:{segment}",
                 title=title,
                 metric="win_rate",
                 value=float(gw["win_rate"]),
                 unit="share",
-                segment=f"{attr}={worst}",
+                segment=segment,
                 opportunity_ids=chosen,
                 kind="driver",
                 strength="caution" if few or not gw["significant"] else "strong",
                 deals=count,
                 value_at_stake=value,
+                figures=_group_figures(gw, r),
                 details={
                     "attribute": attr,
                     "label": r["label"],
-                    "group": worst,
+                    "group": None if hide else worst,
+                    "where": _where(r, gw, names),
+                    "people": people.is_people(attr),
+                    "noun": people.noun(attr) if people.is_people(attr) else None,
                     "won": int(gw["won"]),
                     "lost": int(gw["lost"]),
                     "ci_low": known(gw["ci_low"]),
                     "ci_high": known(gw["ci_high"]),
                     "win_rate_adjusted": known(gw["win_rate_adjusted"]),
                     "p_adjusted": known(gw["p_adjusted"]),
-                    "best_group": best,
+                    "best_group": None if hide else best,
                     "best_win_rate": known(gb["win_rate"]),
                     "best_ci": [known(gb["ci_low"]), known(gb["ci_high"])],
                     "effect": known(r["effect"]),
@@ -396,6 +418,23 @@ def _driver_findings(
             )
         )
     return out
+
+
+def without_names(finding: Finding) -> Finding:
+    """``finding`` as it reads with names off: a driver finding about people made with names on
+    (a session that showed them) gets its people-safe title back from its numbers; any other
+    finding is returned as it is. The summary shows stored findings through this."""
+    d = finding.details or {}
+    if not d.get("people") or (d.get("group") is None and d.get("best_group") is None):
+        return finding
+    who = str(d.get("noun") or "person")
+    title = (
+        f"Win rates differ {people.between(d.get('attribute') or 'owner')}: the lowest-rate "
+        f"{who}'s deals win "
+        f"{_pct(finding.value)} vs {_pct(d.get('best_win_rate'))} for the highest-rate {who}'s"
+    )
+    hidden = {"group": None, "best_group": None, "where": f"one {who}'s deals"}
+    return replace(finding, title=title, details={**d, **hidden})
 
 
 def _others(group: pd.Series, won: float, n: float) -> pd.Series:
@@ -421,32 +460,78 @@ def _others(group: pd.Series, won: float, n: float) -> pd.Series:
 OTHERS = "(others)"
 
 
-def _driver_title(r: pd.Series, worst: pd.Series, best: pd.Series) -> str:
-    label = str(r["label"])
-    w, b = str(worst.name), str(best.name)
-    if OTHERS in (w, b):
-        named, rate_named, rate_rest = (b, best, worst) if w == OTHERS else (w, worst, best)
-        where = f"with {label} {named}" if r["kind"] == "numeric" else f"where {label} is {named}"
-        return (
-            f"Deals {where} win {_pct(rate_named['win_rate'])} vs "
-            f"{_pct(rate_rest['win_rate'])} for all other deals"
-        )
-    if r["kind"] == "numeric":
-        return (
-            f"Deals with {label} {w} win {_pct(worst['win_rate'])} vs "
-            f"{_pct(best['win_rate'])} with {b}"
-        )
-    return (
-        f"Deals where {label} is {w} win {_pct(worst['win_rate'])} vs "
-        f"{_pct(best['win_rate'])} where it is {b}"
+def _attr_label(attribute: str) -> str:
+    """The attribute in a sentence; a people attribute by its noun (``rep``, ``manager``)."""
+    return people.noun(attribute) if people.is_people(attribute) else attribute_name(attribute)
+
+
+def _where(r: pd.Series, group: pd.Series, names: bool) -> str:
+    """The deals of one group in words: ``deals where deal type is Renewal``, ``deals with
+    buying group size 8-12``, ``one rep's deals`` (a person with names off)."""
+    attr, value = str(r["attribute"]), str(group.name)
+    if value == OTHERS:
+        return "all other deals"
+    if people.hidden(attr, names):
+        return f"one {people.noun(attr)}'s deals"
+    if r["kind"] == "numeric" and value != BLANK and recorded(value):
+        return f"deals with {attribute_name(attr)} {value}"
+    return f"deals where {where_text(attr, None if value == BLANK else value)}".replace(
+        "where no ", "with no "
     )
+
+
+def _driver_title(r: pd.Series, worst: pd.Series, best: pd.Series, names: bool) -> str:
+    """``Deals where deal type is New Business win 35% vs 74% where deal type is Renewal``; for
+    people with names off ``Win rates differ between reps: the lowest-rate rep's deals win 35%
+    vs 58% for the highest-rate rep's``."""
+    attr = str(r["attribute"])
+    w_rate, b_rate = _pct(worst["win_rate"]), _pct(best["win_rate"])
+    if people.hidden(attr, names):
+        who = people.noun(attr)
+        if OTHERS in (str(worst.name), str(best.name)):
+            one = best if str(worst.name) == OTHERS else worst
+            rest = worst if one is best else best
+            return (
+                f"One {who}'s deals win {_pct(one['win_rate'])} vs "
+                f"{_pct(rest['win_rate'])} for all other deals"
+            )
+        return (
+            f"Win rates differ {people.between(attr)}: the lowest-rate {who}'s deals win "
+            f"{w_rate} vs {b_rate} for the highest-rate {who}'s"
+        )
+    if OTHERS in (str(worst.name), str(best.name)):
+        one = best if str(worst.name) == OTHERS else worst
+        rest = worst if one is best else best
+        where = _where(r, one, names)
+        return f"{where[:1].upper()}{where[1:]} win {_pct(one['win_rate'])} vs " + (
+            f"{_pct(rest['win_rate'])} for all other deals"
+        )
+    first, value = _where(r, worst, names), str(best.name)
+    if value == BLANK or not recorded(value):
+        second = f"with no {attribute_name(attr)} recorded"
+    else:
+        second = f"{'with' if r['kind'] == 'numeric' else 'where it is'} {value_text(value)}"
+    return f"{first[:1].upper()}{first[1:]} win {w_rate} vs {b_rate} {second}"
+
+
+def _group_figures(group: pd.Series, r: pd.Series) -> str:
+    """The statistics behind a driver finding, for the details (never the title)."""
+    parts = [f"{int(group['won'])} won of {int(group['deals'])} closed deals"]
+    if not (pd.isna(group.get("ci_low")) or pd.isna(group.get("ci_high"))):
+        parts.append(f"95% range {_pct(group['ci_low'])}–{_pct(group['ci_high'])}")
+    p = group.get("p_adjusted")
+    if p is not None and not pd.isna(p):
+        parts.append(f"p adjusted {float(p):.2g}")
+    if not pd.isna(r.get("effect")):
+        parts.append(f"effect (Cramér's V) {float(r['effect']):.2f}")
+    if r.get("unit") is not None and not pd.isna(r.get("units")):
+        parts.append(f"tested across {int(r['units'])} {people.plural(_attr_label(r['unit']))}")
+    return ", ".join(parts)
 
 
 def _few_units(r: pd.Series) -> str:
-    return (
-        f" (only {int(r['units'])} {attribute_name(str(r['unit']))}s carry this, too few to prove "
-        "it: a lead to discuss)"
-    )
+    units = people.plural(_attr_label(str(r["unit"])))
+    return f" (only {int(r['units'])} {units} carry this, too few to prove it: a lead to discuss)"
 
 
 def _same_fact(a: np.ndarray, b: np.ndarray) -> bool:
@@ -501,6 +586,8 @@ def _trend_findings(x: XRay) -> list[Finding]:
                     strength="strong",
                     deals=int(rn),
                     value_at_stake=lost_wins * avg_won if avg_won is not None else None,
+                    figures=f"{int(rw)} won of {int(rn)} recent closed deals, {int(bw)} of "
+                    f"{int(bn)} earlier; p {p:.2g}",
                     details={
                         "before": then,
                         "recent": now,
@@ -525,6 +612,7 @@ def _trend_findings(x: XRay) -> list[Finding]:
                 kind="trend",
                 strength="strong",
                 deals=int(qe.won_in_window),
+                figures=_figures(ratio=known(qe.ratio), p=known(qe.p_value)),
                 details={
                     "expected_share": known(qe.expected_share),
                     "ratio": known(qe.ratio),
@@ -664,6 +752,8 @@ def _account_findings(x: XRay, reported: list[np.ndarray]) -> list[Finding]:
             kind="driver",
             strength="strong" if strong else "context",
             deals=int(existing["won"] + existing["lost"]),
+            figures=_figures(p=p, odds_ratio_within_quarters=comparison.get("mh_odds_ratio"))
+            + _range(comparison.get("ci")),
             details={
                 "new_win_rate": float(kinds.loc["new", "win_rate"]),
                 "existing_deals": int(existing["deals"]),
@@ -673,6 +763,22 @@ def _account_findings(x: XRay, reported: list[np.ndarray]) -> list[Finding]:
             },
         )
     ]
+
+
+def _figures(**values: Any) -> str:
+    """``p 0.003, ratio 1.8``: the named statistics that are known, for a finding's details."""
+    return ", ".join(
+        f"{name.replace('_', ' ')} {float(v):.2g}"
+        for name, v in values.items()
+        if v is not None and not (isinstance(v, float) and math.isnan(v))
+    )
+
+
+def _range(ci: Any) -> str:
+    """`` (95% range 1.5-2.5)`` of a ratio's interval, ``""`` when unknown."""
+    if not ci or any(v is None or (isinstance(v, float) and math.isnan(v)) for v in ci[:2]):
+        return ""
+    return f" (95% range {float(ci[0]):.2g}–{float(ci[1]):.2g})"
 
 
 def _periods(periods: pd.Series) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sales_rca.display import phrase
 from sales_rca.pipeline.stages import LOST, OPEN, WON, ColumnCodes, outcome_codes
 
 #: Name patterns (on the lower-case snake name, ``extra_`` removed) and the reason they give.
@@ -83,8 +84,9 @@ _MIN_PAIRS = 30
 
 
 def attribute_name(column: str) -> str:
-    """The attribute's plain name: ``extra_buying_group_size`` -> ``buying group size``."""
-    return str(column).removeprefix("extra_").replace("_", " ").strip()
+    """The attribute's plain name in a sentence: ``extra_buying_group_size`` -> ``buying group
+    size`` (:func:`sales_rca.display.phrase`, the one label of a column)."""
+    return phrase(column)
 
 
 def excluded_attributes(

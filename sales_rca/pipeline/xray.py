@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sales_rca.crm.data import CrmData
+from sales_rca.display import deal_names
 from sales_rca.errors import PipelineError
 from sales_rca.jsonsafe import json_value, records
 from sales_rca.pipeline.accounts import AccountAnalysis, analyse_accounts
@@ -31,6 +32,7 @@ from sales_rca.pipeline.stalls import Hygiene, analyse_stalls, survival_curves
 from sales_rca.pipeline.trend import Trend, trend
 from sales_rca.pipeline.velocity import Velocity, velocity
 
+#: Columns a stalled deal carries along: its name as people read it (``name``), owner, account.
 _STALL_EXTRA = ("owner", "account")
 _STALL_JSON = (
     "opportunity_id", "stage", "segment", "days_in_stage", "threshold_days", "threshold_source",
@@ -245,6 +247,11 @@ def xray(
     won, lost, open_ = (int((outcome == o).sum()) for o in ("won", "lost", "open"))
     low, high = wilson_interval(np.array([won]), np.array([won + lost]))
     extra = opps[[c for c in _STALL_EXTRA if c in opps]].reset_index(drop=True)
+    # only open deals can stall: only they are named (the name a person reads, never the id)
+    is_open = (outcome == "open").to_numpy()
+    names = pd.Series(None, index=extra.index, dtype=object)
+    names[is_open] = deal_names(opps.loc[is_open], apart=False).to_numpy()
+    extra.insert(0, "name", names)
     codes = ColumnCodes(opps)  # each column factorized once, for every analysis below
     stall = analyse_stalls(
         visits,

@@ -77,9 +77,11 @@ def data_check(crm: CrmData) -> Html:
     return section("Data check", render.data_check(crm.report), css="data-check")
 
 
-def xray_overview(x: XRay, currency: str = "") -> Html:
+def xray_overview(x: XRay, currency: str = "", *, names: bool = False) -> Html:
     """The x-ray in one block: deal counts and win rate, the stage table, pipeline hygiene, what
-    goes with winning and losing (and what was left out), and the pipeline over time."""
+    goes with winning and losing (and what was left out), and the pipeline over time.
+
+    People (owners, managers) are described, not named, unless ``names`` is True."""
     lo, hi = x.win_rate_ci
     headline = kpis(
         [
@@ -98,7 +100,7 @@ def xray_overview(x: XRay, currency: str = "") -> Html:
         heading("Pipeline hygiene", 3),
         hygiene_block(x, currency),
         heading("What goes with winning and losing", 3),
-        drivers_block(x),
+        drivers_block(x, names=names),
         heading("Over time", 3),
         trend_block(x),
     ]
@@ -244,6 +246,7 @@ def driver_strength(row: Any, labels: dict[str, str] | None = None) -> str:
     ``row`` is a row of ``DriverAnalysis.ranking``; ``labels`` maps attribute columns to their
     plain names (default :func:`sales_rca.pipeline.leakage.attribute_name`).
     """
+    from sales_rca.people import is_people, noun
     from sales_rca.pipeline.leakage import attribute_name
 
     labels = labels or {}
@@ -254,7 +257,8 @@ def driver_strength(row: Any, labels: dict[str, str] | None = None) -> str:
     if "small_sample" in flags:
         return "too few deals to tell"
     if "few_clusters" in flags:
-        unit = _plural(attribute_name(row.get("unit") or "group"))
+        unit_column = str(row.get("unit") or "group")
+        unit = _plural(noun(unit_column) if is_people(unit_column) else attribute_name(unit_column))
         units = row.get("units")
         count = f" (only {int(units)})" if not display.missing(units) else ""
         return f"too few {unit} to tell{count}"
@@ -263,15 +267,25 @@ def driver_strength(row: Any, labels: dict[str, str] | None = None) -> str:
     return "no clear difference"
 
 
-def _plural(noun: str) -> str:
-    if noun.endswith("y") and not noun.endswith(("ay", "ey", "oy", "uy")):
-        return noun[:-1] + "ies"
-    return noun if noun.endswith("s") else noun + "s"
+def _plural(word: str) -> str:
+    from sales_rca.people import plural
+
+    return plural(word)
 
 
-def driver_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _group(attribute: str, group: Any, names: bool, which: str) -> str:
+    """A driver group in words; a person with names off as ``the lowest-rate rep``."""
+    from sales_rca.people import group_text, noun
+    from sales_rca.pipeline.drivers import BLANK
+
+    alias = f"the {which}-rate {noun(attribute)}"
+    return group_text(attribute, None if group == BLANK else group, names=names, alias=alias)
+
+
+def driver_rows(x: XRay, *, names: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The ranked drivers as the room reads them: plain attribute names, the lowest and highest
-    tested group with their win rates, the gap, and how clear it is."""
+    tested group with their win rates, the gap, and how clear it is. A people attribute's groups
+    are ``the lowest-rate rep`` / ``the highest-rate rep`` unless ``names`` is True."""
     ranking = x.drivers.ranking
     headers = [
         "attribute",
@@ -287,14 +301,19 @@ def driver_rows(x: XRay) -> tuple[list[str], list[tuple[Any, ...]]]:
     rows = []
     for r in ranking.to_dict(orient="records"):
         gap = r.get("spread")
-        worst = f"{r['worst_group']}: {share(r['worst_win_rate'])}"
-        best = f"{r['best_group']}: {share(r['best_win_rate'])}"
+        attribute = str(r["attribute"])
+        worst = (
+            f"{_group(attribute, r['worst_group'], names, 'lowest')}: {share(r['worst_win_rate'])}"
+        )
+        best = (
+            f"{_group(attribute, r['best_group'], names, 'highest')}: {share(r['best_win_rate'])}"
+        )
         clear = driver_strength(r, labels)
         if r["worst_group"] == r["best_group"]:  # one group big enough: nothing to set it against
             best, gap, clear = "–", None, "only one group is large enough to compare"
         rows.append(
             (
-                r["label"],
+                display.label(attribute),
                 worst,
                 best,
                 "–" if display.missing(gap) else f"{float(gap) * 100:.0f} points",
@@ -313,10 +332,11 @@ def left_out(x: XRay) -> list[str]:
     return [str(r) for r in excluded["reason"]]
 
 
-def drivers_block(x: XRay) -> Markup:
-    """What goes with winning and losing: the driver table, its reading, and what was left out."""
+def drivers_block(x: XRay, *, names: bool = False) -> Markup:
+    """What goes with winning and losing: the driver table, its reading, and what was left out
+    (people described, not named, unless ``names``)."""
     d = x.drivers
-    headers, rows = driver_rows(x)
+    headers, rows = driver_rows(x, names=names)
     parts: list[Any] = []
     if rows:
         parts.append(
@@ -510,9 +530,10 @@ def _capital(text: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def xray_figures(x: XRay, *, top_stalls: int = 12) -> list[go.Figure]:
+def xray_figures(x: XRay, *, top_stalls: int = 12, names: bool = False) -> list[go.Figure]:
     """The x-ray's figures worth a page: funnel, time in stage and slow deals (when there is
-    history), the win rate of the strongest driver, and the win rate by created quarter."""
+    history), the win rate of the strongest driver, and the win rate by created quarter
+    (people in the driver's figure as ``Rep A``... unless ``names``)."""
     from sales_rca.charts import (
         funnel_figure,
         stall_figure,
@@ -534,7 +555,9 @@ def xray_figures(x: XRay, *, top_stalls: int = 12) -> list[go.Figure]:
         attribute, kind = top
         groups = x.drivers.groups[x.drivers.groups["attribute"] == attribute]
         figures.append(
-            win_rate_figure(groups, attribute, overall=x.drivers.overall_win_rate, kind=kind)
+            win_rate_figure(
+                groups, attribute, overall=x.drivers.overall_win_rate, kind=kind, names=names
+            )
         )
     t = getattr(x, "trend", None)
     if t is not None and t.by_created_quarter["win_rate"].notna().sum() >= 2:
@@ -622,7 +645,6 @@ def strength_mark(f: Finding) -> str:
 def question(finding: Finding) -> str:
     """The five-whys question a finding raises (plain text)."""
     from sales_rca.coding.codebook import CATEGORY_LABELS
-    from sales_rca.pipeline.leakage import attribute_name
 
     f = finding
     d = f.details or {}
@@ -634,13 +656,21 @@ def question(finding: Finding) -> str:
         return "Why did the win rate fall on recently created deals?"
     if f.key == "win_rate:existing_accounts":
         return "Why do new-business deals win less often than deals with existing accounts?"
+    if f.metric == "win_rate" and d.get("people"):
+        who = _plural(str(d.get("noun") or "rep"))
+        return f"Why do some {who}' deals win much less often than others'?"
+    if f.metric == "win_rate" and d.get("where"):
+        return f"Why do {d['where']} win less often?"
     if f.metric == "win_rate" and d.get("label") and d.get("group") is not None:
-        return f"Why do deals where {d['label']} is {d['group']} win less often?"
+        return (
+            f"Why do deals where {d['label']} is {display.value_text(d['group'])} win less often?"
+        )
     if f.metric == "win_rate" and not f.segment:
         return "Why do we lose more deals than we could win?"
     category = CATEGORY_LABELS.get(f.category or "", f.category or "").lower()
-    attr, _, value = (f.segment or "").partition("=")
-    segment = f"{attribute_name(attr)} is {value}" if value else attribute_name(attr)
+    from sales_rca.rootcause.actions import segment_text
+
+    segment = segment_text(f.segment)
     at_stage = f" at {f.stage}" if f.stage else ""
     by_stage = d.get("by_stage")
     if not at_stage and isinstance(by_stage, dict) and by_stage:
@@ -726,11 +756,41 @@ def recommend_plays(
 # --- workshop ---------------------------------------------------------------------------------------
 
 
+def without_names(state: WorkshopState) -> WorkshopState:
+    """``state`` with every cited finding as it reads with names off
+    (:func:`sales_rca.pipeline.evidence.without_names`): a finding cited while the session showed
+    names is described again in the summary. Text the team typed is theirs and stays as it is."""
+    import dataclasses
+
+    from sales_rca.pipeline.evidence import without_names as finding_without_names
+
+    def cited(items: Any) -> tuple[Any, ...]:
+        return tuple(
+            e
+            if e.finding is None
+            else dataclasses.replace(e, finding=finding_without_names(e.finding))
+            for e in items
+        )
+
+    return dataclasses.replace(
+        state,
+        problems=tuple(dataclasses.replace(p, evidence=cited(p.evidence)) for p in state.problems),
+        whys=tuple(dataclasses.replace(w, evidence=cited(w.evidence)) for w in state.whys),
+    )
+
+
 def workshop(
-    state: WorkshopState | None, currency: str = "", playbook: Sequence[Play] | None = None
+    state: WorkshopState | None,
+    currency: str = "",
+    playbook: Sequence[Play] | None = None,
+    *,
+    names: bool = False,
 ) -> Html:
     """The workshop's decisions as the app's last step shows them: five-whys trees, the ranked
-    causes, the plays picked (titles from ``playbook``, default the packaged one) and actions."""
+    causes, the plays picked (titles from ``playbook``, default the packaged one) and actions.
+    Findings cited as evidence are described, not named, unless ``names`` (:func:`without_names`)."""
+    if state is not None and not names:
+        state = without_names(state)
     if state is None:
         return section(
             "Workshop",
@@ -749,16 +809,19 @@ def workshop(
 
 
 def workshop_figures(state: WorkshopState | None) -> list[go.Figure]:
-    """The five-whys tree of each problem and the fishbone, as figures (none without a session)."""
+    """The five-whys tree of each problem, the fishbone and, after a reveal, the vote as bars in
+    its ranking order (none without a session)."""
     if state is None or not (state.problems or state.causes):
         return []
-    from sales_rca.charts.rootcause import fishbone_figure, why_tree_figure
+    from sales_rca.charts.rootcause import fishbone_figure, vote_results_figure, why_tree_figure
 
     figures = [why_tree_figure(state.tree(p.id)) for p in state.problems]
     result = state.results()
     points = {r.cause_id: r.points for r in result.causes} if result else None
     top = result.top(3) if result else ()
     figures.append(fishbone_figure(state.categories, state.causes, points=points, highlight=top))
+    if result is not None and state.causes:
+        figures.append(vote_results_figure(result, state.causes))
     return figures
 
 

@@ -21,6 +21,7 @@ from sales_rca import render
 from sales_rca.display import MISSING, known
 from sales_rca.errors import BatchError
 from sales_rca.findings import Finding
+from sales_rca.pipeline.evidence import without_names
 from sales_rca.render import Tile, money, share
 from sales_rca.report.sections import question, strength_mark
 
@@ -95,6 +96,7 @@ class Summary:
         currency: str = "",
         crm: CrmData | None = None,
         benchmark: Benchmark | str | Path | None = None,
+        names: bool = False,
     ) -> Summary:
         """Gather the summary from the x-ray, its findings, the loss coding and the session.
 
@@ -105,10 +107,15 @@ class Summary:
         deals created before and since each action started, with a verdict in words.
         ``benchmark`` (a :class:`~sales_rca.impact.benchmark.Benchmark` or its file) adds how
         the team compares with other clients.
+        ``names``: one person's win rate is among the metrics only when the summary is chosen
+        to show names (off by default, whatever the session shows).
         """
         from sales_rca.rootcause.actions import baseline_metrics
 
-        metrics = baseline_metrics(xray, findings)
+        metrics = baseline_metrics(xray, findings, names=names)
+        if not names:
+            findings = [without_names(f) for f in findings]
+            top_findings = [without_names(f) for f in top_findings]
         labels = {c.id: c.label for c in categories}
         win_rate = None if math.isnan(xray.win_rate) else float(xray.win_rate)
         stages = [
@@ -158,10 +165,13 @@ class Summary:
         client: str | None = None,
         period: str = "",
         currency: str = "",
+        names: bool = False,
     ) -> Summary:
         """A summary of a workshop session alone (no CRM data): the findings its problems cite,
-        its root causes and actions."""
+        its root causes and actions (people described, not named, unless ``names``)."""
         cited = list({f.key: f for p in state.problems for f in p.findings}.values())
+        if not names:  # a finding cited while the session showed names reads without them
+            cited = [without_names(f) for f in cited]
         labels = {c.id: c.label for c in state.categories}
         return cls(
             client=client or state.title,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sales_rca.display import MISSING, metric_value, missing
+from sales_rca import people
+from sales_rca.display import MISSING, metric_value, missing, where_text
 from sales_rca.errors import ModelError
 from sales_rca.findings import Finding
 
@@ -108,10 +109,16 @@ def matching_finding(target: TargetMetric, findings: Iterable[Finding]) -> Findi
     return None
 
 
-def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list[Finding]:
+def baseline_metrics(
+    xray: Any, coding_findings: Iterable[Finding] = (), *, names: bool = False
+) -> list[Finding]:
     """Every number an action can target, measured now: win rate (overall and per group of each
     driver attribute), conversion, median days and deals lost at each stage, and the share of
-    coded losses per loss category and code. Keys follow :func:`sales_rca.pipeline.findings`."""
+    coded losses per loss category and code. Keys follow :func:`sales_rca.pipeline.findings`.
+
+    One person's win rate (an owner's, a manager's: :func:`sales_rca.people.is_people`) is a
+    target only with ``names`` on: the team commits to fixing the system, not to ranking people.
+    """
     out: list[Finding] = []
     if xray is None:
         return out
@@ -133,22 +140,30 @@ def baseline_metrics(xray: Any, coding_findings: Iterable[Finding] = ()) -> list
                 )
     groups = getattr(xray.drivers, "groups", None)
     if groups is not None and not groups.empty:
-        from sales_rca.pipeline.leakage import attribute_name
-
         for _, g in groups.iterrows():
             # Only groups the x-ray tested (enough closed deals; a missing ``tested`` is not)
             # make a target; attributes left out of the drivers have no groups at all.
             tested = g.get("tested", True)
+            attribute = str(g["attribute"])
             if missing(g["win_rate"]) or missing(tested) or not tested:
                 continue
-            segment, label = f"{g['attribute']}={g['group']}", attribute_name(str(g["attribute"]))
-            title = f"Win rate where {label} is {g['group']}"
+            if people.hidden(attribute, names):
+                continue
+            segment = f"{attribute}={people.segment_value(attribute, g['group'])}"
+            title = f"Win rate where {where_text(attribute, _group_value(g['group']))}"
             rate = float(g["win_rate"])
             out.append(
                 Finding(f"win_rate:{segment}", title, "win_rate", rate, "share", segment=segment)
             )
     out += [f for f in coding_findings if f.metric == "code_share"]
     return out
+
+
+def _group_value(group: Any) -> Any:
+    """A driver group's value, ``None`` for the blank group."""
+    from sales_rca.pipeline.drivers import BLANK
+
+    return None if group == BLANK else group
 
 
 def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding | None:
@@ -195,14 +210,36 @@ def target_from_input(baseline: Finding, typed: float) -> TargetMetric:
     return TargetMetric.from_finding(baseline, value)
 
 
-def target_text(t: TargetMetric | None, currency: str = "") -> str:
+#: A target's metric as the room reads it.
+METRIC_WORDS: dict[str, str] = {
+    "win_rate": "win rate",
+    "conversion": "conversion",
+    "median_days": "median days",
+    "lost_here": "deals lost",
+    "code_share": "share of coded losses",
+}
+
+
+def segment_text(segment: str | None, *, names: bool = False) -> str:
+    """``"deal_type=Renewal"`` -> ``"deal type is Renewal"``; a person's segment with names off
+    (it holds a pseudonym, :func:`sales_rca.people.segment_value`) -> ``"one rep"``."""
+    if not segment:
+        return ""
+    attribute, _, value = segment.partition("=")
+    if people.is_people(attribute):
+        return f"one {people.noun(attribute)}" if not names or value.startswith("#") else value
+    return where_text(attribute, _group_value(value))
+
+
+def target_text(t: TargetMetric | None, currency: str = "", *, names: bool = False) -> str:
     """``"conversion at Needs Analysis: 81% → 85%"`` (plain text; ``""`` without a target)."""
     if t is None:
         return ""
-    where = f" at {t.stage}" if t.stage else f" ({t.segment})" if t.segment else ""
+    where = f" at {t.stage}" if t.stage else ""
+    where = where or (f" (where {segment_text(t.segment, names=names)})" if t.segment else "")
     where = where or (f" ({t.category})" if t.category else "")
     return (
-        f"{t.metric.replace('_', ' ')}{where}: "
+        f"{METRIC_WORDS.get(t.metric, t.metric.replace('_', ' '))}{where}: "
         f"{metric_value(t.baseline, t.unit, currency, blank=MISSING)} → "
         f"{metric_value(t.target, t.unit, currency, blank=MISSING)}"
     )

@@ -1,5 +1,10 @@
 """Prioritising without the loudest voice winning: silent dot votes and rankings, Borda, Kendall's W.
 
+One ordering rule, said with the result (:attr:`VoteResult.rule`): a round of dot ballots is
+ranked by dots (ties broken by ranking points); a round where anyone ranked the causes is ranked
+by ranking points (ties broken by dots), so 3 dots never come second behind 2 dots without the
+room being told why.
+
 Every ballot becomes a ranking of the candidate causes (a dot ballot ranks causes by the dots given;
 causes a participant left out tie for the places below). From those rankings come the Borda count
 (``n - rank`` points per participant, ties averaged) and Kendall's coefficient of concordance W with
@@ -47,39 +52,68 @@ class CauseResult:
     place: int
 
 
+#: What decides the order of a round's causes, and how the room is told.
+BY_DOTS = "dots"
+BY_POINTS = "ranking points"
+RULES = {
+    BY_DOTS: "Ranked by dots; equal dots by ranking points.",
+    BY_POINTS: (
+        "Ranked by ranking points (each ballot gives a cause one point for every cause placed "
+        "below it); equal points by dots."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class VoteResult:
-    """The revealed result of a round: causes best first (by Borda, then points) and alignment."""
+    """The revealed result of a round: causes best first (by :attr:`order`) and alignment."""
 
     causes: tuple[CauseResult, ...]
     participants: int
     alignment: float | None
+    #: ``dots`` (every ballot was a dot vote) or ``ranking points`` (someone ranked).
+    order: str = BY_DOTS
+
+    @property
+    def rule(self) -> str:
+        """The ordering rule in a sentence, shown with the result."""
+        return RULES[self.order]
 
     def by_points(self) -> tuple[CauseResult, ...]:
         """Causes ordered by dot points (ties broken by Borda)."""
         return tuple(sorted(self.causes, key=lambda c: (-c.points, -c.borda, c.cause_id)))
 
     def top(self, n: int = 3) -> tuple[str, ...]:
-        """The ids of the ``n`` best causes by Borda count."""
+        """The ids of the ``n`` best causes in the result's order (:attr:`rule`)."""
         return tuple(c.cause_id for c in self.causes[:n])
 
     @property
     def alignment_label(self) -> str:
-        """Plain words for W: strong (>= 0.7), moderate (>= 0.5), weak (>= 0.3) or none."""
+        """Plain words for W (see :func:`alignment_label`)."""
         return alignment_label(self.alignment)
 
 
 def alignment_label(w: float | None) -> str:
-    """Plain words for Kendall's W, as a facilitator would say them to the room."""
+    """Kendall's W as a facilitator says it to the room: ``the team mostly agrees`` (>= 0.7),
+    ``the team partly agrees`` (>= 0.5), ``views are split`` (>= 0.3), ``views are far
+    apart``; the figure itself stays behind the words (:func:`alignment_figure`)."""
     if w is None:
-        return "not enough ballots"
+        return "not enough ballots to tell"
     if w >= 0.7:
-        return "strong agreement"
+        return "the team mostly agrees"
     if w >= 0.5:
-        return "moderate agreement"
+        return "the team partly agrees"
     if w >= 0.3:
-        return "weak agreement"
-    return "little agreement"
+        return "views are split"
+    return "views are far apart"
+
+
+def alignment_figure(w: float | None) -> str:
+    """The figure behind the words: ``Kendall's W 0.82 (1: everyone ranks the causes the same,
+    0: no agreement)``; ``""`` when not measured."""
+    if w is None:
+        return ""
+    return f"Kendall's W {w:.2f} (1: everyone ranks the causes the same, 0: no agreement)"
 
 
 def average_ranks(values: Sequence[float]) -> np.ndarray:
@@ -196,7 +230,11 @@ def aggregate(
     mean_rank = matrix.mean(axis=0) if rows else np.full(n, (n + 1) / 2)
     points = {c: sum(d.get(c, 0) for d in dots.values()) for c in candidates}
     voters = {c: sum(1 for d in dots.values() if d.get(c, 0) > 0) for c in candidates}
-    order = sorted(range(n), key=lambda i: (-borda[i], -points[candidates[i]], candidates[i]))
+    rule = BY_POINTS if any(p in orders for p in ballots) else BY_DOTS
+    if rule == BY_POINTS:
+        order = sorted(range(n), key=lambda i: (-borda[i], -points[candidates[i]], candidates[i]))
+    else:
+        order = sorted(range(n), key=lambda i: (-points[candidates[i]], -borda[i], candidates[i]))
     alignment: float | None = None
     if len(rows) >= 2 and n >= 2:
         try:
@@ -214,4 +252,4 @@ def aggregate(
         )
         for place, i in enumerate(order, 1)
     )
-    return VoteResult(causes=results, participants=len(rows), alignment=alignment)
+    return VoteResult(causes=results, participants=len(rows), alignment=alignment, order=rule)

@@ -80,7 +80,8 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
+        own = getattr(value, "to_dict", None)  # a Finding leaves out fields at their new defaults
+        return own() if callable(own) else asdict(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return value.item()
     if isinstance(value, tuple | set | frozenset):

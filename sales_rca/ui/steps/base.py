@@ -177,8 +177,13 @@ class ProblemButtons:
         first = [f for f in findings if f.strength != "context"]
         background = [f for f in findings if f.strength == "context"]
         number = {f.key: i for i, f in enumerate(first + background, start=1)}
-        items = [(number[f.key], f.title, strength_mark(f), f.key in used) for f in first]
-        extra = [(number[f.key], f.title, strength_mark(f), f.key in used) for f in background]
+        # The words on the list; the statistics behind them (p-values, ranges) one hover away.
+        items = [
+            (number[f.key], f.title, strength_mark(f), f.key in used, f.figures) for f in first
+        ]
+        extra = [
+            (number[f.key], f.title, strength_mark(f), f.key in used, f.figures) for f in background
+        ]
         self.listing.value = (
             render.fragment("app.findings_list", items, extra, self.LEAD_TIP) if findings else ""
         )

@@ -11,8 +11,8 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from sales_rca import charts, render
-from sales_rca.display import MISSING, missing
+from sales_rca import charts, display, people, render
+from sales_rca.display import MISSING, deal_names, missing
 from sales_rca.findings import Finding, by_strength
 from sales_rca.report import sections as s
 from sales_rca.ui import components as c
@@ -21,17 +21,19 @@ from sales_rca.ui.steps.process_view import process_page
 
 #: At most this many findings are listed.
 MAX_FINDINGS = 20
-_STALL_COLUMNS = {
-    "opportunity_id": "deal",
-    "stage": "stage",
-    "status": "status",
-    "days_in_stage": "days in stage",
-    "threshold_days": "normal up to (days)",
-    "past_due": "close date passed",
-    "amount": "amount",
-    "owner": "owner",
-    "account": "account",
-}
+#: The stalled-deals table's columns (headed by their plain labels, :func:`display.phrase`): a
+#: deal by its name (never its CRM id); the owner only when the session shows names.
+_STALL_COLUMNS = (
+    "name",
+    "stage",
+    "status",
+    "days_in_stage",
+    "threshold_days",
+    "past_due",
+    "amount",
+    "owner",
+    "account",
+)
 _STATUS = {"slow": "slow (value at risk)", "dead": "dead (clean up)"}
 
 
@@ -41,10 +43,13 @@ def ranked_findings(findings: list[Finding], limit: int = MAX_FINDINGS) -> list[
     return by_strength(f for f in findings if f.source == "xray")[:limit]
 
 
-def stalled_deals_frame(x: Any) -> pd.DataFrame:
-    """Slow and dead open deals as the room reads them (plain words, "–" when unknown)."""
+def stalled_deals_frame(x: Any, *, names: bool = False) -> pd.DataFrame:
+    """Slow and dead open deals as the room reads them (plain words, "–" when unknown): each deal
+    by its name or account, never its CRM id; the owner only with ``names``."""
     stalls = x.stalls
-    cols = [k for k in _STALL_COLUMNS if k in stalls]
+    if "name" not in stalls:
+        stalls = stalls.assign(name=deal_names(stalls, apart=False))
+    cols = [k for k in _STALL_COLUMNS if k in stalls and not people.hidden(k, names)]
     out = stalls[cols].copy()
     if "status" in out:
         out["status"] = out["status"].map(lambda v: _STATUS.get(v, v))
@@ -55,9 +60,9 @@ def stalled_deals_frame(x: Any) -> pd.DataFrame:
         out["amount"] = out["amount"].map(render.money)
     if "past_due" in out:
         out["past_due"] = out["past_due"].map(
-            lambda v: MISSING if missing(v) else "yes" if v else "no"
+            lambda v: MISSING if missing(v) else display.value_text(bool(v))
         )
-    return out.rename(columns=_STALL_COLUMNS)
+    return out.rename(columns=display.phrase)
 
 
 def _html(markup: str) -> w.HTML:
@@ -87,6 +92,7 @@ class XRayView(StepView):
             self.tabs,
         ]
         self._drawn_for: Any = None
+        self._drawn_names = False
 
     def refresh(self) -> None:
         x = self.bench.xray
@@ -95,10 +101,11 @@ class XRayView(StepView):
             self.problem_buttons.clear()
             self.tabs.children = []
             return
-        if self._drawn_for is x:
+        names = self.names  # switching names on or off redraws the tables and charts
+        if self._drawn_for is x and self._drawn_names == names:
             self.problem_buttons.mark_used()
             return
-        self._drawn_for = x
+        self._drawn_for, self._drawn_names = x, names
         self.headline.value = render.fragment("app.xray_headline", x, [s.plain(n) for n in x.notes])
         self.problem_buttons.draw(ranked_findings(self.bench.findings()))
         pages = self._pages(x)
@@ -139,6 +146,11 @@ class XRayView(StepView):
             pages.append(("Over time", w.VBox(parts)))
         return pages
 
+    @property
+    def names(self) -> bool:
+        """Whether the session shows people's names (:func:`sales_rca.people.show_names`)."""
+        return people.show_names(self.session.state().settings)
+
     def _stalled(self, x: Any) -> w.Widget:
         parts: list[w.Widget] = [_html(s.hygiene_block(x))]
         stalls = x.stalls
@@ -149,7 +161,7 @@ class XRayView(StepView):
             parts.append(
                 w.HTML(
                     render.frame_table(
-                        stalled_deals_frame(x),
+                        stalled_deals_frame(x, names=self.names),
                         numeric=["days in stage", "normal up to (days)", "amount"],
                         max_rows=25,
                         caption="Slow and dead open deals, longest over their stage's normal first",
@@ -159,14 +171,14 @@ class XRayView(StepView):
         return w.VBox(parts)
 
     def _drivers(self, x: Any) -> w.Widget:
-        parts: list[w.Widget] = [_html(s.drivers_block(x))]
+        parts: list[w.Widget] = [_html(s.drivers_block(x, names=self.names))]
         top = s.top_driver(x)
         if top is not None:
             attribute, kind = top
             parts.append(
                 c.figure(
                     charts.win_rate_figure(
-                        x.drivers.groups, attribute, overall=x.win_rate, kind=kind
+                        x.drivers.groups, attribute, overall=x.win_rate, kind=kind, names=self.names
                     ),
                     height=480,
                 )
