@@ -189,10 +189,12 @@ def ceo_brief(
     client: str | None = None,
     currency: str = "",
     findings: Sequence[Any] = (),
+    names: bool = False,
 ) -> CeoBrief:
     """The CEO brief of a workshop (with ``xray``: the problem in numbers and the value).
 
-    Without the data, the problem is told by the findings the team's problems cite.
+    Without the data, the problem is told by the findings the team's problems cite (people
+    described, not named, unless ``names``).
     """
     by_id = {p.id: p for p in playbook}
     plays = [
@@ -202,8 +204,10 @@ def ceo_brief(
     ]
     problem = _problem(xray, currency) if xray is not None else []
     if not problem:
+        from sales_rca.pipeline.evidence import without_names
+
         cited = findings or [f for p in state.problems for f in p.findings]
-        problem = [str(f.title) for f in list(cited)[:3]]
+        problem = [str((f if names else without_names(f)).title) for f in list(cited)[:3]]
     cause, alignment = _root(state)
     value, per_action = _value(state, xray, currency) if xray is not None else ("", [])
     from sales_rca.rootcause.actions import target_text

@@ -151,7 +151,7 @@ class Summary:
             progress=progress,
             findings=list(findings),
             metrics=metrics,
-            brief=_brief(state, xray, client, currency),
+            brief=_brief(state, xray, client, currency, names=names),
             review=review,
             comparison=_comparison(benchmark, xray),
             cycle_days=known(xray.velocity.avg_cycle_days),
@@ -419,15 +419,27 @@ def _comparison(benchmark: Any, xray: XRay) -> Comparison | None:
 
 
 def _brief(
-    state: WorkshopState | None, xray: XRay | None, client: str, currency: str
+    state: WorkshopState | None,
+    xray: XRay | None,
+    client: str,
+    currency: str,
+    *,
+    names: bool = False,
 ) -> CeoBrief | None:
-    """The CEO brief of a session (``None`` without one)."""
+    """The CEO brief of a session (``None`` without one); people described unless ``names``."""
     if state is None:
         return None
     from sales_rca.report.brief import ceo_brief
     from sales_rca.rootcause import load_playbook
 
-    return ceo_brief(state, xray=xray, playbook=load_playbook(), client=client, currency=currency)
+    return ceo_brief(
+        state,
+        xray=xray,
+        playbook=load_playbook(),
+        client=client,
+        currency=currency,
+        names=names,
+    )
 
 
 def _root_categories(
