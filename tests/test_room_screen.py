@@ -112,7 +112,7 @@ def test_the_room_says_how_many_voted_never_how_until_the_reveal(session):
     bars, after_fish = after["figures"]
     assert "discovery (4)" in json.dumps(after_fish["layout"]["annotations"])
     assert bars["data"][0]["x"] == [2, 4]  # dots, best last (plotly draws bottom-up)
-    assert bars["data"][0]["y"][-1] == "Managers do not coach discovery"
+    assert bars["data"][0]["y"][-1].startswith("1. Managers do not coach")
     assert "agree" in after["html"].lower() or "split" in after["html"].lower()
 
 
@@ -142,3 +142,22 @@ def test_the_data_step_puts_the_pipeline_in_a_few_numbers_on_the_room_screen(tmp
     assert picture["heading"] == "Is this our pipeline?"
     assert "deals in the analysis" in picture["html"] and "still open" in picture["html"]
     assert "rows set aside" in picture["html"]  # the demo has two rows set aside, with reasons
+
+
+def test_names_stay_off_until_the_facilitator_switches_them_on_for_the_session(tmp_path):
+    from sales_rca.people import SHOW_NAMES
+    from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+    from sales_rca.ui.steps.data import DataView
+    from sales_rca.ui.workbench import Workbench
+
+    settings = Settings(data=DEMO_DATA, history=DEMO_HISTORY, session=tmp_path / "s.session")
+    bench = Workbench(settings)
+    view = DataView(bench, lambda text, kind="ok": None)
+    titles = " ".join(f.title for f in bench.findings())
+    assert not view.names.value and "Chris Doyle" not in titles
+    view.names.value = True  # the facilitator ticks the box
+    assert bench.session.state().settings[SHOW_NAMES] == "true"
+    assert "Chris Doyle" in " ".join(f.title for f in bench.findings())
+    view.names.value = False
+    assert SHOW_NAMES not in bench.session.state().settings
+    assert "Chris Doyle" not in " ".join(f.title for f in bench.findings())

@@ -25,6 +25,7 @@ def write_summary(
     currency: str = "",
     period: str = "",
     benchmark: str | Path | None = None,
+    names: bool = False,
     progress: ProgressHook = no_progress,
 ) -> Path:
     """Write ``out``: the summary of the session at ``session``.
@@ -33,7 +34,8 @@ def write_summary(
     seconds and without a kernel. With ``data``: the full diagnostic (data check, x-ray, loss coding
     with the team's coding decisions, hypotheses) executed like one ``sales-rca batch`` client.
     ``benchmark`` (a ``benchmark.json``) adds how the team compares with other clients (with
-    ``data``). ``progress(what, step, steps)`` hears of each step (see :func:`~sales_rca.batch.run.run_client`).
+    ``data``). ``names``: reps and managers named (default: described, whatever the session
+    showed). ``progress(what, step, steps)`` hears of each step (see :func:`~sales_rca.batch.run.run_client`).
 
     Raises:
         BatchError: an input file is missing or the diagnostic failed (the message says why).
@@ -45,7 +47,9 @@ def write_summary(
     out.parent.mkdir(parents=True, exist_ok=True)
     if data is None:
         progress("reading the session", 1, 2)
-        notebook = session_notebook(session_state(str(session)), client=client, currency=currency)
+        notebook = session_notebook(
+            session_state(str(session)), client=client, currency=currency, names=names
+        )
         progress("writing the HTML file", 2, 2)
         render_html(notebook, out)
         return out
@@ -62,6 +66,7 @@ def write_summary(
         "currency": currency,
         "period": period,
         "benchmark_path": str(Path(benchmark).resolve()) if benchmark else "",
+        "show_names": names,
     }
     inputs = {k: v for k, v in parameters.items() if k.endswith("_path") and v}
     missing = [v for v in inputs.values() if not Path(v).is_file()]

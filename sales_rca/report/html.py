@@ -144,16 +144,19 @@ def render_html(
     return body
 
 
-def session_notebook(state: Any, *, client: str | None = None, currency: str = "") -> Any:
+def session_notebook(
+    state: Any, *, client: str | None = None, currency: str = "", names: bool = False
+) -> Any:
     """A notebook (never executed) holding a session-only summary: the executive summary, the
-    workshop's decisions and its figures, as outputs the summary template renders."""
-    import plotly.io as pio
+    workshop's decisions and its figures, as outputs the summary template renders (people
+    described, not named, unless ``names``)."""
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+    from sales_rca.charts.theme import figure_json
     from sales_rca.report.sections import workshop, workshop_figures
     from sales_rca.report.summary import Summary
 
-    summary = Summary.from_session(state, client=client, currency=currency)
+    summary = Summary.from_session(state, client=client, currency=currency, names=names)
 
     def cell(*outputs: Any, tags: tuple[str, ...] = ()) -> Any:
         c = new_code_cell("", outputs=list(outputs))
@@ -164,12 +167,12 @@ def session_notebook(state: Any, *, client: str | None = None, currency: str = "
         return new_output("display_data", data={"text/html": text})
 
     figures = [
-        new_output("display_data", data={PLOTLY_MIME: json.loads(pio.to_json(f, validate=False))})
+        new_output("display_data", data={PLOTLY_MIME: figure_json(f)})
         for f in workshop_figures(state)
     ]
     cells = [
         cell(html_out(summary.html()), tags=(SUMMARY_TAG,)),
-        cell(html_out(workshop(state, currency=currency).html)),
+        cell(html_out(workshop(state, currency=currency, names=names).html)),
         cell(*figures),
         cell(new_output("display_data", data={RESULTS_MIME: summary.to_dict()}), tags=("results",)),
     ]

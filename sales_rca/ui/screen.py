@@ -20,7 +20,6 @@ step, its exercise timer, the join card and the current exercise's picture in la
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 import time
@@ -97,36 +96,6 @@ def alignment_words(w_value: float | None) -> str:
     return "Views are split: discuss before choosing."
 
 
-def results_figure(state: WorkshopState, result: Any) -> Any:
-    """The revealed vote as horizontal bars: causes in their final order, the measure named."""
-    import plotly.graph_objects as go
-
-    from sales_rca.ui.inputs import shorten
-
-    causes = {k.id: k.text for k in state.causes}
-    rows = [r for r in result.causes if r.cause_id in causes][:8]
-    labels = [html.escape(shorten(causes[r.cause_id], 48)) for r in rows]
-    values = [r.points for r in rows]
-    fig = go.Figure(
-        go.Bar(
-            x=values[::-1],
-            y=labels[::-1],
-            orientation="h",
-            text=[f"{v} dots" for v in values[::-1]],
-            textposition="outside",
-            hoverinfo="skip",
-        )
-    )
-    fig.update_layout(
-        height=120 + 60 * len(rows),
-        margin={"l": 20, "r": 80, "t": 20, "b": 40},
-        xaxis={"title": "Dots given", "rangemode": "tozero"},
-        yaxis={"automargin": True},
-        showlegend=False,
-    )
-    return fig
-
-
 def _tree_picture(state: WorkshopState) -> dict[str, Any]:
     problem = current_problem(state)
     if problem is None:
@@ -152,7 +121,8 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
     }
     if result is not None:
         picture["heading"] = "What the team voted"
-        picture["figures"].append(projector_figure(results_figure(state, result)))
+        bars = charts.vote_results_figure(result, state.causes, title="")
+        picture["figures"].append(projector_figure(bars))
         picture["html"] = render.fragment("room.alignment", alignment_words(result.alignment))
     fish = charts.fishbone_figure(
         state.categories,

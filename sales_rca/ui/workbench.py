@@ -110,9 +110,17 @@ class Workbench:
         x = self.xray
         if x is None:
             return []
-        out = list(self.cached("xray_findings", lambda: xray_findings(x)))
+        names = self.names
+        out = list(self.cached(("xray_findings", names), lambda: xray_findings(x, names=names)))
         out += self.coding_findings()
         return out
+
+    @property
+    def names(self) -> bool:
+        """Whether this session shows people's names (off unless the facilitator chose it)."""
+        from sales_rca.people import show_names
+
+        return show_names(self.session.state().settings)
 
     def coding_findings(self) -> list[Finding]:
         from sales_rca.coding import coding_findings

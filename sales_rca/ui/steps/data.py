@@ -55,6 +55,26 @@ class DataView(StepView):
             ]
         )
         self.report = w.HTML()
+        # "System, not people": names stay off unless the facilitator chooses, for this session.
+        self.names = w.Checkbox(
+            value=self.bench.names,
+            description="Show reps' and managers' names in this session",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
+        self.names.observe(self._names_changed, "value")
+        people_box = w.VBox(
+            [
+                w.HTML(
+                    render.note(
+                        "Off by default: findings, charts and menus describe a rep's or a "
+                        "manager's deals instead of naming them. The summary stays without "
+                        "names unless you choose otherwise when you write it."
+                    )
+                ),
+                self.names,
+            ]
+        )
         self.widget.children = [
             c.heading(
                 self.label,
@@ -62,6 +82,7 @@ class DataView(StepView):
             ),
             self.report,
             w.Accordion(children=[chooser], titles=("Choose or upload a different export",)),
+            w.Accordion(children=[people_box], titles=("People's names",)),
         ]
 
     def _load(self, _: Any = None) -> None:
@@ -99,6 +120,22 @@ class DataView(StepView):
         set_options(self.path_data, [("(choose an export)", ""), *files])
         set_options(self.path_history, [("(no stage history)", ""), *files])
 
+    def _names_changed(self, change: dict[str, Any]) -> None:
+        from sales_rca.people import ON, SHOW_NAMES
+
+        if bool(change["new"]) == self.bench.names:
+            return
+
+        def save() -> None:
+            self.session.set_setting(SHOW_NAMES, ON if change["new"] else None)
+            self.ok(
+                "Names are shown in this session: findings, charts and menus name people."
+                if change["new"]
+                else "Names are hidden again: people are described, not named."
+            )
+
+        self.guard(save)()
+
     def on_show(self) -> None:
         """The room sees its own pipeline in a few numbers: is this our data?"""
         crm = self.bench.crm
@@ -125,6 +162,8 @@ class DataView(StepView):
         self.push_screen("Is this our pipeline?", html=render.kpis(tiles, testid="room-kpis"))
 
     def refresh(self) -> None:
+        if self.names.value != self.bench.names:  # another tab changed it
+            self.names.value = self.bench.names
         crm = self.bench.crm
         if crm is None:
             err = self.bench.load_error

@@ -145,10 +145,13 @@ class PlaysView(StepView):
     def _metric_catalogue(self) -> dict[str, Finding]:
         x = self.bench.xray
 
-        def build() -> dict[str, Finding]:
-            return {f.key: f for f in baseline_metrics(x, self.bench.coding_findings())}
+        names = self.bench.names
 
-        return self.bench.cached("plays_metrics", build) if x is not None else {}
+        def build() -> dict[str, Finding]:
+            metrics = baseline_metrics(x, self.bench.coding_findings(), names=names)
+            return {f.key: f for f in metrics}
+
+        return self.bench.cached(("plays_metrics", names), build) if x is not None else {}
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:

@@ -39,13 +39,19 @@ class SummaryView(StepView):
             "Export the actions (CSV)", tooltip="For a CRM or a tracker; opens safely in Excel"
         )
         self.csv_button.on_click(self.guard(self._export_actions))
+        self.names = w.Checkbox(
+            value=False,
+            description="Name reps and managers in the summary",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
         #: The background job writing the summary (the room's live updates go on meanwhile).
         self.job: threading.Thread | None = None
         self.widget.children = [
             c.heading(self.label, sub="What we decided today, and who does what by when."),
             self.decisions,
             w.HBox(
-                [self.write_button, self.progress, self.csv_button],
+                [self.write_button, self.progress, self.csv_button, self.names],
                 layout=w.Layout(align_items="center", flex_flow="row wrap"),
             ),
             self.written,
@@ -110,6 +116,7 @@ class SummaryView(StepView):
                 history=paths["history"],
                 mapping=paths["mapping"],
                 client=title,
+                names=self.names.value,
                 progress=self._step,
             )
         except Exception as exc:
