@@ -27,8 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -83,18 +84,29 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> No
     raise RuntimeError("voila did not start")
 
 
-def wait_for_preheated(base: str, key: str, timeout: float = 180) -> None:
-    """Until a kernel waits with no page (the pre-heated one) and is idle."""
+def kernels(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [
+        c
+        for c in psutil.Process(proc.pid).children(recursive=True)
+        if "ipykernel" in " ".join(c.cmdline())
+    ]
+
+
+def wait_for_preheated(proc: subprocess.Popen, seen: set[int], timeout: float = 240) -> set[int]:
+    """Until a kernel not in ``seen`` (a new pre-heated one) has started and gone quiet (its
+    notebook and its warm-up done); returns every kernel's pid then (the next call's ``seen``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        req = urllib.request.Request(
-            f"{base}/api/kernels", headers={"Authorization": f"token {key}"}
-        )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            kernels = json.loads(r.read())
-        if any(k["connections"] == 0 and k["execution_state"] == "idle" for k in kernels):
-            return
-        time.sleep(0.25)  # polling for readiness
+        found = kernels(proc)
+        fresh = [k for k in found if k.pid not in seen]
+        if fresh:
+            for k in fresh:
+                k.cpu_percent(None)
+            time.sleep(1.0)  # the window cpu_percent measures over
+            if all(k.cpu_percent(None) < 5 for k in fresh if k.is_running()):
+                return {k.pid for k in found}
+        else:
+            time.sleep(0.25)  # polling for readiness
     raise RuntimeError("no pre-heated kernel became ready")
 
 
@@ -156,11 +168,11 @@ def main() -> None:
         )
         server.prepare()
         proc = start(server.command, server.env, port)
-        base = server.base
         try:
             loads = []
+            seen: set[int] = set()
             for _ in range(args.loads):
-                wait_for_preheated(base, server.key)
+                seen = wait_for_preheated(proc, seen)
                 page = browser.new_page(viewport=VIEW)
                 t0 = time.perf_counter()
                 page.goto(server.url)
@@ -168,7 +180,7 @@ def main() -> None:
                 loads.append(time.perf_counter() - t0)
                 page.close()
 
-            wait_for_preheated(base, server.key)
+            seen = wait_for_preheated(proc, seen)
             page = browser.new_page(viewport=VIEW)
             page.goto(server.url)
             page.wait_for_selector("text=opportunities used", timeout=120_000)
@@ -198,7 +210,7 @@ def main() -> None:
 
             page.click(".srca-nav button:has-text('4. ')")
             page.wait_for_selector(".widget-dropdown:has(label:text('Work on'))", timeout=120_000)
-            wait_for_preheated(base, server.key)
+            seen = wait_for_preheated(proc, seen)
             t0 = time.perf_counter()
             page.reload()
             page.wait_for_selector(
