@@ -161,3 +161,24 @@ def test_names_stay_off_until_the_facilitator_switches_them_on_for_the_session(t
     view.names.value = False
     assert SHOW_NAMES not in bench.session.state().settings
     assert "Chris Doyle" not in " ".join(f.title for f in bench.findings())
+
+
+def test_the_xray_puts_the_open_tabs_chart_on_the_room_screen(tmp_path):
+    from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+    from sales_rca.ui.steps.xray import XRayView
+    from sales_rca.ui.workbench import Workbench
+
+    settings = Settings(data=DEMO_DATA, history=DEMO_HISTORY, session=tmp_path / "s.session")
+    bench = Workbench(settings)
+    said: list[tuple[str, str]] = []
+    view = XRayView(bench, lambda text, kind="ok": said.append((text, kind)))
+    view.tabs.selected_index = 0  # the funnel
+    view._show_chart()
+    pushed = json.loads(bench.session.screen_raw())
+    assert pushed["step"] == "xray" and pushed["heading"] == "Funnel"
+    (figure,) = pushed["figures"]
+    assert figure["data"] and min(fonts(figure)) >= MIN_FONT_PX
+    titles = [view.tabs.get_title(i) for i in range(len(view.tabs.children))]
+    view.tabs.selected_index = titles.index("Stage table")  # a table, no chart
+    view._show_chart()
+    assert said[-1] == ("This tab has no chart: open a tab with one.", "error")

@@ -7,6 +7,7 @@ Dropdown) need no escaping.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,24 @@ def figure(fig: Any, *, height: int | None = None) -> w.Output:
     """An Output widget showing a plotly figure (rendered by the bundled plotly extension)."""
     out = w.Output(layout=w.Layout(width="100%"))
     show_figure(out, fig, height=height)
+    out.add_class("srca-figure")
+    FIGURES[out] = fig  # "Show on the room screen" finds the figure behind the widget
     return out
+
+
+#: The plotly figure each :func:`figure` widget shows (gone with its widget).
+FIGURES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def figure_in(widget: Any) -> Any:
+    """The first figure shown in ``widget`` or inside it (a tab's page), else ``None``."""
+    found = FIGURES.get(widget)
+    if found is not None:
+        return found
+    for child in getattr(widget, "children", ()):
+        if (inner := figure_in(child)) is not None:
+            return inner
+    return None
 
 
 def show_figure(out: w.Output, fig: Any, *, height: int | None = None) -> None:

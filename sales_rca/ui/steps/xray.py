@@ -76,6 +76,11 @@ class XRayView(StepView):
         self.headline = w.HTML()
         self.tabs = w.Tab()
         self.problem_buttons = ProblemButtons(self)
+        self.show_chart = c.button(
+            "Show this chart on the room screen",
+            tooltip="Put the open tab's chart on the projector",
+        )
+        self.show_chart.on_click(self.guard(self._show_chart))
         self.widget.children = [
             c.heading(
                 self.label,
@@ -90,6 +95,7 @@ class XRayView(StepView):
             ),
             self.problem_buttons.box,
             self.tabs,
+            self.show_chart,
         ]
         self._drawn_for: Any = None
         self._drawn_names = False
@@ -145,6 +151,19 @@ class XRayView(StepView):
             parts.append(_html(s.trend_block(x)))
             pages.append(("Over time", w.VBox(parts)))
         return pages
+
+    def _show_chart(self, _: Any = None) -> None:
+        import plotly.graph_objects as go
+
+        index = self.tabs.selected_index
+        page = self.tabs.children[index] if index is not None and self.tabs.children else None
+        fig = c.figure_in(page) if page is not None else None
+        if fig is None:
+            self.show_message("This tab has no chart: open a tab with one.", "error")
+            return
+        title = self.tabs.get_title(index)
+        self.push_screen(title, figures=[go.Figure(fig)])
+        self.ok(f"The room screen shows the {title.lower()} chart.")
 
     @property
     def names(self) -> bool:
