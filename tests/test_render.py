@@ -225,6 +225,9 @@ def fragments() -> dict[str, str]:
         ),
         "app: room link": render.fragment("app.room_link"),
         "app: file written": render.fragment("app.file_written", hostile("3 actions"), "/tmp/a"),
+        "app: review": render.fragment(
+            "app.review", hostile("new.csv"), [(hostile("a"), "done", hostile("t"), "moved")]
+        ),
         "room: alignment": render.fragment("room.alignment", hostile("agree")),
         "room: finding": render.fragment("room.finding", hostile("t"), [hostile("line")]),
         "room: ranked": render.fragment("room.ranked", [hostile("first")]),

@@ -145,3 +145,31 @@ def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cl
     assert [a["verdict"] for a in data["actions"]][:2] == [MOVED, NOISE]
     bad = cli("review", path, "--data", opp_csv, "--since", "March")
     assert bad.returncode == 2 and "expected --since as a date" in bad.stderr
+
+
+def test_the_workshop_opened_with_review_shows_the_review_in_the_summary_step(pair, tmp_path):
+    import threading
+
+    from sales_rca.session import Session
+    from sales_rca.ui.context import Settings
+    from sales_rca.ui.steps.summary import SummaryView
+    from sales_rca.ui.workbench import Workbench
+
+    old, new = pair
+    path = tmp_path / "r.session"
+    with Session.create(path, "Review") as s:
+        ids = [s.add_action(a.title, a.owner, target=a.target) for a in actions(xray(old))]
+        s.update_action(ids[0], status="done")
+    opp_csv, hist_csv = tmp_path / "opps.csv", tmp_path / "history.csv"
+    cols = ["opportunity_id", "stage", "outcome", "amount", "created_date", "close_date"]
+    new.opportunities[cols].to_csv(opp_csv, index=False)
+    new.stage_events.to_csv(hist_csv, index=False)
+    settings = Settings(session=path, review=opp_csv, review_history=hist_csv)
+    view = SummaryView(Workbench(settings), lambda text, kind="ok": None)
+    for job in [t for t in threading.enumerate() if t.name == "srca-review"]:
+        job.join(120)
+    html = view.review.value
+    assert "90-day review on opps.csv" in html, html
+    for title in ("Discovery workshop", "Proposal review", "Win more"):
+        assert title in html
+    assert "not done" in html and ">done<" in html

@@ -54,6 +54,17 @@ def workshop(
             "--benchmark", help="benchmark.json of sales-rca batch: how the team compares."
         ),
     ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            "--review",
+            help="A newer export: the summary step opens the 90-day review of the actions on it.",
+        ),
+    ] = None,
+    review_history: Annotated[
+        Path | None,
+        typer.Option("--review-history", help="The newer export's stage history (for --review)."),
+    ] = None,
 ) -> None:
     """Serve the live workshop app (Voila) and print its URL."""
     from sales_rca.ui.serve import build_server, run
@@ -71,6 +82,8 @@ def workshop(
         title=title,
         data_dir=data_dir,
         benchmark=benchmark,
+        review=review,
+        review_history=review_history,
     )
     raise typer.Exit(run(server))
 

@@ -51,6 +51,9 @@ class Settings:
     workdir: Path | None = None
     #: The consultant's anonymised portfolio benchmark (``--benchmark``), for the plays step.
     benchmark: Path | None = None
+    #: A newer export for the 90-day review (``--review``) and its stage history.
+    review: Path | None = None
+    review_history: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def exports(self) -> list[Path]:
@@ -98,6 +101,8 @@ class Settings:
             summary_dir=path("SUMMARY_DIR") or session.parent,
             workdir=where.workdir,
             benchmark=path("BENCHMARK"),
+            review=path("REVIEW"),
+            review_history=path("REVIEW_HISTORY"),
         )
 
 

@@ -133,6 +133,8 @@ def build_server(
     port_retries: int = 0,
     data_dir: Path | None = None,
     benchmark: Path | None = None,
+    review: Path | None = None,
+    review_history: Path | None = None,
 ) -> WorkshopServer:
     """Check the options and build the Voila command (nothing is started, nothing written).
 
@@ -151,9 +153,14 @@ def build_server(
         )
     for label, path in (
         ("--data", data), ("--history", history), ("--mapping", mapping), ("--benchmark", benchmark),
+        ("--review", review), ("--review-history", review_history),
     ):  # fmt: skip
         if path is not None and not Path(path).is_file():
             raise SalesRcaError(f"expected {label} to be a file, found nothing at {path}.")
+    if review_history is not None and review is None:
+        raise SalesRcaError(
+            "expected --review NEW_EXPORT with --review-history, found only the history."
+        )
     data_dir = Path(data_dir) if data_dir is not None else Path(data).parent
     if not data_dir.is_dir():
         raise SalesRcaError(f"expected --data-dir to be a folder, found nothing at {data_dir}.")
@@ -181,6 +188,10 @@ def build_server(
             "SALES_RCA_JOIN_CODE": "",
             "SALES_RCA_JOIN_URL": "",
             "SALES_RCA_BENCHMARK": str(Path(benchmark).resolve()) if benchmark else "",
+            "SALES_RCA_REVIEW": str(Path(review).resolve()) if review else "",
+            "SALES_RCA_REVIEW_HISTORY": str(Path(review_history).resolve())
+            if review_history
+            else "",
             # Voila runs the kernels in the (installed) notebooks' folder: paths typed in the app
             # are relative to the folder the workshop was started in.
             "SALES_RCA_WORKDIR": str(Path.cwd()),

@@ -35,6 +35,9 @@ class SummaryView(StepView):
             value=0, min=0, max=1, layout=w.Layout(width="16em", visibility="hidden")
         )
         self.written = w.HTML()
+        #: The 90-day review on a newer export (``sales-rca workshop --review``).
+        self.review = w.HTML()
+        self._review_started = False
         self.csv_button = c.button(
             "Export the actions (CSV)", tooltip="For a CRM or a tracker; opens safely in Excel"
         )
@@ -49,6 +52,7 @@ class SummaryView(StepView):
         self.job: threading.Thread | None = None
         self.widget.children = [
             c.heading(self.label, sub="What we decided today, and who does what by when."),
+            self.review,
             self.decisions,
             w.HBox(
                 [self.write_button, self.progress, self.csv_button, self.names],
@@ -59,11 +63,45 @@ class SummaryView(StepView):
         self._drawn_for: int | None = None
 
     def refresh(self) -> None:
+        self._start_review()
         state = self.session.state()
         if state.event_count == self._drawn_for:
             return
         self._drawn_for = state.event_count
         self.decisions.value = render.decisions(state, self.bench.playbook)
+
+    def _start_review(self) -> None:
+        """Review the actions on the newer export in the background (it reads and x-rays it)."""
+        settings = self.bench.settings
+        if settings.review is None or self._review_started:
+            return
+        self._review_started = True
+        c.set_notice(
+            self.review, f"Reviewing the actions on {settings.review.name}: a moment…", "ok"
+        )
+
+        def work() -> None:
+            from sales_rca.crm import load_crm
+            from sales_rca.impact.review import review_actions, review_text
+
+            try:
+                assert settings.review is not None
+                crm = load_crm(settings.review, history=settings.review_history)
+                state = self.session.state()
+                reviews = review_actions(
+                    state.actions, crm, stages=crm.stages or None, session_start=state.created_at
+                )
+                rows = [
+                    (r.action.title, "done" if r.done else "not done", review_text(r), r.verdict)
+                    for r in reviews
+                ]
+                self.review.value = render.fragment("app.review", settings.review.name, rows)
+            except Exception as exc:
+                report_error(
+                    exc, lambda text: c.set_notice(self.review, f"No review: {text}", "error")
+                )
+
+        threading.Thread(target=work, name="srca-review", daemon=True).start()
 
     def _export_actions(self, _: Any = None) -> None:
         from sales_rca.csvsafe import write_csv
