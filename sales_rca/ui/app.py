@@ -213,7 +213,9 @@ class WorkshopApp:
                         continue
                     self._draw_participants(state)
                     self.timer.follow(self.current, state.settings)
-                    if view.live:
+                    # A page nobody has clicked yet (pre-heated before it was opened) catches up
+                    # with every change; an open page redraws its live steps.
+                    if view.live or not self.touched:
                         view.refresh()
             except Exception as exc:  # keep polling; tell the log, not the room
                 log.warning("live update failed: %s", exc)

@@ -206,7 +206,13 @@ def make_problem(page, contains: str | None = None, index: int = 0) -> str:
     select = page.locator(".srca-finding-choice select").first
     select.wait_for(timeout=90_000)
     labels = select.evaluate("s => [...s.options].map(o => o.text)")
-    found = [t for t in labels if contains in t] if contains is not None else labels[index:]
+    # ipywidgets draws the spaces of an option as no-break spaces
+    found = (
+        [t for t in labels if contains in t.replace("\xa0", " ")]
+        if contains is not None
+        else labels[index:]
+    )
+    assert found, f"no finding with {contains!r} among {labels}"
     label = found[0]
     select.select_option(label=label)
     page.click("button:has-text('Make this a problem')")

@@ -161,6 +161,19 @@ class DataView(StepView):
             )
         self.push_screen("Is this our pipeline?", html=render.kpis(tiles, testid="room-kpis"))
 
+    def _set_aside(self, crm: Any) -> Any:
+        """The rows set aside as the room may read them: the file's own columns and the reason,
+        without the CRM id, and without the people's columns unless names are shown."""
+        from sales_rca.people import PEOPLE_FIELDS
+
+        mapping = crm.report.mapping
+        hidden = {mapping.get("opportunity_id")}
+        if not self.bench.names:
+            hidden |= {mapping.get(f) for f in PEOPLE_FIELDS}
+        q = crm.quarantine.drop(columns=["table"])
+        q = q.drop(columns=[c for c in q.columns if c in hidden])
+        return q.rename(columns={"source_row": "row in the file"})
+
     def refresh(self) -> None:
         if self.names.value != self.bench.names:  # another tab changed it
             self.names.value = self.bench.names
@@ -170,8 +183,7 @@ class DataView(StepView):
             msg = str(err) if err is not None else "No export is loaded yet: upload one below."
             self.report.value = render.notice(msg, "error")
             return
-        q = crm.quarantine.drop(columns=["table"])
-        rows = render.frame_table(q, max_rows=20) if not q.empty else ""
+        rows = render.frame_table(self._set_aside(crm), max_rows=20) if len(crm.quarantine) else ""
         self.report.value = render.data_check(
             crm.report, file=Path(crm.report.path).name, rows=rows
         )
