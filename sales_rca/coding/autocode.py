@@ -15,8 +15,10 @@ How it stays fast (no Python loop over rows x patterns):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,10 @@ from sales_rca.coding.codebook import (
     Term,
     default_codebook,
 )
+from sales_rca.coding.typos import corrections
+
+if TYPE_CHECKING:
+    from sales_rca.coding.model import LossModel
 
 _TOKEN_RE = re.compile(rf"{WORD}|[.;:!?,()\n]")
 _PUNCT = frozenset(".;:!?,()\n")
@@ -51,6 +57,33 @@ _CLAUSE_WORDS = frozenset(
 )
 #: Extra words that start a new clause when looking back from an "after" cue.
 _CLAUSE_WORDS_BACK = _CLAUSE_WORDS | frozenset(["and", "so", "then", "also", "plus"])
+#: Words that start a new clause for the clause-level reading: a text "mostly about" one category
+#: and a second reason stated in a clause of its own (English, German, French).
+CLAUSE_BREAKS = frozenset(
+    [
+        "but",
+        "and",
+        "so",
+        "however",
+        "although",
+        "though",
+        "whereas",
+        "while",
+        "yet",
+        "also",
+        "plus",
+        "then",
+        "because",
+        "aber",
+        "und",
+        "sondern",
+        "weil",
+        "mais",
+        "et",
+        "donc",
+        "car",
+    ]
+)
 #: Words a "before" cue negates at most / words an "after" cue negates back at most.
 WINDOW_BEFORE = 5
 WINDOW_AFTER = 4
@@ -59,6 +92,9 @@ WINDOW_AFTER = 4
 _NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("\u2018", "\u2019", "\u00b4", "`"), r"[\u2018\u2019\u00b4`]", "'"),
     (("w/o",), r"\bw/o\b", " without "),
+    (("+",), r"\s\+\s", " and "),
+    # French elisions: "l'entreprise", "d'intégration", "n'a" read as two words.
+    (("'",), r"\b(l|d|j|m|n|s|t|c|qu)'(?=[a-z])", r"\1 "),
     (("b/c",), r"\bb/c\b", " because "),
     (("w/",), r"\bw/", " with "),
     ((" & ",), r"(?<=\s)&(?=\s)", " and "),
@@ -90,10 +126,21 @@ def normalise_list(texts: list[str]) -> list[str]:
     if not texts:
         return []
     joined = _SEP.join(t.replace(_SEP, " ") for t in texts).lower()
+    if not joined.isascii():
+        joined = fold_accents(joined)
     for gate, rx, repl in _NORMALISE_RE:
         if any(g in joined for g in gate):
             joined = rx.sub(repl, joined)
     return _SEP_SPACES.sub(_SEP, joined).strip(" ").split(_SEP)
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_LIGATURES = str.maketrans({"ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l"})
+
+
+def fold_accents(text: str) -> str:
+    """``"décision reportée, gekürzt"`` -> ``"decision reportee, gekurzt"`` (letters kept)."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_LIGATURES)))
 
 
 def normalise_texts(texts: pd.Series) -> pd.Series:
@@ -130,11 +177,18 @@ class _Spans:
 class _Tokens:
     """Distinct texts as one token array with a vocabulary and an inverted index."""
 
-    def __init__(self, texts: list[str]):
+    def __init__(self, texts: list[str], book: Codebook | None = None):
         toks = _TOKEN_RE.findall("\n".join(texts))
         ids, vocab = pd.factorize(np.asarray(toks, dtype=object), sort=False)
         self.ids: np.ndarray = ids.astype(np.int64)
         self.vocab: np.ndarray = np.asarray(vocab, dtype=object)
+        #: ``{typed word: codebook word}`` for the typos read as codebook words.
+        self.corrected: dict[str, str] = corrections(self.vocab.tolist(), book) if book else {}
+        if self.corrected:
+            fixed = pd.Series(self.vocab, dtype=object).replace(self.corrected).to_numpy()
+            remap, vocab = pd.factorize(fixed, sort=False)
+            self.ids = remap.astype(np.int64)[self.ids]
+            self.vocab = np.asarray(vocab, dtype=object)
         self.n = len(self.ids)
         v = pd.Series(self.vocab, dtype=object)
         self._vocab_series = v
@@ -147,6 +201,8 @@ class _Tokens:
         self._breaks_back = np.flatnonzero(
             (punct | v.isin(_CLAUSE_WORDS_BACK).to_numpy())[self.ids]
         )
+        #: Clause number of every token (clauses never span two texts).
+        self.clause_of = np.cumsum((punct | v.isin(CLAUSE_BREAKS).to_numpy())[self.ids])
         self._order = np.argsort(self.ids, kind="stable")
         self._offsets = np.concatenate([[0], np.cumsum(np.bincount(self.ids, minlength=len(v)))])
         self._masks: dict[Term, np.ndarray] = {}
@@ -242,13 +298,24 @@ class _Hits:
     evidence: np.ndarray  # matched words, ", "-joined when several
 
 
-def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
-    tokens = _Tokens(texts)
+@dataclass(frozen=True)
+class _Matches:
+    """Every single match (before grouping): text, code, token span, clause and strength."""
+
+    text: np.ndarray
+    code: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    clause: np.ndarray
+    strength: np.ndarray  # words a pattern names: a phrase says more than one word
+
+
+def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
     neg = tokens.negated(codebook.negate_before, codebook.negate_after)
-    t_all, c_all, s_all, e_all = [], [], [], []
+    t_all, c_all, s_all, e_all, w_all = [], [], [], [], []
     for ci, code in enumerate(codebook.codes):
         blocked = tokens.covered(code.unless) if code.unless else None
-        for p in code.patterns:
+        for p in code.all_patterns:
             s, e = tokens.match(p)
             if not len(s):
                 continue
@@ -260,16 +327,126 @@ def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
             c_all.append(np.full(len(s), ci, dtype=np.int64))
             s_all.append(s)
             e_all.append(e)
+            terms = sum(isinstance(el, Term) for el in p.elements)
+            w_all.append(np.full(len(s), terms, dtype=np.int64))
     if not t_all:
         empty = np.zeros(0, np.int64)
-        return _Hits(empty, empty, np.zeros(0, dtype=object))
-    t = np.concatenate(t_all)
-    c = np.concatenate(c_all)
+        return _Matches(empty, empty, empty, empty, empty, empty)
     s = np.concatenate(s_all)
-    e = np.concatenate(e_all)
+    return _Matches(
+        text=np.concatenate(t_all),
+        code=np.concatenate(c_all),
+        start=s,
+        end=np.concatenate(e_all),
+        clause=tokens.clause_of[s] if len(s) else s,
+        strength=np.concatenate(w_all),
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The clause-level reading of distinct texts (dense arrays, one row per text).
+
+    ``score[t, k]``: evidence for category ``k`` (per clause, the strongest match, summed);
+    ``wins[t, k]``: category ``k`` is the strongest reading of at least one clause;
+    ``primary[t]``: the category the text is mostly about (-1: no rule matched).
+    """
+
+    score: np.ndarray
+    wins: np.ndarray
+    first: np.ndarray
+    primary: np.ndarray
+
+
+def read_clauses(m: _Matches, cat_of_code: np.ndarray, n: int) -> Reading:
+    """Score categories clause by clause and pick each text's primary category."""
+    k = len(CATEGORIES)
+    score = np.zeros((n, k), dtype=np.float64)
+    wins = np.zeros((n, k), dtype=bool)
+    first = np.full((n, k), np.iinfo(np.int64).max, dtype=np.int64)
+    if len(m.text):
+        cat = cat_of_code[m.code]
+        key = m.clause * k + cat
+        order = np.lexsort((-m.strength, key))
+        key_s = key[order]
+        head = np.r_[True, key_s[1:] != key_s[:-1]]
+        best = m.strength[order][head]  # strongest match per (clause, category)
+        kc = key_s[head]
+        clause, kcat = kc // k, kc % k
+        ktext = m.text[order][head]
+        c_head = np.r_[True, clause[1:] != clause[:-1]]
+        c_max = np.maximum.reduceat(best, np.flatnonzero(c_head))
+        won = best == c_max[np.cumsum(c_head) - 1]
+        np.add.at(score, (ktext, kcat), best)
+        wins[ktext[won], kcat[won]] = True
+        np.minimum.at(first, (m.text, cat), m.start)
+    # Most evidence wins; on a tie the category named first.
+    rank = score - 1e-10 * np.minimum(first, 10**9)
+    primary = np.where(score.max(axis=1) > 0, rank.argmax(axis=1), -1) if n else np.zeros(0)
+    return Reading(score, wins, first, primary.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which categories each distinct text keeps, and how sure the coding is."""
+
+    keep: np.ndarray  # (n, k) bool
+    primary: np.ndarray  # (n,) category index or -1
+    basis: np.ndarray  # "rules", "model" or ""
+    confidence: np.ndarray  # model probability of the primary category (NaN without a model)
+    proba: np.ndarray | None  # (n, k) model probabilities, None without a model
+
+
+#: With a model: a rule category with a model probability below this is not kept as a second
+#: reason; a text no rule codes gets the model's category only from this probability up.
+SECONDARY_FLOOR = 0.15
+FILL_FROM = 0.35
+#: Weight of the model against the rules' evidence when choosing the primary category.
+MODEL_WEIGHT = 1.0
+
+
+def decide(reading: Reading, proba: np.ndarray | None) -> Decision:
+    """Primary category + clearly stated second reasons per text, with the model when given.
+
+    Rules only: the primary category is the one with most evidence; another category is kept
+    when it is the strongest reading of a clause of its own. With a model, the primary is chosen
+    among the rule categories by evidence + model probability, a second reason the model finds
+    implausible is dropped, and a text no rule codes takes the model's category when it is sure
+    enough.
+    """
+    n, k = reading.score.shape
+    primary = reading.primary.copy()
+    has_rules = primary >= 0
+    basis = np.where(has_rules, "rules", "").astype(object)
+    confidence = np.full(n, np.nan)
+    if proba is not None and n:
+        top = reading.score.max(axis=1, keepdims=True)
+        evidence = np.divide(reading.score, top, out=np.zeros_like(reading.score), where=top > 0)
+        combined = np.where(reading.score > 0, evidence + MODEL_WEIGHT * proba, -np.inf)
+        primary = np.where(has_rules, combined.argmax(axis=1), -1)
+        fill = ~has_rules & (proba.max(axis=1) >= FILL_FROM)
+        primary[fill] = proba[fill].argmax(axis=1)
+        basis[fill] = "model"
+        coded = primary >= 0
+        confidence[coded] = proba[np.flatnonzero(coded), primary[coded]]
+    keep = np.zeros((n, k), dtype=bool)
+    rows = np.flatnonzero(primary >= 0)
+    keep[rows, primary[rows]] = True
+    second = reading.wins & (reading.score > 0)
+    if proba is not None:
+        second &= proba >= SECONDARY_FLOOR
+    keep |= second & (primary >= 0)[:, None]
+    return Decision(keep, primary, basis, confidence, proba)
+
+
+def _group(tokens: _Tokens, m: _Matches, mask: np.ndarray) -> _Hits:
+    """Matches kept by ``mask``, one hit per (text, code) listing each distinct phrase."""
+    t, c, s, e = m.text[mask], m.code[mask], m.start[mask], m.end[mask]
+    if not len(t):
+        empty = np.zeros(0, np.int64)
+        return _Hits(empty, empty, np.zeros(0, dtype=object))
     order = np.lexsort((s, c, t))
     t, c, s, e = t[order], c[order], s[order], e[order]
-    # Several matches of one code in one text become one hit listing each distinct phrase.
     first = np.ones(len(t), dtype=bool)
     first[1:] = (t[1:] != t[:-1]) | (c[1:] != c[:-1])
     # Single-word matches (most of them) read straight from the vocabulary.
@@ -284,11 +461,33 @@ def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
     for g in np.flatnonzero(sizes > 1).tolist():
         a = int(starts[g])
         evidence[g] = ", ".join(dict.fromkeys(phrases[a : a + int(sizes[g])].tolist()))
-    return _Hits(
-        text=t[first],
-        code=c[first],
-        evidence=evidence,
-    )
+    return _Hits(text=t[first], code=c[first], evidence=evidence)
+
+
+def _category_index(book: Codebook) -> np.ndarray:
+    pos = {c: i for i, c in enumerate(CATEGORIES)}
+    return np.asarray([pos[code.category] for code in book.codes], dtype=np.int64)
+
+
+def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
+    """Every code found in the distinct texts (no clause-level selection: ``match_texts``)."""
+    tokens = _Tokens(texts, codebook)
+    m = _match_all(tokens, codebook)
+    return _group(tokens, m, np.ones(len(m.text), dtype=bool))
+
+
+def _code_selected(
+    texts: list[str], codebook: Codebook, model: LossModel | None
+) -> tuple[_Hits, Decision]:
+    """Code distinct texts: clause-level reading, primary + clearly stated second reasons."""
+    tokens = _Tokens(texts, codebook)
+    m = _match_all(tokens, codebook)
+    cat_of_code = _category_index(codebook)
+    reading = read_clauses(m, cat_of_code, len(texts))
+    proba = model.predict_proba(texts) if model is not None and texts else None
+    decision = decide(reading, proba)
+    kept = decision.keep[m.text, cat_of_code[m.code]] if len(m.text) else np.zeros(0, bool)
+    return _group(tokens, m, kept), decision
 
 
 def match_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = None) -> pd.DataFrame:
@@ -341,13 +540,25 @@ def _code_series(series: pd.Series, book: Codebook) -> tuple[np.ndarray, tuple]:
     return labels, (hits.text[hit_rep], hits.code[hit_rep], hits.evidence[hit_rep])
 
 
-def code_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = None) -> pd.DataFrame:
+def code_texts(
+    texts: Iterable[str] | pd.Series,
+    codebook: Codebook | None = None,
+    *,
+    model: LossModel | None = None,
+) -> pd.DataFrame:
     """Code each text: one row per input text (same index) with
 
-    - ``codes``: tuple of code ids (codebook order), empty when nothing matched;
-    - ``categories``: tuple of fishbone categories of those codes (category order);
+    - ``primary_category``: the category the text is mostly about (``""`` when uncoded);
+    - ``codes``: code ids (codebook order) of the primary category and of second reasons the text
+      states in a clause of their own; empty when no rule matched;
+    - ``categories``: their fishbone categories (category order), or the model's category;
     - ``evidence``: ``{code: matched words}``;
-    - ``coded``: whether any code matched.
+    - ``basis``: ``rules``, ``model`` (no rule matched; the model's category) or ``""``;
+    - ``confidence``: the model's probability for the primary category (NaN without a model);
+    - ``coded``: whether the text has a category.
+
+    ``model`` (a :class:`~sales_rca.coding.model.LossModel`) weighs the rule categories, drops
+    second reasons it finds implausible and codes texts no rule matches when it is sure enough.
 
     Example::
 
@@ -358,19 +569,30 @@ def code_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = Non
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
     raw_codes, raw_uniques = _factorize_texts(series)
     norm_codes, norm_uniques = pd.factorize(np.asarray(normalise_list(raw_uniques), dtype=object))
-    hits = _code_distinct(list(norm_uniques), book)
-    n_distinct = len(norm_uniques)
+    distinct = [str(u) for u in norm_uniques]
+    hits, decision = _code_selected(distinct, book, model)
+    n_distinct = len(distinct)
     codes_of, cats_of, ev_of = _per_text(hits, book, n_distinct)
+    labels = np.asarray([*CATEGORIES, ""], dtype=object)
+    primary = labels[decision.primary]  # -1 reads as ""
+    model_rows = np.flatnonzero(decision.basis == "model")
+    if len(model_rows):
+        cats = np.empty(len(model_rows), dtype=object)
+        cats[:] = [(str(primary[i]),) for i in model_rows]
+        cats_of[model_rows] = cats
     take = norm_codes[raw_codes] if len(raw_codes) else np.zeros(0, np.int64)
     out = pd.DataFrame(
         {
+            "primary_category": primary[take] if n_distinct else [],
             "codes": codes_of[take] if n_distinct else [],
             "categories": cats_of[take] if n_distinct else [],
             "evidence": ev_of[take] if n_distinct else [],
+            "basis": decision.basis[take] if n_distinct else [],
+            "confidence": decision.confidence[take] if n_distinct else [],
         },
         index=series.index,
     )
-    out["coded"] = out["codes"].map(len).astype(bool) if len(out) else pd.Series(dtype=bool)
+    out["coded"] = out["categories"].map(len).astype(bool) if len(out) else pd.Series(dtype=bool)
     return out
 
 
