@@ -307,7 +307,7 @@ class _Matches:
     start: np.ndarray
     end: np.ndarray
     clause: np.ndarray
-    strength: np.ndarray  # words a pattern names: a phrase says more than one word
+    strength: np.ndarray  # evidence weight of the match (1 each)
 
 
 def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
@@ -327,8 +327,10 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
             c_all.append(np.full(len(s), ci, dtype=np.int64))
             s_all.append(s)
             e_all.append(e)
-            terms = sum(isinstance(el, Term) for el in p.elements)
-            w_all.append(np.full(len(s), terms, dtype=np.int64))
+            # Every match is one piece of evidence: a category named in a clause counts once
+            # for that clause, however long its pattern (longer phrases did not read better on
+            # the labelled texts, and "lost to Gong on price" states two reasons).
+            w_all.append(np.ones(len(s), dtype=np.int64))
     if not t_all:
         empty = np.zeros(0, np.int64)
         return _Matches(empty, empty, empty, empty, empty, empty)

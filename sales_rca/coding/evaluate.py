@@ -85,7 +85,13 @@ def scores(predicted: pd.Series, truth: pd.Series) -> tuple[float, pd.DataFrame]
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         rows.append(
-            {"category": cat, "precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+            {
+                "category": cat,
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "support": tp + fn,
+            }
         )
     per_category = pd.DataFrame(rows).set_index("category")
     supported = per_category[per_category["support"] > 0]

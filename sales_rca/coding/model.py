@@ -55,9 +55,7 @@ class LossModel:
     _cv: float | None = field(default=None, repr=False)
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return sp.hstack(
-            [self._chars.transform(texts), self._words.transform(texts)], format="csr"
-        )
+        return sp.hstack([self._chars.transform(texts), self._words.transform(texts)], format="csr")
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each category (columns in :data:`CATEGORIES` order) per text."""
@@ -213,12 +211,26 @@ def model_for(
     frame = frame[~key.duplicated(keep="last")]
     banned = set(_clean(list(exclude)))
     frame = frame[~key.loc[frame.index].isin(banned)]
-    return train_model(
-        frame["text"].tolist(), frame["categories"].tolist(), n_from_team=len(team)
-    )
+    return train_model(frame["text"].tolist(), frame["categories"].tolist(), n_from_team=len(team))
 
 
 @cache
 def default_model() -> LossModel:
     """The model trained on the packaged labelled texts (trained once per process)."""
     return model_for()
+
+
+def team_model(result: Any, decisions: Iterable[Any]) -> LossModel:
+    """The default training texts plus what the team decided: each reviewed deal's notes with
+    the categories it ended up with (accepted or changed codes). ``result`` is a
+    :class:`~sales_rca.coding.losses.CodingResult`; ``decisions`` the session's code overrides.
+    """
+    from sales_rca.coding.overrides import apply_overrides
+
+    decisions = tuple(decisions)
+    if not decisions:
+        return default_model()
+    reviewed = apply_overrides(result, decisions).deals
+    reviewed = reviewed[reviewed["basis"] == "human"]
+    reviewed = reviewed[reviewed["loss_detail"].astype(str).str.strip() != ""]
+    return model_for(reviewed["loss_detail"].tolist(), reviewed["categories"].tolist())
