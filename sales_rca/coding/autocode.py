@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,50 +88,82 @@ CLAUSE_BREAKS = frozenset(
 WINDOW_BEFORE = 5
 WINDOW_AFTER = 4
 
+#: Auxiliaries whose negation is spelt one way ("did not", "didnt", "did n't" -> "didn't").
+_AUX = [
+    "did",
+    "does",
+    "do",
+    "was",
+    "were",
+    "is",
+    "are",
+    "could",
+    "would",
+    "should",
+    "has",
+    "have",
+    "had",
+    "must",
+    "need",
+]
+
+
+def _after_aux(suffix: str) -> str:
+    """``suffix`` (a literal, so the regex scans fast) right after a whole auxiliary word."""
+    behind = "|".join(f"(?<=\\b{w}{suffix})" for w in _AUX)
+    return f"{suffix}\\b(?:{behind})"
+
+
 #: (gate, regex, replacement): a rule runs only when one of its gate strings occurs (speed).
+#: Every regex starts with a literal character where it can (lookbehinds after it), which lets
+#: the regex engine skip ahead to the candidates instead of trying every position.
 _NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("\u2018", "\u2019", "\u00b4", "`"), r"[\u2018\u2019\u00b4`]", "'"),
     (("w/o",), r"\bw/o\b", " without "),
     (("+",), r"\s\+\s", " and "),
-    # French elisions: "l'entreprise", "d'intégration", "n'a" read as two words.
-    (("'",), r"\b(l|d|j|m|n|s|t|c|qu)'(?=[a-z])", r"\1 "),
+    # French elisions: "l'entreprise", "d'intégration", "n'a", "qu'il" read as two words.
+    (("'",), r"'(?:(?<=\b[ldjmnstc]')|(?<=\bqu'))(?=[a-z])", " "),
     (("b/c",), r"\bb/c\b", " because "),
     (("w/",), r"\bw/", " with "),
     ((" & ",), r"(?<=\s)&(?=\s)", " and "),
-    (("/",), r"(?<=[a-z])/(?=[a-z])", " / "),
+    (("/",), r"/(?<=[a-z]/)(?=[a-z])", " / "),
     (("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), r"\d{3,}", "0"),
-    # One spelling for negated auxiliaries: "did not", "didnt", "did n't" all become "didn't".
     (("cannot", "can not"), r"\bcan ?not\b", "can't"),
     (("wont",), r"\bwont\b", "won't"),
     (("cant",), r"\bcant\b", "can't"),
-    (
-        ("not", "nt"),
-        r"\b(did|does|do|was|were|is|are|could|would|should|has|have|had|must|need)"
-        r"(?: not\b|n't\b|nt\b| n't\b)",
-        r"\1n't",
-    ),
+    # One spelling for negated auxiliaries: "did not", "didnt", "did n't" all become "didn't".
+    ((" not",), _after_aux(" not"), "n't"),
+    (("nt",), _after_aux("nt"), "n't"),
+    ((" n't",), _after_aux(" n't"), "n't"),
     (("  ", "\t", "\n", "\r", "\f", "\v"), r"\s\s+|[\t\n\r\f\v]", " "),
 )
 _SEP = "\x00"
 _NORMALISE_RE = [(gate, re.compile(p), r) for gate, p, r in _NORMALISE]
-_SEP_SPACES = re.compile(r" *\x00 *")
 
 
 def normalise_list(texts: list[str]) -> list[str]:
     """Normalise many texts at once: one regex pass per rule over their concatenation.
 
-    Lower-cases, unifies apostrophes and shorthand (w/o, b/c), spells negated auxiliaries one
-    way ("did not" -> "didn't"), collapses long numbers and whitespace.
+    Lower-cases, folds accents, unifies apostrophes and shorthand (w/o, b/c), spells negated
+    auxiliaries one way ("did not" -> "didn't"), collapses long numbers and whitespace.
     """
     if not texts:
         return []
-    joined = _SEP.join(t.replace(_SEP, " ") for t in texts).lower()
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != len(texts) - 1:  # a text holds the separator itself
+        joined = _SEP.join(t.replace(_SEP, " ") for t in texts)
     if not joined.isascii():
-        joined = fold_accents(joined)
+        # Accents are folded text by text: only the texts that are not plain ASCII pay for it.
+        joined = _SEP.join(
+            t if t.isascii() else fold_accents(t.lower()) for t in joined.split(_SEP)
+        )
+    joined = joined.lower()
     for gate, rx, repl in _NORMALISE_RE:
         if any(g in joined for g in gate):
             joined = rx.sub(repl, joined)
-    return _SEP_SPACES.sub(_SEP, joined).strip(" ").split(_SEP)
+    # Spaces are single by now: one replace per side trims every text at once.
+    joined = joined.replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP).strip(" ")
+    return joined.split(_SEP)
 
 
 _COMBINING = re.compile(r"[\u0300-\u036f]")
@@ -197,6 +229,8 @@ class _Tokens:
         self.is_word = ~punct
         is_sep = (v == "\n").to_numpy()
         self.text_of = np.cumsum(is_sep[self.ids]) if self.n else np.zeros(0, np.int64)
+        #: Position of each text's first token (``n`` for an empty last text).
+        self.text_start = np.r_[0, np.flatnonzero(is_sep[self.ids]) + 1]
         self._breaks_fwd = np.flatnonzero((punct | v.isin(_CLAUSE_WORDS).to_numpy())[self.ids])
         self._breaks_back = np.flatnonzero(
             (punct | v.isin(_CLAUSE_WORDS_BACK).to_numpy())[self.ids]
@@ -308,6 +342,8 @@ class _Matches:
     end: np.ndarray
     clause: np.ndarray
     strength: np.ndarray  # evidence weight of the match (1 each)
+    pos: np.ndarray  # reading order within the text (ties broken by the category named first)
+    phrase: np.ndarray  # the matched words
 
 
 def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
@@ -333,16 +369,82 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
             w_all.append(np.ones(len(s), dtype=np.int64))
     if not t_all:
         empty = np.zeros(0, np.int64)
-        return _Matches(empty, empty, empty, empty, empty, empty)
+        return _Matches(empty, empty, empty, empty, empty, empty, empty, np.zeros(0, object))
     s = np.concatenate(s_all)
+    e = np.concatenate(e_all)
+    # Single-word matches (most of them) read straight from the vocabulary.
+    phrase = tokens.vocab[tokens.ids[s]].copy()
+    multi = np.flatnonzero(e - s > 1)
+    for i, a, b in zip(multi.tolist(), s[multi].tolist(), e[multi].tolist(), strict=True):
+        phrase[i] = tokens.phrase(a, b)
     return _Matches(
         text=np.concatenate(t_all),
         code=np.concatenate(c_all),
         start=s,
-        end=np.concatenate(e_all),
-        clause=tokens.clause_of[s] if len(s) else s,
+        end=e,
+        clause=tokens.clause_of[s],
         strength=np.concatenate(w_all),
+        pos=s,
+        phrase=phrase,
     )
+
+
+#: Characters that end a clause. No pattern, gap or negation window reaches across them, so the
+#: pieces of text between them are coded once each, however many texts share them ("too
+#: expensive", "went dark after the demo"), and their matches are then copied to the texts.
+_PIECE_BREAKS = str.maketrans(dict.fromkeys(".;:!?,()\n", "\n"))
+
+
+def _pieces(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The distinct pieces of ``texts`` (see :data:`_PIECE_BREAKS`), then per occurrence of a
+    piece (in text order, pieces in reading order) the piece and the text it occurs in."""
+    joined = _SEP.join(texts).translate(_PIECE_BREAKS)
+    # Which text each piece is in: count the text separators among the breaks, in C over the
+    # encoded bytes (bytes 0 and 10 never occur inside a multi-byte UTF-8 character).
+    raw = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    kind = raw[(raw == 0) | (raw == 10)]
+    piece_text = np.r_[0, np.cumsum(kind == 0)].astype(np.int64)
+    flat = np.asarray(joined.replace(_SEP, "\n").split("\n"), dtype=object)
+    codes, uniques = pd.factorize(flat, sort=False)
+    # Spaces around the breaks do not make a piece distinct.
+    again, pieces = pd.factorize(np.asarray([u.strip(" ") for u in uniques], dtype=object))
+    occ_piece = again[codes].astype(np.int64)
+    return [str(p) for p in pieces], occ_piece, piece_text
+
+
+def _to_texts(
+    m: _Matches, tokens: _Tokens, occ_piece: np.ndarray, occ_text: np.ndarray
+) -> _Matches:
+    """Matches in distinct pieces -> matches in the texts those pieces occur in."""
+    if not len(m.text) or not len(occ_piece):
+        return _Matches(*(a[:0] for a in astuple_matches(m)))
+    first_tok = tokens.text_start[m.text]
+    local = m.start - first_tok
+    clause = m.clause - tokens.clause_of[np.minimum(first_tok, max(tokens.n - 1, 0))]
+    stride, c_stride = int(local.max()) + 1, int(clause.max()) + 1
+    order = np.argsort(m.text, kind="stable")
+    per_piece = np.bincount(m.text, minlength=int(occ_piece.max()) + 1)
+    offsets = np.concatenate([[0], np.cumsum(per_piece)[:-1]])
+    count = per_piece[occ_piece]
+    occ = np.repeat(np.arange(len(occ_piece), dtype=np.int64), count)
+    within = np.arange(len(occ), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    src = order[offsets[occ_piece[occ]] + within]
+    return _Matches(
+        text=occ_text[occ],
+        code=m.code[src],
+        start=m.start[src],
+        end=m.end[src],
+        # Occurrences are numbered in reading order, so this orders clauses and words in a text.
+        clause=occ * c_stride + clause[src],
+        strength=m.strength[src],
+        pos=occ * stride + local[src],
+        phrase=m.phrase[src],
+    )
+
+
+def astuple_matches(m: _Matches) -> tuple[np.ndarray, ...]:
+    """The arrays of ``m`` in field order."""
+    return tuple(getattr(m, f.name) for f in fields(m))
 
 
 @dataclass(frozen=True)
@@ -381,7 +483,7 @@ def read_clauses(m: _Matches, cat_of_code: np.ndarray, n: int) -> Reading:
         won = best == c_max[np.cumsum(c_head) - 1]
         np.add.at(score, (ktext, kcat), best)
         wins[ktext[won], kcat[won]] = True
-        np.minimum.at(first, (m.text, cat), m.start)
+        np.minimum.at(first, (m.text, cat), m.pos)
     # Most evidence wins; on a tie the category named first.
     rank = score - 1e-10 * np.minimum(first, 10**9)
     primary = np.where(score.max(axis=1) > 0, rank.argmax(axis=1), -1) if n else np.zeros(0)
@@ -441,29 +543,40 @@ def decide(reading: Reading, proba: np.ndarray | None) -> Decision:
     return Decision(keep, primary, basis, confidence, proba)
 
 
-def _group(tokens: _Tokens, m: _Matches, mask: np.ndarray) -> _Hits:
+def _group(m: _Matches, mask: np.ndarray) -> _Hits:
     """Matches kept by ``mask``, one hit per (text, code) listing each distinct phrase."""
-    t, c, s, e = m.text[mask], m.code[mask], m.start[mask], m.end[mask]
+    t, c, pos, phrases = m.text[mask], m.code[mask], m.pos[mask], m.phrase[mask]
     if not len(t):
         empty = np.zeros(0, np.int64)
         return _Hits(empty, empty, np.zeros(0, dtype=object))
-    order = np.lexsort((s, c, t))
-    t, c, s, e = t[order], c[order], s[order], e[order]
+    order = np.lexsort((pos, c, t))
+    t, c, phrases = t[order], c[order], phrases[order]
     first = np.ones(len(t), dtype=bool)
     first[1:] = (t[1:] != t[:-1]) | (c[1:] != c[:-1])
-    # Single-word matches (most of them) read straight from the vocabulary.
-    phrases = tokens.vocab[tokens.ids[s]].copy()
-    multi = np.flatnonzero(e - s > 1)
-    for i, a, b in zip(multi.tolist(), s[multi].tolist(), e[multi].tolist(), strict=True):
-        phrases[i] = tokens.phrase(a, b)
-    group = np.cumsum(first) - 1
-    sizes = np.bincount(group)
     starts = np.flatnonzero(first)
-    evidence = phrases[starts].copy()
-    for g in np.flatnonzero(sizes > 1).tolist():
-        a = int(starts[g])
-        evidence[g] = ", ".join(dict.fromkeys(phrases[a : a + int(sizes[g])].tolist()))
-    return _Hits(text=t[first], code=c[first], evidence=evidence)
+    return _Hits(text=t[first], code=c[first], evidence=_join_phrases(phrases, starts))
+
+
+def _join_phrases(phrases: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per group (``starts`` of runs in ``phrases``): its distinct phrases, ``", "``-joined.
+
+    Groups are keyed by their phrase ids, so each distinct list of phrases is joined once.
+    """
+    pid, names = pd.factorize(phrases, sort=False)
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(phrases)]))
+    # A phrase said twice in a text is listed once, where it is first said.
+    seen = pd.Series(group * (len(names) + 1) + pid).duplicated().to_numpy()
+    pid, group = pid[~seen], group[~seen]
+    sizes = np.bincount(group, minlength=len(starts))
+    firsts = np.r_[0, np.cumsum(sizes)[:-1]]
+    evidence = np.asarray(names, dtype=object)[pid[firsts]]
+    for k in np.unique(sizes[sizes > 1]).tolist():
+        rows = np.flatnonzero(sizes == k)
+        ids = pid[firsts[rows][:, None] + np.arange(k)]
+        combos, inverse = np.unique(ids, axis=0, return_inverse=True)
+        joined = np.asarray([", ".join(names[j] for j in combo) for combo in combos.tolist()])
+        evidence[rows] = joined.astype(object)[inverse.reshape(-1)]
+    return evidence
 
 
 def _category_index(book: Codebook) -> np.ndarray:
@@ -471,25 +584,30 @@ def _category_index(book: Codebook) -> np.ndarray:
     return np.asarray([pos[code.category] for code in book.codes], dtype=np.int64)
 
 
+def _matches(texts: list[str], codebook: Codebook) -> _Matches:
+    """Every match in distinct texts: each distinct piece is read once (see :func:`_pieces`)."""
+    pieces, occ_piece, occ_text = _pieces(texts)
+    tokens = _Tokens(pieces, codebook)
+    return _to_texts(_match_all(tokens, codebook), tokens, occ_piece, occ_text)
+
+
 def _code_distinct(texts: list[str], codebook: Codebook) -> _Hits:
     """Every code found in the distinct texts (no clause-level selection: ``match_texts``)."""
-    tokens = _Tokens(texts, codebook)
-    m = _match_all(tokens, codebook)
-    return _group(tokens, m, np.ones(len(m.text), dtype=bool))
+    m = _matches(texts, codebook)
+    return _group(m, np.ones(len(m.text), dtype=bool))
 
 
 def _code_selected(
     texts: list[str], codebook: Codebook, model: LossModel | None
 ) -> tuple[_Hits, Decision]:
     """Code distinct texts: clause-level reading, primary + clearly stated second reasons."""
-    tokens = _Tokens(texts, codebook)
-    m = _match_all(tokens, codebook)
+    m = _matches(texts, codebook)
     cat_of_code = _category_index(codebook)
     reading = read_clauses(m, cat_of_code, len(texts))
     proba = model.predict_proba(texts) if model is not None and texts else None
     decision = decide(reading, proba)
     kept = decision.keep[m.text, cat_of_code[m.code]] if len(m.text) else np.zeros(0, bool)
-    return _group(tokens, m, kept), decision
+    return _group(m, kept), decision
 
 
 def match_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = None) -> pd.DataFrame:
