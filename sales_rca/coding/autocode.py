@@ -127,7 +127,8 @@ _NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("w/",), r"\bw/", " with "),
     ((" & ",), r"(?<=\s)&(?=\s)", " and "),
     (("/",), r"/(?<=[a-z]/)(?=[a-z])", " / "),
-    (("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), r"\d{3,}", "0"),
+    # Runs of 3 or more digits become "0" (done by collapse_numbers, not a regex: speed).
+    (tuple("0123456789"), "", "0"),
     (("cannot", "can not"), r"\bcan ?not\b", "can't"),
     (("wont",), r"\bwont\b", "won't"),
     (("cant",), r"\bcant\b", "can't"),
@@ -138,7 +139,7 @@ _NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("  ", "\t", "\n", "\r", "\f", "\v"), r"\s\s+|[\t\n\r\f\v]", " "),
 )
 _SEP = "\x00"
-_NORMALISE_RE = [(gate, re.compile(p), r) for gate, p, r in _NORMALISE]
+_NORMALISE_RE = [(gate, re.compile(p) if p else None, r) for gate, p, r in _NORMALISE]
 
 
 def normalise_list(texts: list[str]) -> list[str]:
@@ -160,7 +161,7 @@ def normalise_list(texts: list[str]) -> list[str]:
     joined = joined.lower()
     for gate, rx, repl in _NORMALISE_RE:
         if any(g in joined for g in gate):
-            joined = rx.sub(repl, joined)
+            joined = rx.sub(repl, joined) if rx is not None else collapse_numbers(joined)
     # Spaces are single by now: one replace per side trims every text at once.
     joined = joined.replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP).strip(" ")
     return joined.split(_SEP)
@@ -168,6 +169,26 @@ def normalise_list(texts: list[str]) -> list[str]:
 
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _LIGATURES = str.maketrans({"ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l"})
+
+
+def collapse_numbers(text: str) -> str:
+    """Every run of 3 or more digits becomes ``0`` (``"opp 48213, 120k"`` -> ``"opp 0, 0k"``), so
+    texts differing only in ids or amounts are coded once.
+
+    Done on the UTF-8 bytes with numpy (ASCII digits never occur inside a multi-byte character):
+    several times faster than a regex over millions of texts.
+    """
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    d = np.zeros(len(raw) + 4, dtype=bool)  # two False on each side: no wrap-around
+    d[2:-2] = (raw >= 48) & (raw <= 57)
+    now, prev, prev2, nxt, nxt2 = d[2:-2], d[1:-3], d[:-4], d[3:-1], d[4:]
+    # In a run of 3+ digits the first becomes "0" and the others go; runs of 1-2 digits stay.
+    drop = now & prev & (prev2 | nxt)
+    if not drop.any():
+        return text
+    out = raw.copy()
+    out[now & ~prev & nxt & nxt2] = 48
+    return out[~drop].tobytes().decode("utf-8")
 
 
 def fold_accents(text: str) -> str:
@@ -343,7 +364,8 @@ class _Matches:
     clause: np.ndarray
     strength: np.ndarray  # evidence weight of the match (1 each)
     pos: np.ndarray  # reading order within the text (ties broken by the category named first)
-    phrase: np.ndarray  # the matched words
+    phrase: np.ndarray  # the matched words, as an index into ``names``
+    names: np.ndarray  # the distinct matched phrases (not one per match)
 
 
 def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
@@ -369,7 +391,7 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
             w_all.append(np.ones(len(s), dtype=np.int64))
     if not t_all:
         empty = np.zeros(0, np.int64)
-        return _Matches(empty, empty, empty, empty, empty, empty, empty, np.zeros(0, object))
+        return _Matches(*([empty] * 8), names=np.zeros(0, object))
     s = np.concatenate(s_all)
     e = np.concatenate(e_all)
     # Single-word matches (most of them) read straight from the vocabulary.
@@ -377,6 +399,7 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
     multi = np.flatnonzero(e - s > 1)
     for i, a, b in zip(multi.tolist(), s[multi].tolist(), e[multi].tolist(), strict=True):
         phrase[i] = tokens.phrase(a, b)
+    ids, names = pd.factorize(phrase, sort=False)
     return _Matches(
         text=np.concatenate(t_all),
         code=np.concatenate(c_all),
@@ -385,7 +408,8 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
         clause=tokens.clause_of[s],
         strength=np.concatenate(w_all),
         pos=s,
-        phrase=phrase,
+        phrase=ids.astype(np.int64),
+        names=np.asarray(names, dtype=object),
     )
 
 
@@ -417,7 +441,7 @@ def _to_texts(
 ) -> _Matches:
     """Matches in distinct pieces -> matches in the texts those pieces occur in."""
     if not len(m.text) or not len(occ_piece):
-        return _Matches(*(a[:0] for a in astuple_matches(m)))
+        return _Matches(*(a[:0] for a in astuple_matches(m)[:-1]), names=m.names)
     first_tok = tokens.text_start[m.text]
     local = m.start - first_tok
     clause = m.clause - tokens.clause_of[np.minimum(first_tok, max(tokens.n - 1, 0))]
@@ -439,6 +463,7 @@ def _to_texts(
         strength=m.strength[src],
         pos=occ * stride + local[src],
         phrase=m.phrase[src],
+        names=m.names,
     )
 
 
@@ -554,16 +579,15 @@ def _group(m: _Matches, mask: np.ndarray) -> _Hits:
     first = np.ones(len(t), dtype=bool)
     first[1:] = (t[1:] != t[:-1]) | (c[1:] != c[:-1])
     starts = np.flatnonzero(first)
-    return _Hits(text=t[first], code=c[first], evidence=_join_phrases(phrases, starts))
+    return _Hits(text=t[first], code=c[first], evidence=_join_phrases(phrases, m.names, starts))
 
 
-def _join_phrases(phrases: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per group (``starts`` of runs in ``phrases``): its distinct phrases, ``", "``-joined.
+def _join_phrases(pid: np.ndarray, names: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per group (``starts`` of runs in ``pid``): its distinct phrases, ``", "``-joined.
 
     Groups are keyed by their phrase ids, so each distinct list of phrases is joined once.
     """
-    pid, names = pd.factorize(phrases, sort=False)
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(phrases)]))
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(pid)]))
     # A phrase said twice in a text is listed once, where it is first said.
     seen = pd.Series(group * (len(names) + 1) + pid).duplicated().to_numpy()
     pid, group = pid[~seen], group[~seen]
@@ -633,8 +657,10 @@ def match_texts(texts: Iterable[str] | pd.Series, codebook: Codebook | None = No
 
 def _factorize_texts(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer code per row and the distinct texts (missing values read as "")."""
-    values = series.astype(object).where(series.notna(), "")
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=False)
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), sort=False)
+    if (codes < 0).any():  # missing values: one more distinct text, ""
+        codes = np.where(codes < 0, len(uniques), codes)
+        return codes, [*map(str, uniques), ""]
     return codes, [str(u) for u in uniques]
 
 
