@@ -373,7 +373,8 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
     t_all, c_all, s_all, e_all, w_all = [], [], [], [], []
     for ci, code in enumerate(codebook.codes):
         blocked = tokens.covered(code.unless) if code.unless else None
-        for p in code.all_patterns:
+        n_strong = len(code.strong_patterns)
+        for pi, p in enumerate(code.all_patterns):
             s, e = tokens.match(p)
             if not len(s):
                 continue
@@ -387,8 +388,10 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
             e_all.append(e)
             # Every match is one piece of evidence: a category named in a clause counts once
             # for that clause, however long its pattern (longer phrases did not read better on
-            # the labelled texts, and "lost to Gong on price" states two reasons).
-            w_all.append(np.ones(len(s), dtype=np.int64))
+            # the labelled texts, and "lost to Gong on price" states two reasons); a weak
+            # pattern (a topic named, not a reason stated) counts half.
+            weight = STRONG if pi < n_strong else WEAK
+            w_all.append(np.full(len(s), weight, dtype=np.int64))
     if not t_all:
         empty = np.zeros(0, np.int64)
         return _Matches(*([empty] * 8), names=np.zeros(0, object))
@@ -472,12 +475,17 @@ def astuple_matches(m: _Matches) -> tuple[np.ndarray, ...]:
     return tuple(getattr(m, f.name) for f in fields(m))
 
 
+#: Evidence of a match of a code's pattern, and of a weak pattern (a topic named, not a reason).
+STRONG, WEAK = 2, 1
+
+
 @dataclass(frozen=True)
 class Reading:
     """The clause-level reading of distinct texts (dense arrays, one row per text).
 
     ``score[t, k]``: evidence for category ``k`` (per clause, the strongest match, summed);
     ``wins[t, k]``: category ``k`` is the strongest reading of at least one clause;
+    ``strong[t, k]``: category ``k`` is stated by a (not weak) pattern somewhere in the text;
     ``primary[t]``: the category the text is mostly about (-1: no rule matched).
     """
 
@@ -485,6 +493,7 @@ class Reading:
     wins: np.ndarray
     first: np.ndarray
     primary: np.ndarray
+    strong: np.ndarray
 
 
 def read_clauses(m: _Matches, cat_of_code: np.ndarray, n: int) -> Reading:
@@ -493,6 +502,7 @@ def read_clauses(m: _Matches, cat_of_code: np.ndarray, n: int) -> Reading:
     score = np.zeros((n, k), dtype=np.float64)
     wins = np.zeros((n, k), dtype=bool)
     first = np.full((n, k), np.iinfo(np.int64).max, dtype=np.int64)
+    strong = np.zeros((n, k), dtype=bool)
     if len(m.text):
         cat = cat_of_code[m.code]
         key = m.clause * k + cat
@@ -509,10 +519,12 @@ def read_clauses(m: _Matches, cat_of_code: np.ndarray, n: int) -> Reading:
         np.add.at(score, (ktext, kcat), best)
         wins[ktext[won], kcat[won]] = True
         np.minimum.at(first, (m.text, cat), m.pos)
+        is_strong = m.strength >= STRONG
+        strong[m.text[is_strong], cat[is_strong]] = True
     # Most evidence wins; on a tie the category named first.
     rank = score - 1e-10 * np.minimum(first, 10**9)
     primary = np.where(score.max(axis=1) > 0, rank.argmax(axis=1), -1) if n else np.zeros(0)
-    return Reading(score, wins, first, primary.astype(np.int64))
+    return Reading(score, wins, first, primary.astype(np.int64), strong)
 
 
 @dataclass(frozen=True)
@@ -534,14 +546,22 @@ FILL_FROM = 0.35
 MODEL_WEIGHT = 1.0
 
 
-def decide(reading: Reading, proba: np.ndarray | None) -> Decision:
+#: A text no rule codes is left to the model only with at least this many words of 3+ letters:
+#: a one-word note the rules do not know ("other", "lost", "n/a") goes to the review queue.
+FILL_MIN_WORDS = 2
+_CONTENT_WORD = re.compile(r"[a-z]{3,}")
+
+
+def decide(
+    reading: Reading, proba: np.ndarray | None, fillable: np.ndarray | None = None
+) -> Decision:
     """Primary category + clearly stated second reasons per text, with the model when given.
 
     Rules only: the primary category is the one with most evidence; another category is kept
-    when it is the strongest reading of a clause of its own. With a model, the primary is chosen
-    among the rule categories by evidence + model probability, a second reason the model finds
-    implausible is dropped, and a text no rule codes takes the model's category when it is sure
-    enough.
+    when a pattern (not only a weak one) states it and it is the strongest reading of a clause.
+    With a model, the primary is chosen among the rule categories by evidence + model
+    probability, a second reason the model finds implausible is dropped, and a text no rule
+    codes takes the model's category when it is sure enough and has ``FILL_MIN_WORDS`` words.
     """
     n, k = reading.score.shape
     primary = reading.primary.copy()
@@ -554,6 +574,8 @@ def decide(reading: Reading, proba: np.ndarray | None) -> Decision:
         combined = np.where(reading.score > 0, evidence + MODEL_WEIGHT * proba, -np.inf)
         primary = np.where(has_rules, combined.argmax(axis=1), -1)
         fill = ~has_rules & (proba.max(axis=1) >= FILL_FROM)
+        if fillable is not None:
+            fill &= fillable
         primary[fill] = proba[fill].argmax(axis=1)
         basis[fill] = "model"
         coded = primary >= 0
@@ -561,7 +583,8 @@ def decide(reading: Reading, proba: np.ndarray | None) -> Decision:
     keep = np.zeros((n, k), dtype=bool)
     rows = np.flatnonzero(primary >= 0)
     keep[rows, primary[rows]] = True
-    second = reading.wins & (reading.score > 0)
+    # A second reason must be stated (not only a topic named) and read strongest in a clause.
+    second = reading.wins & reading.strong
     if proba is not None:
         second &= proba >= SECONDARY_FLOOR
     keep |= second & (primary >= 0)[:, None]
@@ -629,7 +652,12 @@ def _code_selected(
     cat_of_code = _category_index(codebook)
     reading = read_clauses(m, cat_of_code, len(texts))
     proba = model.predict_proba(texts) if model is not None and texts else None
-    decision = decide(reading, proba)
+    fillable = None
+    if proba is not None:
+        fillable = np.zeros(len(texts), dtype=bool)
+        for i in np.flatnonzero(reading.primary < 0).tolist():
+            fillable[i] = len(_CONTENT_WORD.findall(texts[i])) >= FILL_MIN_WORDS
+    decision = decide(reading, proba, fillable)
     kept = decision.keep[m.text, cat_of_code[m.code]] if len(m.text) else np.zeros(0, bool)
     return _group(m, kept), decision
 

@@ -12,6 +12,7 @@ A codebook is YAML (the default is ``sales_rca/resources/codebook.yaml``)::
         exclude: ["price was fine, lost on features"]
         patterns: ["too expensive", "overpric*", "price|prices|pricing"]
         picklist: ["Price", "Too expensive"]
+        weak: ["pricing"]          # a topic named, not a reason stated (see below)
         languages:                 # patterns in other languages (accents folded: "décision")
           de: ["zu teuer"]
           fr: ["trop cher"]
@@ -24,6 +25,10 @@ Pattern syntax (matched word by word, case-insensitive, on normalised text):
 - ``price`` a word; ``pric*`` any word starting with ``pric``; ``cut|cuts|slashed`` alternatives;
 - ``budget ~2 cut*`` a phrase: ``~N`` allows up to N other words in between;
 - ``/q[1-4]/`` a regular expression that must match one whole word.
+
+``weak`` patterns name a topic without saying it was the reason ("the POC", "legal", "features"):
+they count half as much as a pattern when choosing a text's primary category, and a category
+only weakly named is never kept as a second reason.
 
 Patterns in other languages go under ``languages`` (``de``, ``fr``, ...); they are matched on every
 text (no language detection is needed: a German phrase does not occur in English notes). Accents
@@ -198,6 +203,7 @@ class Code:
     exclude: Texts = ()
     picklist: Texts = ()
     unless: Patterns = ()
+    weak: Patterns = ()
     languages: dict[Annotated[str, AfterValidator(_language)], Patterns] = Field(
         default_factory=dict
     )
@@ -208,7 +214,12 @@ class Code:
 
     @property
     def all_patterns(self) -> tuple[Pattern, ...]:
-        """The code's patterns followed by its patterns in other languages."""
+        """The code's patterns, its patterns in other languages, then its weak patterns."""
+        return self.strong_patterns + self.weak
+
+    @property
+    def strong_patterns(self) -> tuple[Pattern, ...]:
+        """The code's patterns followed by its patterns in other languages (not the weak ones)."""
         return self.patterns + tuple(p for ps in self.languages.values() for p in ps)
 
 
