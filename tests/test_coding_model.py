@@ -63,3 +63,52 @@ def test_evaluation_never_trains_the_model_on_the_texts_it_scores():
     ev = evaluate_file(HELDOUT, model=True)
     assert ev.model is not None and ev.model["trained_on"] < 400
     assert 0 <= ev.macro_f1 <= 1 and set(ev.confusion.index) == set(ev.per_category.index)
+
+
+def _two_codes_book():
+    from sales_rca.coding import codebook_from_dict
+
+    return codebook_from_dict(
+        {
+            "codes": [
+                {"id": "poc_failed", "category": "offer", "patterns": ["crashed"], "weak": ["poc"]},
+                {"id": "no_decision", "category": "buyer", "patterns": ["killed ~1 it"]},
+            ]
+        }
+    )
+
+
+def test_a_topic_only_named_is_never_a_second_reason_but_can_be_the_only_one():
+    coded = code_texts(
+        ["POC went ahead but finance killed it", "the POC", "POC crashed, then finance killed it"],
+        _two_codes_book(),
+    )
+    assert coded["categories"].tolist() == [("buyer",), ("offer",), ("buyer", "offer")]
+    assert coded["primary_category"].tolist() == ["buyer", "offer", "offer"]
+
+
+def test_texts_sharing_sentences_are_coded_as_if_each_was_coded_alone():
+    texts = [
+        "Too expensive. Went dark after the demo",
+        "went dark after the demo",
+        "Not about price; went dark after the demo, no budget",
+        "too expensive",
+    ]
+    together = code_texts(texts)
+    alone = pd.concat([code_texts([t]) for t in texts], ignore_index=True)
+    cols = ["primary_category", "codes", "categories", "evidence"]
+    assert together[cols].astype(str).equals(alone[cols].astype(str))
+
+
+def test_long_numbers_collapse_like_the_regex_they_replace():
+    import re
+
+    from sales_rca.coding.autocode import collapse_numbers
+
+    for text in ["opp 48213, 120k", "q3 12 1", "a1234b 99 0001é5678", "", "no digits"]:
+        assert collapse_numbers(text) == re.sub(r"[0-9]{3,}", "0", text)
+
+
+def test_the_model_does_not_code_a_one_word_note_no_rule_knows():
+    coded = code_texts(["Other", "lost"], model=default_model())
+    assert not coded["coded"].any() and (coded["basis"] == "").all()

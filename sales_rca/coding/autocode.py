@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -393,8 +393,7 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
             weight = STRONG if pi < n_strong else WEAK
             w_all.append(np.full(len(s), weight, dtype=np.int64))
     if not t_all:
-        empty = np.zeros(0, np.int64)
-        return _Matches(*([empty] * 8), names=np.zeros(0, object))
+        return _empty_matches(np.zeros(0, object))
     s = np.concatenate(s_all)
     e = np.concatenate(e_all)
     # Single-word matches (most of them) read straight from the vocabulary.
@@ -444,7 +443,7 @@ def _to_texts(
 ) -> _Matches:
     """Matches in distinct pieces -> matches in the texts those pieces occur in."""
     if not len(m.text) or not len(occ_piece):
-        return _Matches(*(a[:0] for a in astuple_matches(m)[:-1]), names=m.names)
+        return _empty_matches(m.names)
     first_tok = tokens.text_start[m.text]
     local = m.start - first_tok
     clause = m.clause - tokens.clause_of[np.minimum(first_tok, max(tokens.n - 1, 0))]
@@ -470,9 +469,9 @@ def _to_texts(
     )
 
 
-def astuple_matches(m: _Matches) -> tuple[np.ndarray, ...]:
-    """The arrays of ``m`` in field order."""
-    return tuple(getattr(m, f.name) for f in fields(m))
+def _empty_matches(names: np.ndarray) -> _Matches:
+    e = np.zeros(0, np.int64)
+    return _Matches(e, e, e, e, e, e, e, e, names)
 
 
 #: Evidence of a match of a code's pattern, and of a weak pattern (a topic named, not a reason).
