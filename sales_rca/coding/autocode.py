@@ -342,9 +342,6 @@ class _Tokens:
         flags = np.cumsum(diff)[: self.n] > 0
         return np.concatenate([[0], np.cumsum(flags)])
 
-    def phrase(self, s: int, e: int) -> str:
-        return " ".join(self.vocab[self.ids[s:e]])
-
 
 @dataclass(frozen=True)
 class _Hits:
@@ -398,9 +395,14 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
     e = np.concatenate(e_all)
     # Single-word matches (most of them) read straight from the vocabulary.
     phrase = tokens.vocab[tokens.ids[s]].copy()
-    multi = np.flatnonzero(e - s > 1)
-    for i, a, b in zip(multi.tolist(), s[multi].tolist(), e[multi].tolist(), strict=True):
-        phrase[i] = tokens.phrase(a, b)
+    # Longer matches: each distinct sequence of words is joined once.
+    length = e - s
+    for k in np.unique(length[length > 1]).tolist():
+        rows = np.flatnonzero(length == k)
+        words = tokens.ids[s[rows][:, None] + np.arange(k)]
+        seqs, inverse = np.unique(words, axis=0, return_inverse=True)
+        joined = [" ".join(tokens.vocab[seq].tolist()) for seq in seqs]
+        phrase[rows] = np.asarray(joined, dtype=object)[inverse.reshape(-1)]
     ids, names = pd.factorize(phrase, sort=False)
     return _Matches(
         text=np.concatenate(t_all),
@@ -421,9 +423,25 @@ def _match_all(tokens: _Tokens, codebook: Codebook) -> _Matches:
 _PIECE_BREAKS = str.maketrans(dict.fromkeys(".;:!?,()\n", "\n"))
 
 
+_CONTROLS = str.maketrans(dict.fromkeys("\t\n\r\f\v", " "))
+
+
+def _prepare(texts: list[str]) -> list[str]:
+    """The cheap part of :func:`normalise_list`, done on every distinct text: lower case, one
+    line, long numbers collapsed. The rest is done on the distinct pieces (:func:`_pieces`),
+    far fewer; no rule of :func:`normalise_list` reaches across a piece break."""
+    if not texts:
+        return []
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != len(texts) - 1:  # a text holds the separator itself
+        joined = _SEP.join(t.replace(_SEP, " ") for t in texts)
+    return collapse_numbers(joined.lower().translate(_CONTROLS)).split(_SEP)
+
+
 def _pieces(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The distinct pieces of ``texts`` (see :data:`_PIECE_BREAKS`), then per occurrence of a
-    piece (in text order, pieces in reading order) the piece and the text it occurs in."""
+    """The distinct pieces of ``texts`` (see :data:`_PIECE_BREAKS`), normalised, then per
+    occurrence of a piece (in text order, pieces in reading order) the piece and the text it
+    occurs in. ``texts`` are one line each (see :func:`_prepare`)."""
     joined = _SEP.join(texts).translate(_PIECE_BREAKS)
     # Which text each piece is in: count the text separators among the breaks, in C over the
     # encoded bytes (bytes 0 and 10 never occur inside a multi-byte UTF-8 character).
@@ -432,8 +450,8 @@ def _pieces(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     piece_text = np.r_[0, np.cumsum(kind == 0)].astype(np.int64)
     flat = np.asarray(joined.replace(_SEP, "\n").split("\n"), dtype=object)
     codes, uniques = pd.factorize(flat, sort=False)
-    # Spaces around the breaks do not make a piece distinct.
-    again, pieces = pd.factorize(np.asarray([u.strip(" ") for u in uniques], dtype=object))
+    # Normalised, pieces that differ only in spelling ("did not", "didn't") become one.
+    again, pieces = pd.factorize(np.asarray(normalise_list(list(uniques)), dtype=object))
     occ_piece = again[codes].astype(np.int64)
     return [str(p) for p in pieces], occ_piece, piece_text
 
@@ -654,8 +672,9 @@ def _code_selected(
     fillable = None
     if proba is not None:
         fillable = np.zeros(len(texts), dtype=bool)
-        for i in np.flatnonzero(reading.primary < 0).tolist():
-            fillable[i] = len(_CONTENT_WORD.findall(texts[i])) >= FILL_MIN_WORDS
+        rows = np.flatnonzero(reading.primary < 0)
+        clean = normalise_list([texts[i] for i in rows.tolist()])
+        fillable[rows] = [len(_CONTENT_WORD.findall(t)) >= FILL_MIN_WORDS for t in clean]
     decision = decide(reading, proba, fillable)
     kept = decision.keep[m.text, cat_of_code[m.code]] if len(m.text) else np.zeros(0, bool)
     return _group(m, kept), decision
@@ -694,7 +713,7 @@ def _factorize_texts(series: pd.Series) -> tuple[np.ndarray, list[str]]:
 def _code_series(series: pd.Series, book: Codebook) -> tuple[np.ndarray, tuple]:
     """Code a series; returns the index labels of hit rows and (text, code, evidence) arrays."""
     raw_codes, raw_uniques = _factorize_texts(series)
-    norm_codes, norm_uniques = pd.factorize(np.asarray(normalise_list(raw_uniques), dtype=object))
+    norm_codes, norm_uniques = pd.factorize(np.asarray(_prepare(raw_uniques), dtype=object))
     hits = _code_distinct(list(norm_uniques), book)
     text_of_row = norm_codes[raw_codes]  # distinct-text index per input row
     # Expand hits on distinct texts to input rows with a sort + searchsorted join.
@@ -741,7 +760,7 @@ def code_texts(
     book = codebook or default_codebook()
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
     raw_codes, raw_uniques = _factorize_texts(series)
-    norm_codes, norm_uniques = pd.factorize(np.asarray(normalise_list(raw_uniques), dtype=object))
+    norm_codes, norm_uniques = pd.factorize(np.asarray(_prepare(raw_uniques), dtype=object))
     distinct = [str(u) for u in norm_uniques]
     hits, decision = _code_selected(distinct, book, model)
     n_distinct = len(distinct)
