@@ -112,3 +112,11 @@ def test_long_numbers_collapse_like_the_regex_they_replace():
 def test_the_model_does_not_code_a_one_word_note_no_rule_knows():
     coded = code_texts(["Other", "lost"], model=default_model())
     assert not coded["coded"].any() and (coded["basis"] == "").all()
+
+
+def test_another_form_of_a_word_is_not_read_as_a_typo():
+    from sales_rca.coding import default_codebook
+    from sales_rca.coding.typos import corrections
+
+    found = corrections(["report", "relevant", "secuirty", "budgte"], default_codebook())
+    assert found == {"secuirty": "security", "budgte": "budget"}

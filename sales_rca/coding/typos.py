@@ -1,12 +1,14 @@
 """Typo tolerance: words a codebook does not know are read as the codebook word they misspell.
 
-"compettior", "budgte" and "opstponed" are one edit (a swap of two letters counts as one) away from
-"competitor", "budget" and "postponed". A word is corrected only when all of these hold:
+"secuirty", "budgte" and "opstponed" are one edit (a swap of two letters counts as one) away from
+"security", "budget" and "postponed". A word is corrected only when all of these hold:
 
 - it is not a word of the codebook already (no literal matches it, no ``word*`` pattern covers it);
 - it has at least 5 letters (shorter words are too close to too many others);
-- the nearest codebook word is 1 edit away (2 edits for words of 8 letters or more), and no other
-  codebook word is as near (an ambiguous typo is left alone);
+- the nearest codebook word is 1 edit away (2 edits when both words have 8 letters or more), and
+  no other codebook word is as near (an ambiguous typo is left alone);
+- neither word is the other with letters added at the end ("report" / "reporte", "budge" /
+  "budget"): that is another form of a word far more often than a typo;
 - it starts with the same letter, or with the first two letters swapped ("opstponed").
 
 The distance is the optimal string alignment distance from rapidfuzz (C speed); candidates are
@@ -83,8 +85,8 @@ def corrections(words: Iterable[str], book: Codebook) -> dict[str, str]:
 
     Example::
 
-        corrections(["compettior", "budgte", "cat"], default_codebook())
-        # {'compettior': 'competitor', 'budgte': 'budget'}
+        corrections(["secuirty", "budgte", "report", "cat"], default_codebook())
+        # {"secuirty": "security", "budgte": "budget"}  ("report" is another word)
     """
     literals, prefixes, globs = vocabulary(book)
     cands = sorted(
@@ -138,12 +140,19 @@ def _nearest(words: list[str], targets: list[str], max_edits: int = 2) -> dict[s
         for i, w in enumerate(ws):
             limit = min(max_edits, 2 if len(w) >= TWO_EDITS_FROM else 1)
             row = dist[i]
-            ok = (row <= limit) & (np.abs(t_len - len(w)) <= limit)
+            ok = (row <= np.where(t_len >= TWO_EDITS_FROM, limit, 1)) & (
+                np.abs(t_len - len(w)) <= limit
+            )
             if not ok.any():
                 continue
             best = row[ok].min()
             hits = np.flatnonzero(ok & (row == best))
-            near = [ts[j] for j in hits if ts[j][0] == w[0] or ts[j][:2] == w[1::-1]]
+            near = [
+                ts[j]
+                for j in hits
+                if (ts[j][0] == w[0] or ts[j][:2] == w[1::-1])
+                and not (ts[j].startswith(w) or w.startswith(ts[j]))
+            ]
             if len(near) == 1:
                 out[w] = near[0]
     return out
