@@ -2,13 +2,16 @@
 
 How it stays fast (no Python loop over rows x patterns):
 
-1. texts are normalised and deduplicated (``pd.factorize``); only distinct texts are coded;
-2. all distinct texts are tokenised in one ``re.findall`` over their concatenation, and every word
+1. texts are lower-cased, their long numbers collapsed, and deduplicated (``pd.factorize``);
+2. distinct texts are cut into pieces at punctuation (no pattern, gap or negation reaches across
+   it), the distinct pieces are normalised and coded once each, and their matches are copied to
+   every text they occur in (one ``np.repeat``);
+3. all distinct pieces are tokenised in one ``re.findall`` over their concatenation, and every word
    gets an integer id (``pd.factorize``); an inverted index maps a word id to its positions;
-3. each pattern term is evaluated once over the *vocabulary* (a boolean mask), a pattern's
+4. each pattern term is evaluated once over the *vocabulary* (a boolean mask), a pattern's
    candidate positions come from the inverted index, and the following terms are checked with
    numpy over all candidates at once;
-4. negation cues are matched the same way; the words they negate (up to the clause end, or back
+5. negation cues are matched the same way; the words they negate (up to the clause end, or back
    to the clause start) are marked with one cumulative sum, and matches touching them are dropped.
 """
 
