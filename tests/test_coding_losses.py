@@ -274,8 +274,18 @@ def test_cli_code_writes_one_row_per_lost_deal_and_prints_json(monkeypatch, tmp_
     data = json.loads(res.output)
     assert data["rows"] == 9 and data["coded"] == 8
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert list(frame.columns[:4]) == ["opportunity_id", "codes", "categories", "evidence"]
-    assert frame.set_index("opportunity_id").loc["o4", "codes"] == ""
+    assert list(frame.columns[:5]) == [
+        "opportunity_id",
+        "codes",
+        "categories",
+        "primary_category",
+        "evidence",
+    ]
+    by_id = frame.set_index("opportunity_id")
+    assert by_id.loc["o4", "codes"] == "" and by_id.loc["o4", "primary_category"] == ""
+    assert by_id.loc["o2", "primary_category"] == "price"
+    assert set(data["by_primary_category"]) == set(data["by_category"])
+    assert data["model"]["on"] is True and data["model"]["trained_on"] > 300
     text = runner.invoke(app, ["code", "any.csv"])
     assert "Lost deals: 9, coded: 8" in text.output
 

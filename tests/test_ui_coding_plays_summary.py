@@ -198,14 +198,15 @@ def test_a_target_typed_in_percent_keeps_the_xray_baseline():
 def test_without_causes_plays_follow_the_most_frequent_loss_categories(demo):
     _, _, coded = demo
     wanted = loss_priorities(coded)
-    assert [p.category for p in wanted] == ["buyer", "process", "price"]
+    # Price is not third any more: notes that match no rule no longer fall back to the pick-list.
+    assert [p.category for p in wanted] == ["buyer", "process", "offer"]
     # A weight is the share of coded lost deals citing the category: the number step 3 shows.
     shares = {
         f.category: f.value for f in coding_findings(coded) if f.key == f"code_share:{f.category}"
     }
     assert [p.weight for p in wanted] == [shares[p.category] for p in wanted]
-    assert wanted[0].weight == pytest.approx(0.546, abs=5e-4)
-    assert wanted[0].codes == ("buying_group_disagreement", "bad_timing", "budget_cut")
+    assert wanted[0].weight == pytest.approx(0.517, abs=5e-4)
+    assert wanted[0].codes == ("buying_group_disagreement", "budget_cut", "bad_timing")
     play = load_playbook()[0]
     rec = Recommendation(play, 1.0, (), ("buyer",), ("no_decision",))
     assert play_reason(rec, coded) == "Addresses buyer & buying group; loss codes: No decision made"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sales_rca.cli.check import DataPath, HistoryOpt, JsonOpt, MappingOpt, SourceOpt, load_from_cli
+from sales_rca.cli.check import HistoryOpt, JsonOpt, MappingOpt, SourceOpt, load_from_cli
 from sales_rca.coding import (
     CodingResult,
     agreement,
@@ -18,7 +18,9 @@ from sales_rca.coding import (
 )
 from sales_rca.coding.agreement import Agreement, rating
 from sales_rca.coding.codebook import CATEGORY_LABELS
+from sales_rca.coding.evaluate import Evaluation, evaluate_file
 from sales_rca.csvsafe import write_csv
+from sales_rca.errors import SalesRcaError
 
 CodebookOpt = Annotated[
     Path | None, typer.Option("--codebook", help="Codebook YAML (default: the packaged codebook).")
@@ -43,25 +45,100 @@ def format_coding(result: CodingResult) -> str:
         lines.append("Uncoded (review queue), e.g.:")
         lines += [f"  - {t[:100]}" for t in s["uncoded_examples"]]
     lines += [f"Note: {n}" for n in s["notes"]]
+    m = s["model"]
+    if m.get("on"):
+        cv = m["cv_macro_f1"]
+        lines.append(
+            f"Model: on, trained on {m['trained_on']:,} texts ({m['from_team']:,} from the team), "
+            f"cross-validated macro F1 {'n/a' if cv is None else f'{cv:.2f}'}"
+        )
+    else:
+        lines.append("Model: off (rules only)")
+    return "\n".join(lines)
+
+
+def format_evaluation(e: Evaluation, name: str) -> str:
+    """Macro F1, coverage, per-category precision/recall and the confusion table."""
+    lines = [
+        f"Labelled texts: {name}",
+        f"Macro F1 (categories): {e.macro_f1:.3f}",
+        f"Coverage: {e.coverage:.1%}",
+        "Primary category right: "
+        + ("n/a" if e.primary_accuracy is None else f"{e.primary_accuracy:.1%}"),
+        "Per category:",
+        f"  {'category':<12} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
+    ]
+    lines += [
+        f"  {c:<12} {r.precision:>9.2f} {r.recall:>7.2f} {r.f1:>6.2f} {int(r.support):>8}"
+        for c, r in e.per_category.iterrows()
+    ]
+    lines.append("Confusion (expected primary down, coded primary across):")
+    cols = list(e.confusion.columns)
+    lines.append("  " + " " * 12 + "".join(f"{str(c)[:10]:>11}" for c in cols))
+    lines += [
+        "  " + f"{r!s:<12}" + "".join(f"{int(v):>11}" for v in row.tolist())
+        for r, row in e.confusion.iterrows()
+    ]
+    if e.model is not None:
+        cv = e.model["cv_macro_f1"]
+        lines.append(
+            f"Model: trained on {e.model['trained_on']:,} texts (none of the texts scored here), "
+            f"cross-validated macro F1 of the model alone {'n/a' if cv is None else f'{cv:.3f}'}"
+        )
+    else:
+        lines.append("Model: off (rules only)")
     return "\n".join(lines)
 
 
 def code(
-    path: DataPath,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="The CRM export: CSV, XLSX or Salesforce .xls (not with --evaluate)."),
+    ] = None,
     history: HistoryOpt = None,
     mapping: MappingOpt = None,
     codebook: CodebookOpt = None,
     source: SourceOpt = "auto",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write one row per lost deal: opportunity_id, codes, ..."),
+        typer.Option(
+            "--out",
+            help="Write one row per lost deal: opportunity_id, codes, categories, "
+            "primary_category, evidence, basis, confidence.",
+        ),
     ] = None,
+    evaluate: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluate",
+            help="Score the coding on a labelled CSV (text, categories; primary category "
+            "first): macro F1, per-category precision/recall, confusion table.",
+        ),
+    ] = None,
+    use_model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--no-model",
+            help="Combine the rules with the model trained on labelled texts (default on).",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Auto-code why deals were lost (free text + pick-list) with the codebook."""
+    """Auto-code why deals were lost from their notes (the pick-list is kept apart)."""
     book = load_codebook(codebook)
+    if evaluate is not None:
+        ev = evaluate_file(evaluate, book, model=use_model)
+        if as_json:
+            typer.echo(json.dumps(ev.to_dict(), indent=2))
+        else:
+            typer.echo(format_evaluation(ev, evaluate.name))
+        return
+    if path is None:
+        raise SalesRcaError(
+            "sales-rca code: expected a CRM export (or --evaluate FILE), found none."
+        )
     crm = load_from_cli(path, history, mapping, source)
-    result = code_losses(crm, book)
+    result = code_losses(crm, book, model="default" if use_model else None)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(result.to_frame(), out)

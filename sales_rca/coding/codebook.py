@@ -12,6 +12,10 @@ A codebook is YAML (the default is ``sales_rca/resources/codebook.yaml``)::
         exclude: ["price was fine, lost on features"]
         patterns: ["too expensive", "overpric*", "price|prices|pricing"]
         picklist: ["Price", "Too expensive"]
+        weak: ["pricing"]          # a topic named, not a reason stated (see below)
+        languages:                 # patterns in other languages (accents folded: "décision")
+          de: ["zu teuer"]
+          fr: ["trop cher"]
     negation:
       before: ["not about", "no issues? with"]      # negates the words after it
       after: ["was|were not ~1 issue|problem"]       # negates the words before it
@@ -21,6 +25,15 @@ Pattern syntax (matched word by word, case-insensitive, on normalised text):
 - ``price`` a word; ``pric*`` any word starting with ``pric``; ``cut|cuts|slashed`` alternatives;
 - ``budget ~2 cut*`` a phrase: ``~N`` allows up to N other words in between;
 - ``/q[1-4]/`` a regular expression that must match one whole word.
+
+``weak`` patterns name a topic without saying it was the reason ("the POC", "legal", "features"):
+they count half as much as a pattern when choosing a text's primary category, and a category
+only weakly named is never kept as a second reason.
+
+Patterns in other languages go under ``languages`` (``de``, ``fr``, ...); they are matched on every
+text (no language detection is needed: a German phrase does not occur in English notes). Accents
+are folded before matching, so ``entscheidung verschoben`` and ``decision reportee`` are written
+without them.
 """
 
 from __future__ import annotations
@@ -162,6 +175,13 @@ def _pattern(value: Any) -> Any:
         raise ValueError(f"expected {exc.expected}, found {exc.found}") from None
 
 
+def _language(value: str) -> str:
+    """A language key of a code's ``languages``: a two-letter code such as ``de`` or ``fr``."""
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError(f"expected a two-letter language code such as de or fr, found {value!r}")
+    return value
+
+
 #: Patterns of a code or a negation cue: a list of texts, or one text.
 Patterns = Annotated[
     tuple[Annotated[InstanceOf[Pattern], BeforeValidator(_pattern)], ...],
@@ -183,10 +203,24 @@ class Code:
     exclude: Texts = ()
     picklist: Texts = ()
     unless: Patterns = ()
+    weak: Patterns = ()
+    languages: dict[Annotated[str, AfterValidator(_language)], Patterns] = Field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not self.label.strip():
             object.__setattr__(self, "label", self.id.replace("_", " ").capitalize())
+
+    @property
+    def all_patterns(self) -> tuple[Pattern, ...]:
+        """The code's patterns, its patterns in other languages, then its weak patterns."""
+        return self.strong_patterns + self.weak
+
+    @property
+    def strong_patterns(self) -> tuple[Pattern, ...]:
+        """The code's patterns followed by its patterns in other languages (not the weak ones)."""
+        return self.patterns + tuple(p for ps in self.languages.values() for p in ps)
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,19 @@ def apply_overrides(result: CodingResult, overrides: Iterable[Any] | pd.DataFram
             o.when.isoformat() if isinstance(o.when, datetime) else o.when
         )
         applied[i] = True
-    deals["categories"] = deals["codes"].map(lambda cs: categories_of(cs, book))
-    deals["coded"] = deals["codes"].map(bool)
+    # Only the reviewed deals change: a deal the model coded (categories, no code) keeps them.
+    touched = deals["basis"] == "human"
+    deals.loc[touched, "categories"] = deals.loc[touched, "codes"].map(
+        lambda cs: categories_of(cs, book)
+    )
+    if "primary_category" in deals:
+        deals.loc[touched, "primary_category"] = deals.loc[touched, "categories"].map(
+            lambda cs: cs[0] if cs else ""
+        )
+    deals["coded"] = deals["categories"].map(bool)
     log = pd.DataFrame([o.to_dict() for o in records], columns=list(Override.__dataclass_fields__))
     log["applied"] = applied
-    return CodingResult(deals=deals, codebook=book, overrides=log)
+    return CodingResult(deals=deals, codebook=book, overrides=log, model=result.model)
 
 
 def export_coding_csv(result: CodingResult, path: str | Path) -> Path:

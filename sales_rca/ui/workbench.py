@@ -131,14 +131,36 @@ class Workbench:
         return list(self.cached(("coding_findings", id(coded)), lambda: coding_findings(coded)))
 
     @property
+    def coding_model_on(self) -> bool:
+        """Whether the team lets the model help the rules (session setting ``coding_model``)."""
+        return self.session.state().settings.get("coding_model") != "off"
+
+    @property
+    def coding_auto(self) -> Any:
+        """Auto-coded losses before the team's overrides: rules, plus the model trained on the
+        labelled texts and the texts the team has coded (retrained when their codes change)."""
+        crm = self.crm
+        if crm is None:
+            return None
+        from sales_rca.coding import code_losses
+        from sales_rca.coding.model import team_model
+
+        if not self.coding_model_on:
+            return self.cached("coding_auto_rules", lambda: code_losses(crm, model=None))
+        rules = self.cached("coding_auto_rules", lambda: code_losses(crm, model=None))
+        decisions = self.session.state().code_overrides
+        model = self.cached(("coding_model", decisions), lambda: team_model(rules, decisions))
+        return self.cached(("coding_auto", id(model)), lambda: code_losses(crm, model=model))
+
+    @property
     def coding(self) -> Any:
         """Auto-coded loss reasons with the team's overrides applied (``None`` without data)."""
         crm = self.crm
         if crm is None:
             return None
-        from sales_rca.coding import apply_overrides, code_losses
+        from sales_rca.coding import apply_overrides
 
-        auto = self.cached("coding_auto", lambda: code_losses(crm))
+        auto = self.coding_auto
         overrides = self.session.state().code_overrides
         if not overrides:
             return auto

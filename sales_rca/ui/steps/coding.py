@@ -33,6 +33,7 @@ PAGE_SIZE = 8
 #: Which deals the review queue lists.
 QUEUES: tuple[tuple[str, str], ...] = (
     ("uncoded", "Not coded by the rules"),
+    ("unsure", "Least sure first"),
     ("picklist", "Coded from the pick-list only"),
     ("reviewed", "Reviewed by the team"),
 )
@@ -54,13 +55,16 @@ def codes_label(codes: Any, book: Codebook) -> str:
 def queue_ids(auto: CodingResult, overridden: set[str], queue: str) -> list[str]:
     """The deals a review queue lists, in a stable order (so a reviewed deal stays in place).
 
-    ``uncoded``: no rule matched the text or the pick-list; ``picklist``: only the rep's pick-list
-    gave a code; ``reviewed``: deals the team has coded by hand.
+    ``uncoded``: neither the rules nor the model could code the notes; ``unsure``:
+    every deal, the ones that teach the most first (uncoded, then the model's, least sure first);
+    ``picklist``: deals without notes coded from the pick-list; ``reviewed``: coded by hand.
     """
     d = auto.deals
     ids = d["opportunity_id"].astype(str)
     if queue == "uncoded":
         return ids[~d["coded"]].tolist()
+    if queue == "unsure":
+        return auto.review_order()["opportunity_id"].astype(str).tolist()
     if queue == "picklist":
         return ids[d["basis"] == "picklist"].tolist()
     return [i for i in ids if i in overridden]
@@ -100,6 +104,17 @@ class CodingView(StepView):
         )
         self.queue_pick.observe(self.guard(lambda _: self._show_page(0)), names="value")
         self.queue_note = w.HTML()
+        self.model_toggle = w.ToggleButtons(
+            options=[("Rules + model", "on"), ("Rules only", "off")],
+            value="on",
+            tooltips=[
+                "The model learns from labelled texts and from your codes; it fills gaps and "
+                "says how sure it is",
+                "Only the codebook's rules code the notes",
+            ],
+            style={"button_width": "auto"},
+        )
+        self.model_toggle.observe(self.guard(self._toggle_model), names="value")
         self.queue_rows = w.VBox()
         self.prev_button = c.button("◀ Previous")
         self.next_button = c.button("Next ▶")
@@ -112,6 +127,7 @@ class CodingView(StepView):
                     "app.paragraph",
                     "Read each loss text out loud and agree on its codes. Your codes win over the rules and are kept in the session.",
                 ),
+                self.model_toggle,
                 self.queue_pick,
                 self.queue_note,
                 self.queue_rows,
@@ -153,12 +169,16 @@ class CodingView(StepView):
 
     # ------------------------------------------------------------------ drawing
     def _auto(self) -> CodingResult | None:
-        crm = self.bench.crm
-        if crm is None:
-            return None
-        from sales_rca.coding import code_losses
+        auto: CodingResult | None = self.bench.coding_auto
+        return auto
 
-        return self.bench.cached("coding_auto", lambda: code_losses(crm))
+    def _toggle_model(self, change: Any) -> None:
+        self.session.set_setting("coding_model", str(change["new"]))
+        self.ok(
+            "The model helps the rules."
+            if change["new"] == "on"
+            else "Rules only: the model is switched off."
+        )
 
     def refresh(self) -> None:
         coded = self.bench.coding
@@ -169,6 +189,7 @@ class CodingView(StepView):
             self.queue_rows.children = []
             return
         state = self.session.state()
+        self.model_toggle.value = "on" if self.bench.coding_model_on else "off"
         key = (id(self._auto()), state.code_overrides)
         if key != self._drawn_key:
             first = self._drawn_key is None or self._drawn_key[0] != key[0]
@@ -328,7 +349,11 @@ class CodingView(StepView):
                 picklist=d.get("loss_reason"),
                 override=o,
                 text=text,
-                codes=codes_label(d["codes"], book),
+                codes=codes_label(d["codes"], book)
+                if len(d["codes"])
+                else _categories_label(d["categories"]),
+                primary=CATEGORY_LABELS.get(str(d.get("primary_category") or ""), ""),
+                why=str(d.get("why") or ""),
             )
 
     def _current_codes(self, oid: str) -> tuple[str, ...]:
@@ -423,6 +448,12 @@ def agreement_html(a: Any, name: str) -> str:
         parts.append(render.heading(f"Where we disagree ({len(a.disagreements):,} deals)", 3))
         parts.append(render.frame_table(diffs))
     return render.join(parts)
+
+
+def _categories_label(categories: Any) -> str:
+    """Categories the model gave a deal without a code, in words (``"no code"`` when none)."""
+    labels = [CATEGORY_LABELS.get(str(k), str(k)) for k in (categories or ())]
+    return "; ".join(labels) if labels else "no code"
 
 
 def _blank(value: Any) -> bool:

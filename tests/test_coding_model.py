@@ -1,0 +1,122 @@
+"""Typo tolerance, the primary category, no pick-list fallback when notes exist, and the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sales_rca.coding import code_losses, code_texts, evaluate_file
+from sales_rca.coding.model import default_model, model_for
+
+HELDOUT = Path(__file__).parent / "data" / "loss_texts_heldout.csv"
+
+
+def test_typos_of_codebook_words_are_read_as_the_words():
+    coded = code_texts(
+        ["decision opstponed indefinitely", "no budgte allocated", "secuirty review failed"]
+    )
+    assert coded["categories"].tolist() == [("buyer",), ("buyer",), ("offer",)]
+
+
+def test_a_primary_category_is_named_for_every_coded_text():
+    coded = code_texts(["Too expensive, and they went with a cheaper competitor", "n/a"])
+    assert coded.loc[0, "primary_category"] in coded.loc[0, "categories"]
+    assert coded.loc[1, "primary_category"] == "" and not coded.loc[1, "coded"]
+
+
+def test_german_and_french_notes_are_coded_with_per_language_patterns():
+    coded = code_texts(["Kein Budget mehr in diesem Jahr", "Trop cher par rapport au prix"])
+    assert coded["primary_category"].tolist() == ["buyer", "price"]
+
+
+def test_notes_that_match_nothing_go_to_the_review_queue_not_to_the_pick_list():
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b"],
+            "outcome": ["lost", "lost"],
+            "loss_reason": ["Price", "Price"],
+            "loss_detail": ["zzz qqq xxy", ""],
+        }
+    )
+    deals = code_losses(opps, model=None).deals.set_index("opportunity_id")
+    assert deals.loc["a", "codes"] == () and deals.loc["a", "basis"] == "none"
+    assert deals.loc["a", "picklist_codes"] == ("price_too_high",)
+    assert deals.loc["b", "basis"] == "picklist"
+
+
+def test_model_codes_say_why_and_how_sure():
+    model = default_model()
+    proba = model.predict_proba(["they hated the clunky screens"])
+    assert proba.shape == (1, 8) and ((proba >= 0) & (proba <= 1)).all()
+    assert model.to_dict()["on"] is True and model.to_dict()["trained_on"] > 600
+
+
+def test_the_team_codes_teach_the_model():
+    text = "zorblat frimble on the widget"
+    before = model_for().predict_proba([text])[0]
+    after = model_for([text] * 30, [("coaching",)] * 30).predict_proba([text])[0]
+    assert after[6] > before[6]
+
+
+def test_evaluation_never_trains_the_model_on_the_texts_it_scores():
+    ev = evaluate_file(HELDOUT, model=True)
+    assert ev.model is not None and ev.model["trained_on"] < 400
+    assert 0 <= ev.macro_f1 <= 1 and set(ev.confusion.index) == set(ev.per_category.index)
+
+
+def _two_codes_book():
+    from sales_rca.coding import codebook_from_dict
+
+    return codebook_from_dict(
+        {
+            "codes": [
+                {"id": "poc_failed", "category": "offer", "patterns": ["crashed"], "weak": ["poc"]},
+                {"id": "no_decision", "category": "buyer", "patterns": ["killed ~1 it"]},
+            ]
+        }
+    )
+
+
+def test_a_topic_only_named_is_never_a_second_reason_but_can_be_the_only_one():
+    coded = code_texts(
+        ["POC went ahead but finance killed it", "the POC", "POC crashed, then finance killed it"],
+        _two_codes_book(),
+    )
+    assert coded["categories"].tolist() == [("buyer",), ("offer",), ("buyer", "offer")]
+    assert coded["primary_category"].tolist() == ["buyer", "offer", "offer"]
+
+
+def test_texts_sharing_sentences_are_coded_as_if_each_was_coded_alone():
+    texts = [
+        "Too expensive. Went dark after the demo",
+        "went dark after the demo",
+        "Not about price; went dark after the demo, no budget",
+        "too expensive",
+    ]
+    together = code_texts(texts)
+    alone = pd.concat([code_texts([t]) for t in texts], ignore_index=True)
+    cols = ["primary_category", "codes", "categories", "evidence"]
+    assert together[cols].astype(str).equals(alone[cols].astype(str))
+
+
+def test_long_numbers_collapse_like_the_regex_they_replace():
+    import re
+
+    from sales_rca.coding.autocode import collapse_numbers
+
+    for text in ["opp 48213, 120k", "q3 12 1", "a1234b 99 0001é5678", "", "no digits"]:
+        assert collapse_numbers(text) == re.sub(r"[0-9]{3,}", "0", text)
+
+
+def test_the_model_does_not_code_a_one_word_note_no_rule_knows():
+    coded = code_texts(["Other", "lost"], model=default_model())
+    assert not coded["coded"].any() and (coded["basis"] == "").all()
+
+
+def test_another_form_of_a_word_is_not_read_as_a_typo():
+    from sales_rca.coding import default_codebook
+    from sales_rca.coding.typos import corrections
+
+    found = corrections(["report", "relevant", "secuirty", "budgte"], default_codebook())
+    assert found == {"secuirty": "security", "budgte": "budget"}
