@@ -136,6 +136,16 @@ class Workbench:
         return self.session.state().settings.get("coding_model") != "off"
 
     @property
+    def coding_rules(self) -> Any:
+        """Losses coded by the rules alone (never changes with the team's codes)."""
+        crm = self.crm
+        if crm is None:
+            return None
+        from sales_rca.coding import code_losses
+
+        return self.cached("coding_auto_rules", lambda: code_losses(crm, model=None))
+
+    @property
     def coding_auto(self) -> Any:
         """Auto-coded losses before the team's overrides: rules, plus the model trained on the
         labelled texts and the texts the team has coded (retrained when their codes change)."""
@@ -145,9 +155,9 @@ class Workbench:
         from sales_rca.coding import code_losses
         from sales_rca.coding.model import team_model
 
+        rules = self.coding_rules
         if not self.coding_model_on:
-            return self.cached("coding_auto_rules", lambda: code_losses(crm, model=None))
-        rules = self.cached("coding_auto_rules", lambda: code_losses(crm, model=None))
+            return rules
         decisions = self.session.state().code_overrides
         model = self.cached(("coding_model", decisions), lambda: team_model(rules, decisions))
         return self.cached(("coding_auto", id(model)), lambda: code_losses(crm, model=model))

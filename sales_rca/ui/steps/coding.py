@@ -190,9 +190,15 @@ class CodingView(StepView):
             return
         state = self.session.state()
         self.model_toggle.value = "on" if self.bench.coding_model_on else "off"
-        key = (id(self._auto()), state.code_overrides)
+        # The queue is redrawn from its start only for another export or the model switched on
+        # or off; the model learning from the team's codes changes the codes shown, not the
+        # queue, so the room does not lose its place.
+        source = (id(self.bench.crm), self.bench.coding_model_on)
+        key = (source, id(self._auto()), state.code_overrides)
         if key != self._drawn_key:
-            first = self._drawn_key is None or self._drawn_key[0] != key[0]
+            first = self._drawn_key is None or self._drawn_key[0] != source
+            if first:
+                self._queue_base = self._auto()
             self._drawn_key = key
             self._draw_headline(coded, len(state.code_overrides))
             self._draw_figures(coded)
@@ -205,7 +211,7 @@ class CodingView(StepView):
 
     def _draw_headline(self, coded: CodingResult, reviewed: int) -> None:
         s = coded.summary()
-        auto = self._auto()
+        auto = self.bench.coding_rules
         uncoded_auto = int((~auto.deals["coded"]).sum()) if auto is not None else 0
         self.headline.value = render.kpis(
             [
@@ -283,7 +289,12 @@ class CodingView(StepView):
         return {o.opportunity_id: o for o in self.session.state().code_overrides}
 
     def _show_page(self, page: int) -> None:
-        auto = self._auto()
+        # "Not coded by the rules" and "pick-list only" are the rules' lists (the model's learning
+        # never moves a deal out of them); "least sure first" keeps the order it was drawn in.
+        unsure = self.queue_pick.value == "unsure"
+        auto = (getattr(self, "_queue_base", None) if unsure else self.bench.coding_rules) or (
+            self._auto()
+        )
         coded = self.bench.coding
         if auto is None or coded is None:
             return
