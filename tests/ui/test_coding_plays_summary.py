@@ -45,7 +45,9 @@ def test_coding_shows_categories_and_the_queue_and_an_override_survives_refresh_
     page.wait_for_selector(".js-plotly-plot text:has-text('Buyer & buying group')", timeout=SLOW)
     deal = first_deal(page)
     assert "not reviewed" in deal.inner_text()
-    assert deal.locator("[data-testid=deal-codes]").inner_text() == "no code"
+    # Not coded by the rules: "no code", or what the model suggests (it helps by default).
+    before = deal.locator("[data-testid=deal-codes]").inner_text()
+    assert before != "Price too high"
     deal_id = deal.locator(".srca-deal-head b").first.inner_text()
 
     deal.locator("select").select_option(label="Price & commercials: Price too high")

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as w
 
 from sales_rca import render
+from sales_rca.display import value_text
 from sales_rca.ui import components as c
 from sales_rca.ui.inputs import set_options
 from sales_rca.ui.steps.base import StepView
@@ -172,7 +173,9 @@ class DataView(StepView):
             hidden |= {mapping.get(f) for f in PEOPLE_FIELDS}
         q = crm.quarantine.drop(columns=["table"])
         q = q.drop(columns=[c for c in q.columns if c in hidden])
-        return q.rename(columns={"source_row": "row in the file"})
+        shown = q.drop(columns=["source_row"]).map(value_text)  # "None" reads "not recorded"
+        shown.insert(0, "row in the file", q["source_row"])
+        return shown
 
     def refresh(self) -> None:
         if self.names.value != self.bench.names:  # another tab changed it
