@@ -48,11 +48,13 @@ def test_coding_shows_categories_and_the_queue_and_an_override_survives_refresh_
     # Not coded by the rules: "no code", or what the model suggests (it helps by default).
     before = deal.locator("[data-testid=deal-codes]").inner_text()
     assert before != "Price too high"
-    deal_id = deal.locator(".srca-deal-head b").first.inner_text()
+    head = deal.locator(".srca-deal-head b").first
+    deal_id, deal_name = head.get_attribute("data-deal"), head.inner_text()
+    assert not deal_name.startswith("006")  # named by its opportunity name, never its CRM id
 
     deal.locator("select").select_option(label="Price & commercials: Price too high")
     deal.locator("button:has-text('Set as the code')").click()
-    page.wait_for_selector(f"text={deal_id}: Price too high.", timeout=30_000)
+    page.wait_for_selector(f"text={deal_name}: Price too high.", timeout=30_000)
     expect(deal.locator("[data-testid=deal-codes]")).to_have_text("Price too high")
     expect(deal).to_contain_text("reviewed by facilitator")
     overrides = Session.open(workshop_server.session).state().code_overrides
@@ -61,7 +63,7 @@ def test_coding_shows_categories_and_the_queue_and_an_override_survives_refresh_
     def shows_the_override(page) -> None:
         open_coding(page)
         deal = first_deal(page)
-        assert deal.locator(".srca-deal-head b").first.inner_text() == deal_id
+        assert deal.locator(".srca-deal-head b").first.get_attribute("data-deal") == deal_id
         assert deal.locator("[data-testid=deal-codes]").inner_text() == "Price too high"
         assert "reviewed by facilitator" in deal.inner_text()
         assert re.search(

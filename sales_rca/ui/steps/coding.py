@@ -365,7 +365,23 @@ class CodingView(StepView):
                 else _categories_label(d["categories"]),
                 primary=CATEGORY_LABELS.get(str(d.get("primary_category") or ""), ""),
                 why=str(d.get("why") or ""),
+                name=self._deal_name(r.opportunity_id),
             )
+
+    def _deal_name(self, oid: str) -> str:
+        """A deal as the room reads it: its opportunity name or account, never its CRM id."""
+        from sales_rca.display import deal_names
+
+        crm = self.bench.crm
+
+        def build() -> dict[str, str]:
+            if crm is None:
+                return {}
+            opps = crm.opportunities
+            return dict(zip(opps["opportunity_id"].astype(str), deal_names(opps), strict=True))
+
+        names: dict[str, str] = self.bench.cached("deal_names", build)
+        return names.get(oid, "the deal")
 
     def _current_codes(self, oid: str) -> tuple[str, ...]:
         coded = self.bench.coding
@@ -379,21 +395,25 @@ class CodingView(StepView):
         codes = [*self._current_codes(oid), code] if add else [code]
         codes = list(dict.fromkeys(codes))
         self.session.override_code(oid, codes)
-        self.ok(f"{oid}: {codes_label(codes, self.bench.coding.codebook)}.")
+        self.ok(f"{self._deal_name(oid)}: {codes_label(codes, self.bench.coding.codebook)}.")
 
     def _accept(self, oid: str) -> None:
         codes = self._current_codes(oid)
         # "Accept" keeps what is shown: the rules' codes (stored as an empty override), or the
         # team's earlier codes unchanged.
         self.session.override_code(oid, list(codes) if oid in self._overridden() else [])
-        self.ok(f"{oid}: accepted as {codes_label(codes, self.bench.coding.codebook)}.")
+        self.ok(
+            f"{self._deal_name(oid)}: accepted as {codes_label(codes, self.bench.coding.codebook)}."
+        )
 
     def _clear(self, oid: str) -> None:
         if oid not in self._overridden():
-            self.show_message(f"{oid} has no codes from the team to forget.", "error")
+            self.show_message(
+                f"{self._deal_name(oid)} has no codes from the team to forget.", "error"
+            )
             return
         self.session.clear_override(oid)
-        self.ok(f"{oid}: back to the codes from the rules.")
+        self.ok(f"{self._deal_name(oid)}: back to the codes from the rules.")
 
     # ------------------------------------------------------------------ second coder
     def _export(self, _: Any = None) -> None:
