@@ -57,8 +57,9 @@ def write_summary(
     if state is None:  # a session path was given, so there is a state
         raise BatchError(f"expected a workshop session at {session}, found none.")
 
-    parameters = {
-        "client": client or state.title,
+    client_name = client or state.title
+    parameters: dict[str, str | bool] = {
+        "client": client_name,
         "export_path": str(Path(data).resolve()),
         "history_path": str(Path(history).resolve()) if history else "",
         "mapping_path": str(Path(mapping).resolve()) if mapping else "",
@@ -68,14 +69,14 @@ def write_summary(
         "benchmark_path": str(Path(benchmark).resolve()) if benchmark else "",
         "show_names": names,
     }
-    inputs = {k: v for k, v in parameters.items() if k.endswith("_path") and v}
+    inputs = {k: str(v) for k, v in parameters.items() if k.endswith("_path") and v}
     missing = [v for v in inputs.values() if not Path(v).is_file()]
     if missing:
         raise BatchError(f"expected an input file at {missing[0]}, found nothing.")
     with tempfile.TemporaryDirectory(prefix="sales-rca-export-") as tmp:
-        slug = slugify(parameters["client"])
+        slug = slugify(client_name)
         job = ClientJob(
-            name=parameters["client"],
+            name=client_name,
             slug=slug,
             notebook=str(DEFAULT_NOTEBOOK),
             out_dir=str(Path(tmp) / slug),
