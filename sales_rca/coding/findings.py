@@ -156,7 +156,12 @@ def coding_findings(result: CodingResult, *, top: int = 3) -> list[Finding]:
                 source="coding",
                 category=row.category,
                 opportunity_ids=tuple(ids),
-                details={"code": row.code, "deals": row.deals, "examples": row.examples},
+                details={
+                    "code": row.code,
+                    "label": row.label,
+                    "deals": row.deals,
+                    "examples": row.examples,
+                },
             )
         )
     counts = stage_category_matrix(result)

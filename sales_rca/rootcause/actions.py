@@ -199,7 +199,14 @@ def suggest_metric(indicator: Indicator, metrics: Sequence[Finding]) -> Finding 
 
 def metric_label(f: Finding) -> str:
     """``"Conversion at Needs Analysis: 81%"``: a baseline metric as a menu entry (plain text)."""
-    what = f.details.get("code") or f.category or f.key  # a coding title says the share: say what
+    from sales_rca.display import label
+    from sales_rca.rootcause.fishbone import CATEGORY_LABELS
+
+    d = f.details or {}
+    # A coding title says the share: say what it is a share of, in words (never the code's id).
+    what = d.get("label") or (
+        label(d["code"]) if d.get("code") else CATEGORY_LABELS.get(f.category or "", f.title)
+    )
     title = f"Share of coded losses: {what}" if f.source == "coding" else f.title
     return f"{title}: {metric_value(f.value, f.unit, blank=MISSING)}"
 
