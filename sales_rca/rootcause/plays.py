@@ -49,9 +49,18 @@ class Indicator:
 
     @property
     def label(self) -> str:
-        """E.g. ``"conversion at discovery / needs analysis (up)"``."""
-        where = f" at {self.at}" if self.at else ""
-        return f"{self.metric.replace('_', ' ')}{where} ({self.direction})"
+        """E.g. ``"conversion at discovery / needs analysis, up"``, ``"share of lost deals coded
+        lost champion, down"`` (a code by its words, never its id)."""
+        from sales_rca.display import label
+
+        what = {"code_share": "share of lost deals coded"}.get(
+            self.metric, self.metric.replace("_", " ")
+        )
+        if self.scope == "code" and self.at:
+            where = f" {label(self.at).lower()}"
+        else:
+            where = f" at {self.at}" if self.at else ""
+        return f"{what}{where}, {self.direction}"
 
 
 @model(config=STRICT)
