@@ -113,9 +113,11 @@ def test_the_executive_summary_comes_first_with_numbers_causes_and_actions(
 ) -> None:
     text = summary(demo_batch, "northwind-demo-co")
     main = text[text.index("<main") :]
-    first = re.search(r'<section class="([^"]+)"', main)
-    assert first and first.group(1) == "executive-summary"
-    exec_part = main[: main.index("</section>")]
+    # The CEO's one page first (the client has a workshop session), then the executive summary.
+    sections = re.findall(r'<section class="([^"]+)"', main)
+    assert sections[:2] == ["ceo-brief", "executive-summary"], sections[:3]
+    start = main.index('<section class="executive-summary"')
+    exec_part = main[start : main.index("</section>", start)]
     exec_text = Page(exec_part).visible_text
     results = json.loads((demo_batch.out / "northwind-demo-co" / "results.json").read_text())
     assert f"{results['win_rate']:.0%}" in exec_text
