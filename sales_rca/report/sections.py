@@ -9,7 +9,6 @@ the same fragments), or a list of plotly figures (:func:`xray_figures`,
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from sales_rca import display, render
+from sales_rca.charts.theme import PLOTLY_MIME, figure_json
 from sales_rca.findings import Finding
 from sales_rca.render import (
     Html,
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from sales_rca.rootcause import Category, Play, Recommendation, WorkshopState
 
 #: The MIME type of a plotly figure in a notebook output (JupyterLab and the summary render it).
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
 #: The five-whys question each metric raises (see :func:`question` for driver and trend findings).
 _QUESTIONS: dict[str, str] = {
     "lost_here": "Why do so many deals die at {stage}?",
@@ -827,12 +826,12 @@ def workshop_figures(state: WorkshopState | None) -> list[go.Figure]:
 
 def show(*figures: go.Figure) -> None:
     """Display plotly figures as plotly JSON (rendered by JupyterLab, and by the summary template)."""
-    import plotly.io as pio
     from IPython.display import display
 
     for fig in figures:
-        data = json.loads(pio.to_json(fig, validate=False))
-        display({PLOTLY_MIME: data, "text/plain": f"<figure: {_fig_title(fig)}>"}, raw=True)
+        display(
+            {PLOTLY_MIME: figure_json(fig), "text/plain": f"<figure: {_fig_title(fig)}>"}, raw=True
+        )
 
 
 def _fig_title(fig: go.Figure) -> str:

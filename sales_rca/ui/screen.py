@@ -34,7 +34,7 @@ from sales_rca.agenda import app_steps, step_label, step_minutes
 from sales_rca.rootcause.workshop import WorkshopState
 from sales_rca.session import Session
 from sales_rca.ui.context import Settings
-from sales_rca.ui.timer import timer_from
+from sales_rca.ui.timer import TimerState, timer_from
 
 #: The smallest text a projected figure may use, in px at 1920 px wide.
 MIN_FONT_PX = 18
@@ -53,6 +53,12 @@ def current_problem(state: WorkshopState) -> Any:
         if p.id == chosen:
             return p
     return state.problems[0] if state.problems else None
+
+
+def problem_text(state: WorkshopState) -> str:
+    """What the fishbone's head says: the current problem, else the workshop's general one."""
+    problem = current_problem(state)
+    return problem.text if problem is not None else "Lost and stalled deals"
 
 
 def vote_line(state: WorkshopState) -> str:
@@ -110,7 +116,6 @@ def _tree_picture(state: WorkshopState) -> dict[str, Any]:
 def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
     from sales_rca import charts
 
-    problem = current_problem(state)
     result = state.results() if state.revealed else None
     points = {r.cause_id: r.points for r in result.causes} if result else {}
     top = result.top(3) if result else ()
@@ -127,7 +132,7 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
     fish = charts.fishbone_figure(
         state.categories,
         state.causes,
-        problem=problem.text if problem else "Lost and stalled deals",
+        problem=problem_text(state),
         points=points,
         highlight=top,
     )
@@ -194,6 +199,7 @@ class RoomScreen:
         self._session: Session | None = None
         self._key: tuple[int, str] | None = None
         self._view: dict[str, Any] | None = None
+        self._timer: TimerState | None = None
 
     @property
     def session(self) -> Session:
@@ -212,20 +218,17 @@ class RoomScreen:
             session = self.session
             pushed_raw = session.screen_raw()
             key = (session.event_count, pushed_raw)
-            if key != self._key or self._view is None:
+            if key != self._key or self._view is None or self._timer is None:
                 pushed = json.loads(pushed_raw) if pushed_raw else None
-                self._view = screen_view(
-                    session.state(), pushed, self.settings, playbook=self.playbook
+                state = session.state()
+                self._view = screen_view(state, pushed, self.settings, playbook=self.playbook)
+                step = self._view["step"]
+                self._timer = timer_from(
+                    state.settings, step, step_minutes(step, self.settings.agenda) * 60
                 )
                 self._key = key
             view = dict(self._view)
-            # The countdown moves between changes: recompute it on every request.
-            step = view["step"]
-            timer = timer_from(
-                session.state().settings,
-                step,
-                step_minutes(step, self.settings.agenda) * 60,
-            )
-            view["timer"] = timer.public(time.time())
+            # The countdown moves between changes (its record does not): recompute the time left.
+            view["timer"] = self._timer.public(time.time())
             view["version"] = f"{key[0]}:{hash(key[1]) & 0xFFFFFFFF:x}"
             return view

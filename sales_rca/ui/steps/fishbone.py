@@ -235,11 +235,9 @@ class FishboneView(StepView):
 
     @staticmethod
     def _problem_text(state: WorkshopState) -> str:
-        chosen = state.settings.get("whys_problem")
-        for p in state.problems:
-            if p.id == chosen:
-                return p.text
-        return state.problems[0].text if state.problems else "Lost and stalled deals"
+        from sales_rca.ui.screen import problem_text
+
+        return problem_text(state)
 
     def _draw_choices(self, state: WorkshopState) -> None:
         linked = {wid for cause in state.causes for wid in cause.why_ids}
