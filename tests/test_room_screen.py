@@ -182,3 +182,27 @@ def test_the_xray_puts_the_open_tabs_chart_on_the_room_screen(tmp_path):
     view.tabs.selected_index = titles.index("Stage table")  # a table, no chart
     view._show_chart()
     assert said[-1] == ("This tab has no chart: open a tab with one.", "error")
+
+
+def test_the_xray_sends_a_tabs_page_only_when_the_tab_is_opened(tmp_path):
+    """A browser builds every page it is sent, hidden tabs and their figures included."""
+    from sales_rca.ui import components as c
+    from sales_rca.ui.serve import DEMO_DATA, DEMO_HISTORY
+    from sales_rca.ui.steps.xray import XRayView
+    from sales_rca.ui.workbench import Workbench
+
+    settings = Settings(data=DEMO_DATA, history=DEMO_HISTORY, session=tmp_path / "s.session")
+    view = XRayView(Workbench(settings), lambda text, kind="ok": None)
+    view.refresh()
+    holders = list(view.tabs.children)
+    titles = list(view.tabs.titles)
+    assert len(holders) >= 8 and titles[0] == "Funnel" and view.tabs.selected_index == 0
+    assert c.figure_in(holders[0]) is not None  # the open tab is sent with its figure
+    assert not any(h.children for h in holders[1:])  # the others wait
+    for i, title in enumerate(titles):
+        view.tabs.selected_index = i  # the facilitator opens each tab: its page arrives
+        assert holders[i].children == (view.pages.page(i),), title
+    assert c.figure_in(holders[titles.index("Survival")]) is not None
+    view.tabs.selected_index = 3
+    view.refresh()  # a redraw with the same analysis keeps the open tab
+    assert view.tabs.selected_index == 3

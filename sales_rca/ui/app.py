@@ -115,8 +115,10 @@ class WorkshopApp:
             ]
         )
         # The message comes last: it sticks to the bottom of the window while the page scrolls.
-        self.widget = w.VBox([w.HTML(render.style()), self.header, self.body, self.message])
-        self.widget.add_class("srca-app")
+        app = w.VBox([w.HTML(render.style()), self.header, self.body, self.message])
+        app.add_class("srca-app")
+        self.warmer = c.ChartWarmer()  # outside the app: no part of what the room reads
+        self.widget = w.VBox([app, self.warmer.widget], layout=w.Layout(width="100%"))
         self._seen = state.event_count
         self.current = state.settings.get("step") or next(iter(STEPS))
         if self.current not in STEPS:

@@ -58,6 +58,72 @@ def show_figure(out: w.Output, fig: Any, *, height: int | None = None) -> None:
     )
 
 
+class LazyTabs:
+    """Tabs whose pages reach the browser only when first opened.
+
+    A browser builds every page of a ``Tab`` it is sent, hidden ones included, and draws every
+    figure on them: a view with eight chart tabs would open in seconds. Here each tab holds an
+    empty box until it is selected; the page (built in Python beforehand) then moves in.
+    ``tab`` is the widget to place; ``page(i)`` is the page behind tab ``i``.
+    """
+
+    def __init__(self) -> None:
+        self.tab = w.Tab()
+        self._pages: list[w.Widget] = []
+        self.tab.observe(self._open, names="selected_index")
+
+    def set_pages(self, pages: Sequence[tuple[str, w.Widget]]) -> None:
+        """Replace the tabs with ``pages`` (title, widget); the selected tab stays if it exists."""
+        selected = self.tab.selected_index
+        self._pages = [page for _, page in pages]
+        self.tab.children = [w.Box(layout=w.Layout(width="100%")) for _ in pages]
+        self.tab.titles = tuple(title for title, _ in pages)
+        if selected is not None and selected < len(pages):
+            self.tab.selected_index = selected
+        self._open()
+
+    def page(self, index: int) -> w.Widget:
+        return self._pages[index]
+
+    @property
+    def selected(self) -> int | None:
+        index = self.tab.selected_index
+        return index if index is not None and index < len(self._pages) else None
+
+    def _open(self, _: Any = None) -> None:
+        index = self.selected
+        if index is not None:
+            holder = self.tab.children[index]
+            if not holder.children:
+                holder.children = [self._pages[index]]
+
+
+class ChartWarmer:
+    """Loads the browser's chart library while the first step is being read.
+
+    The browser's plotly renderer loads plotly.js the first time a chart is drawn, about a second
+    on a 2-core laptop: without this, the first step with a chart would open a second late. Once
+    the page has drawn and is idle, the workshop page's script clicks the hidden button
+    (``.srca-warm``; see the Voila template), and a tiny chart is drawn out of sight.
+    """
+
+    def __init__(self) -> None:
+        self.trigger = w.Button(description="warm", layout=w.Layout(display="none"))
+        self.trigger.add_class("srca-warm")
+        self.trigger.on_click(self._warm)
+        self.chart = w.Output().add_class("srca-offscreen")
+        self.widget = w.Box([self.trigger, self.chart], layout=w.Layout(height="0px"))
+
+    def _warm(self, _: Any = None) -> None:
+        import plotly.graph_objects as go
+
+        if not self.chart.outputs:
+            fig = go.Figure(go.Bar(x=[1], y=[1]))
+            fig.update_layout(width=120, height=60, xaxis_visible=False, yaxis_visible=False)
+            show_figure(self.chart, fig, height=60)
+        self.widget.children = [self.chart]  # once
+
+
 def notice(text: str = "", kind: str = "ok") -> w.HTML:
     """A coloured one-line message (``kind`` is ok or error); ``text`` is escaped."""
     widget = w.HTML()

@@ -99,3 +99,24 @@ def test_crm_text_is_shown_as_text_never_run(make_server, context, guard, tmp_pa
         go_to_step(page, label)  # each view built (and its text drawn) before the next
     assert guard.dialogs == []
     assert page.locator("img[src='x']").count() == 0
+
+
+def test_the_chart_library_loads_early_and_tabs_bring_their_charts(workshop_server, context):
+    """Once step 1 has drawn, a chart out of sight loads plotly.js (no second of waiting when the
+    x-ray opens); the x-ray sends a tab's charts only when the tab is opened."""
+    page = open_app(context, workshop_server.url)
+    warm = page.locator(".srca-offscreen .js-plotly-plot")
+    warm.wait_for(state="attached", timeout=60_000)
+    box = warm.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 0  # out of sight
+    assert page.locator("button:has-text('warm')").count() == 0  # it fires once, then goes
+    go_to_step(page, "2. Pipeline x-ray")
+    app = page.locator(".srca-app .srca-figure .js-plotly-plot")
+    app.first.wait_for(timeout=60_000)
+    assert app.count() == 1  # the funnel; the other tabs' charts wait
+    page.locator(".lm-TabBar-tab:has-text('Survival')").click()
+    page.wait_for_function(
+        "document.querySelectorAll('.srca-app .srca-figure .js-plotly-plot').length === 2",
+        timeout=60_000,
+    )
+    assert app.nth(1).bounding_box()["height"] >= 300  # the survival chart, drawn full size

@@ -96,7 +96,8 @@ class CodingView(StepView):
     def build(self) -> None:
         self.headline = w.HTML()
         self.problem_buttons = ProblemButtons(self)
-        self.figures = w.Tab()
+        self.figure_tabs = c.LazyTabs()
+        self.figures = self.figure_tabs.tab
         self.queue_pick = w.ToggleButtons(
             options=[(label, key) for key, label in QUEUES],
             value="uncoded",
@@ -184,7 +185,7 @@ class CodingView(StepView):
         coded = self.bench.coding
         if coded is None:
             self.headline.value = self.no_data().value
-            self.figures.children = []
+            self.figure_tabs.set_pages([])
             self.problem_buttons.clear()
             self.queue_rows.children = []
             return
@@ -276,11 +277,7 @@ class CodingView(StepView):
                     ),
                 )
             )
-        selected = self.figures.selected_index
-        self.figures.children = [p[1] for p in pages]
-        self.figures.titles = tuple(p[0] for p in pages)
-        if selected is not None and selected < len(pages):
-            self.figures.selected_index = selected
+        self.figure_tabs.set_pages(pages)
 
     # ------------------------------------------------------------------ findings
 

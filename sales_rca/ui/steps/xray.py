@@ -74,7 +74,8 @@ class XRayView(StepView):
 
     def build(self) -> None:
         self.headline = w.HTML()
-        self.tabs = w.Tab()
+        self.pages = c.LazyTabs()
+        self.tabs = self.pages.tab
         self.problem_buttons = ProblemButtons(self)
         self.show_chart = c.button(
             "Show this chart on the room screen",
@@ -105,7 +106,7 @@ class XRayView(StepView):
         if x is None:
             self.headline.value = self.no_data().value
             self.problem_buttons.clear()
-            self.tabs.children = []
+            self.pages.set_pages([])
             return
         names = self.names  # switching names on or off redraws the tables and charts
         if self._drawn_for is x and self._drawn_names == names:
@@ -114,10 +115,7 @@ class XRayView(StepView):
         self._drawn_for, self._drawn_names = x, names
         self.headline.value = render.fragment("app.xray_headline", x, [s.plain(n) for n in x.notes])
         self.problem_buttons.draw(ranked_findings(self.bench.findings()))
-        pages = self._pages(x)
-        self.tabs.children = [p[1] for p in pages]
-        for i, (label, _) in enumerate(pages):
-            self.tabs.set_title(i, label)
+        self.pages.set_pages(self._pages(x))
 
     def _pages(self, x: Any) -> list[tuple[str, w.Widget]]:
         pages: list[tuple[str, w.Widget]] = []
@@ -155,9 +153,8 @@ class XRayView(StepView):
     def _show_chart(self, _: Any = None) -> None:
         import plotly.graph_objects as go
 
-        index = self.tabs.selected_index
-        page = self.tabs.children[index] if index is not None and self.tabs.children else None
-        fig = c.figure_in(page) if page is not None else None
+        index = self.pages.selected
+        fig = c.figure_in(self.pages.page(index)) if index is not None else None
         if fig is None:
             self.show_message("This tab has no chart: open a tab with one.", "error")
             return
