@@ -53,7 +53,31 @@ def test_the_page_escapes_typed_text_and_uses_no_statistics_jargon(session, demo
     text = re.sub(r"<[^>]+>", " ", page.split("</style>")[1])
     for jargon in ("p-value", "Kendall", "confidence interval", "bootstrap", "Wilson", " W "):
         assert jargon not in text
-    assert "@page" in page and ".ceo-brief { max-height: 251mm" in page  # one A4 / Letter page
+    brief_rules = re.findall(r"\.ceo-brief \{[^}]*\}", page)
+    assert "@page" in page and brief_rules  # the brief has its print rules...
+    assert not any("overflow" in r or "max-height" in r for r in brief_rules)  # ...none clips
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_the_brief_prints_on_one_page_with_nothing_cut(session, demo, tmp_path, paper):
+    import shutil
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with Session.open(session) as s:
+        state = s.state()
+    html = tmp_path / "brief.html"
+    html.write_text(ceo_brief(state, xray=demo, playbook=load_playbook()).page(), "utf-8")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(html.as_uri())
+        page.emulate_media(media="print")
+        pdf = page.pdf(format=paper, print_background=True)
+        browser.close()
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages == 1, f"the brief takes {pages} {paper} pages"
 
 
 def test_export_writes_the_brief_from_the_session_and_the_data(session, tmp_path, cli):

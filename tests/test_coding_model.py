@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sales_rca.coding import code_losses, code_texts, evaluate_file
 from sales_rca.coding.model import default_model, model_for
@@ -60,9 +61,29 @@ def test_the_team_codes_teach_the_model():
 
 
 def test_evaluation_never_trains_the_model_on_the_texts_it_scores():
+    from sales_rca.coding.model import _clean, training_set
+
     ev = evaluate_file(HELDOUT, model=True)
-    assert ev.model is not None and ev.model["trained_on"] < 400
+    training = set(_clean(training_set()["text"].tolist()))
+    scored = set(_clean(pd.read_csv(HELDOUT, dtype=str, keep_default_na=False)["text"].tolist()))
+    assert scored & training  # the packaged texts include this set...
+    assert ev.model is not None and ev.model["trained_on"] == len(training - scored)  # ...not here
     assert 0 <= ev.macro_f1 <= 1 and set(ev.confusion.index) == set(ev.per_category.index)
+
+
+#: Sets never used to tune the codebook's patterns or the thresholds of ``decide`` (they were
+#: tuned on loss_texts_labelled.csv and loss_texts_voices_a.csv): each is scored by a model that
+#: learnt from the other sets only. Floors guard against regressions; the figures are in README.
+REPORT_SETS = [HELDOUT, HELDOUT.parent / "loss_texts_voices_b.csv"]
+
+
+@pytest.mark.parametrize("path", REPORT_SETS, ids=lambda p: p.stem)
+def test_held_out_sets_written_in_other_voices_are_read_well(path):
+    ev = evaluate_file(path, model=True)
+    assert len(pd.read_csv(path, dtype=str, keep_default_na=False)) >= 300
+    assert ev.macro_f1 >= 0.82, ev.per_category
+    assert ev.coverage >= 0.90
+    assert ev.per_category["precision"].min() >= 0.75, ev.per_category
 
 
 def _two_codes_book():
@@ -120,3 +141,16 @@ def test_another_form_of_a_word_is_not_read_as_a_typo():
 
     found = corrections(["report", "relevant", "secuirty", "budgte"], default_codebook())
     assert found == {"secuirty": "security", "budgte": "budget"}
+
+
+def test_a_gap_never_steps_over_a_negator():
+    """ "was ~1 happy with" negates what follows; "was never happy with" must not."""
+    coded = code_texts(
+        [
+            "was never happy with our pricing",
+            "client was really happy with the price, lost to the incumbent",
+            "budget never got cut, lost to the incumbent",
+        ],
+        model=None,
+    )
+    assert list(coded["categories"]) == [("price",), ("competition",), ("competition",)]

@@ -87,6 +87,11 @@ CLAUSE_BREAKS = frozenset(
         "car",
     ]
 )
+#: Words a gap (``~N``) never steps over: "was ~1 happy" must not read "was never happy", nor
+#: "budget ~2 cut" "budget never got cut" (English, German, French; contracted forms by suffix).
+GAP_STOPS = frozenset(
+    ["not", "never", "no", "nor", "neither", "nicht", "nie", "kein", "pas", "jamais"]
+)
 #: Words a "before" cue negates at most / words an "after" cue negates back at most.
 WINDOW_BEFORE = 5
 WINDOW_AFTER = 4
@@ -251,6 +256,8 @@ class _Tokens:
         self._index = pd.Index(v)
         punct = v.isin(_PUNCT).to_numpy()
         self.is_word = ~punct
+        #: Words a gap may step over: not punctuation, not a negator (:data:`GAP_STOPS`).
+        self.gap_ok = ~punct & ~(v.isin(GAP_STOPS) | v.str.endswith("n't")).to_numpy(dtype=bool)
         is_sep = (v == "\n").to_numpy()
         self.text_of = np.cumsum(is_sep[self.ids]) if self.n else np.zeros(0, np.int64)
         #: Position of each text's first token (``n`` for an empty last text).
@@ -310,7 +317,7 @@ class _Tokens:
                 tok = self.ids[np.minimum(pos, self.n - 1)]
                 hit = alive & inside & (found < 0) & m[tok]
                 found[hit] = pos[hit] + 1
-                alive &= inside & self.is_word[tok]
+                alive &= inside & self.gap_ok[tok]
             keep = found >= 0
             starts, ends = starts[keep], found[keep]
             gap = 0
@@ -560,10 +567,19 @@ class Decision:
 
 #: With a model: a rule category with a model probability below this is not kept as a second
 #: reason; a text no rule codes gets the model's category only from this probability up.
-SECONDARY_FLOOR = 0.15
+SECONDARY_FLOOR = 0.25
 FILL_FROM = 0.35
 #: Weight of the model against the rules' evidence when choosing the primary category.
 MODEL_WEIGHT = 1.0
+#: The model overrules the rules' primary category when it gives another category at least
+#: ``OVERRULE_FROM`` and the rules' choice less than ``OVERRULE_BELOW`` (a pattern read out of
+#: context: "exit clause we couldn't give" is not a product gap).
+OVERRULE_FROM = 0.6
+OVERRULE_BELOW = 0.1
+#: A category no rule found is kept as a second reason when the model gives it at least this.
+MODEL_SECOND_FROM = 0.8
+#: These thresholds were chosen on the tuning sets (tests/data/loss_texts_labelled.csv and
+#: loss_texts_voices_a.csv); the held-out sets report the result (README, "How well the loss coding reads").
 
 
 #: A text no rule codes is left to the model only with at least this many words of 3+ letters:
@@ -580,8 +596,10 @@ def decide(
     Rules only: the primary category is the one with most evidence; another category is kept
     when a pattern (not only a weak one) states it and it is the strongest reading of a clause.
     With a model, the primary is chosen among the rule categories by evidence + model
-    probability, a second reason the model finds implausible is dropped, and a text no rule
-    codes takes the model's category when it is sure enough and has ``FILL_MIN_WORDS`` words.
+    probability unless the model is sure of another one and finds the rules' implausible
+    (``OVERRULE_*``); a second reason the model finds implausible is dropped, one it is very sure
+    of is added (``MODEL_SECOND_FROM``); a text no rule codes takes the model's category when it
+    is sure enough and has ``FILL_MIN_WORDS`` words.
     """
     n, k = reading.score.shape
     primary = reading.primary.copy()
@@ -593,6 +611,12 @@ def decide(
         evidence = np.divide(reading.score, top, out=np.zeros_like(reading.score), where=top > 0)
         combined = np.where(reading.score > 0, evidence + MODEL_WEIGHT * proba, -np.inf)
         primary = np.where(has_rules, combined.argmax(axis=1), -1)
+        # The model overrules the rules' reading when it is sure of another category and finds
+        # the rules' choice implausible (a pattern read out of context).
+        best = proba.argmax(axis=1)
+        p_rule = proba[np.arange(n), np.maximum(primary, 0)]
+        overrule = has_rules & (proba.max(axis=1) >= OVERRULE_FROM) & (p_rule < OVERRULE_BELOW)
+        primary[overrule] = best[overrule]
         fill = ~has_rules & (proba.max(axis=1) >= FILL_FROM)
         if fillable is not None:
             fill &= fillable
@@ -608,6 +632,9 @@ def decide(
     if proba is not None:
         second &= proba >= SECONDARY_FLOOR
     keep |= second & (primary >= 0)[:, None]
+    if proba is not None:
+        # a second reason the rules missed, when the model is sure of it
+        keep |= (proba >= MODEL_SECOND_FROM) & (primary >= 0)[:, None]
     return Decision(keep, primary, basis, confidence, proba)
 
 
