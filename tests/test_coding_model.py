@@ -81,7 +81,7 @@ REPORT_SETS = [HELDOUT, HELDOUT.parent / "loss_texts_voices_b.csv"]
 def test_held_out_sets_written_in_other_voices_are_read_well(path):
     ev = evaluate_file(path, model=True)
     assert len(pd.read_csv(path, dtype=str, keep_default_na=False)) >= 300
-    assert ev.macro_f1 >= 0.82, ev.per_category
+    assert ev.macro_f1 >= 0.84, ev.per_category
     assert ev.coverage >= 0.90
     assert ev.per_category["precision"].min() >= 0.75, ev.per_category
 
