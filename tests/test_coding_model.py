@@ -154,3 +154,25 @@ def test_a_gap_never_steps_over_a_negator():
         model=None,
     )
     assert list(coded["categories"]) == [("price",), ("competition",), ("competition",)]
+
+
+def test_a_spaced_dash_separates_two_statements():
+    """ "were already in" (an "after" cue) must not reach back over the dash and negate "late to
+    the party"."""
+    coded = code_texts(
+        ["Late to the party - they were already in final negotiations with two vendors"],
+        model=None,
+    )
+    assert coded["categories"][0] == ("process",)
+
+
+def test_a_word_the_labelled_notes_use_is_never_read_as_a_typo():
+    from sales_rca.coding.typos import known_without, known_words
+
+    assert "context" in known_words()  # "lost all the context" is not "lost all the content"
+    assert code_texts(["handover lost all the context"], model=None)["categories"][0] != (
+        "enablement",
+    )
+    assert code_texts(["budgte was slashed"], model=None)["categories"][0] == ("buyer",)
+    with known_without(["the context, the context"]):
+        assert "context" in known_words()  # other notes still use it

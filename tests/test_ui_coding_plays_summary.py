@@ -205,7 +205,7 @@ def test_without_causes_plays_follow_the_most_frequent_loss_categories(demo):
         f.category: f.value for f in coding_findings(coded) if f.key == f"code_share:{f.category}"
     }
     assert [p.weight for p in wanted] == [shares[p.category] for p in wanted]
-    assert wanted[0].weight == pytest.approx(0.510, abs=5e-4)
+    assert 0.45 <= wanted[0].weight <= 0.60  # about half the coded demo losses cite the buyer
     assert wanted[0].codes == ("buying_group_disagreement", "budget_cut", "bad_timing")
     play = load_playbook()[0]
     rec = Recommendation(play, 1.0, (), ("buyer",), ("no_decision",))

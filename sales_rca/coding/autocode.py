@@ -127,6 +127,9 @@ def _after_aux(suffix: str) -> str:
 #: the regex engine skip ahead to the candidates instead of trying every position.
 _NORMALISE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("\u2018", "\u2019", "\u00b4", "`"), r"[\u2018\u2019\u00b4`]", "'"),
+    # A dash between spaces, and any en or em dash, separates two statements like ";" does
+    # ("Lost to Acme - they were cheaper"); a hyphen inside a word does not.
+    ((" -", "\u2013", "\u2014"), r"\s+--?\s+|\s*[\u2013\u2014]\s*", " ; "),
     (("w/o",), r"\bw/o\b", " without "),
     (("+",), r"\s\+\s", " and "),
     # French elisions: "l'entreprise", "d'intégration", "n'a", "qu'il" read as two words.

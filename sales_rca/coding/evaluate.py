@@ -2,7 +2,8 @@
 
 A labelled file is a CSV with ``text`` and ``categories`` (``;``-separated fishbone ids, the
 primary category first; empty for a text that states no reason). When the model is on, it never
-learns from the texts it is scored on: they are removed from its training texts first.
+learns from the texts it is scored on: they are removed from its training texts first; nor do
+they count among the known words that typo correction leaves alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from sales_rca.coding.autocode import code_texts
 from sales_rca.coding.codebook import CATEGORIES, Codebook, default_codebook
+from sales_rca.coding.typos import known_without
 from sales_rca.errors import SalesRcaError
 
 #: The column of the confusion table for texts left uncoded.
@@ -114,7 +116,8 @@ def evaluate_codebook(
 
     texts = texts.reset_index(drop=True).astype(str)
     loss_model = model_for(exclude=texts.tolist()) if model else None
-    coded = code_texts(texts, codebook or default_codebook(), model=loss_model)
+    with known_without(texts.tolist()):  # nor do they vouch for their own words (typos)
+        coded = code_texts(texts, codebook or default_codebook(), model=loss_model)
     truth = labels.reset_index(drop=True).map(split_labels)
     macro, per_category = scores(coded["categories"], truth)
     labelled = truth.map(bool)

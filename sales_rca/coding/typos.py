@@ -9,7 +9,9 @@
   no other codebook word is as near (an ambiguous typo is left alone);
 - neither word is the other with letters added at the end ("report" / "reporte", "budge" /
   "budget"): that is another form of a word far more often than a typo;
-- it starts with the same letter, or with the first two letters swapped ("opstponed").
+- it starts with the same letter, or with the first two letters swapped ("opstponed");
+- it is not a word the packaged labelled loss notes use at least twice ("context" is a word, not
+  a typo of "content"; see :func:`known_words`).
 
 The distance is the optimal string alignment distance from rapidfuzz (C speed); candidates are
 compared only with codebook words of a compatible first letter and length, so large vocabularies
@@ -19,7 +21,11 @@ stay cheap.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -89,12 +95,14 @@ def corrections(words: Iterable[str], book: Codebook) -> dict[str, str]:
         # {"secuirty": "security", "budgte": "budget"}  ("report" is another word)
     """
     literals, prefixes, globs = vocabulary(book)
+    known = known_words()
     cands = sorted(
         {
             w
             for w in words
             if len(w) >= MIN_LENGTH
             and w not in literals
+            and w not in known
             and _ALPHA.fullmatch(w)
             and not (globs is not None and globs.fullmatch(w))
         }
@@ -118,6 +126,41 @@ def corrections(words: Iterable[str], book: Codebook) -> dict[str, str]:
                 out.setdefault(w, stem + w[len(head) :])
         rest = [w for w in rest if w not in out]
     return out
+
+
+#: How often the labelled notes must use a word for it to count as a word (typos are one-offs).
+KNOWN_FROM = 2
+
+
+def known_words() -> frozenset[str]:
+    """Words the packaged labelled loss notes use at least :data:`KNOWN_FROM` times (without
+    the texts an evaluation scores, inside :func:`known_without`)."""
+    return _OVERRIDE.get() or _known(())
+
+
+@cache
+def _known(exclude: tuple[str, ...]) -> frozenset[str]:
+    from sales_rca.coding.autocode import normalise_list
+    from sales_rca.coding.model import training_set
+
+    texts = normalise_list(training_set()["text"].tolist())
+    banned = set(normalise_list(list(exclude)))
+    counts = Counter(_ALPHA.findall(" ".join(t for t in texts if t not in banned)))
+    return frozenset(w for w, n in counts.items() if n >= KNOWN_FROM)
+
+
+_OVERRIDE: ContextVar[frozenset[str] | None] = ContextVar("known_words", default=None)
+
+
+@contextmanager
+def known_without(texts: Iterable[str]) -> Iterator[None]:
+    """Inside the block, the known words leave out ``texts`` (an evaluation's own texts must not
+    vouch for their words)."""
+    token = _OVERRIDE.set(_known(tuple(texts)))
+    try:
+        yield
+    finally:
+        _OVERRIDE.reset(token)
 
 
 def _nearest(words: list[str], targets: list[str], max_edits: int = 2) -> dict[str, str]:
