@@ -71,7 +71,87 @@ def test_only_deals_created_since_the_start_count_as_now(pair):
         stages=["A", "B"],
     )
     table = x_now.stage_table.set_index("stage")
-    assert r.now_deals == int(table.loc["A", "advanced"] + table.loc["A", "lost_here"])
+    decided_now = int(table.loc["A", "advanced"] + table.loc["A", "lost_here"])
+    # of those, the deals old enough to have been decided (a few young ones wait)
+    assert 0.8 * decided_now <= r.now_deals < decided_now
+    assert any("days old count" in note for note in r.notes)
+
+
+def _slow_wins_fast_losses(rng, n_per_year, start, days, export_days, prefix):
+    """Deals in one stage A: 50% are won after about 60 days, the others are lost after about 3.
+    Nothing changes over time."""
+    from sales_rca.crm.data import OPPORTUNITY_COLUMNS, CrmData, ImportReport
+
+    n = rng.poisson(n_per_year * days / 365.25)
+    begin = np.datetime64(f"{start}T00:00", "s")
+    created = begin + (rng.uniform(0, days, n) * 86400).astype("timedelta64[s]")
+    won = rng.uniform(size=n) < 0.5
+    took = np.where(won, rng.exponential(60, n), rng.exponential(3, n))
+    close = created + (took * 86400).astype("timedelta64[s]")
+    as_of = begin + np.timedelta64(int(export_days * 86400), "s")
+    is_open = close > as_of
+    ids = np.array([f"{prefix}{i}" for i in range(n)], dtype=object)
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ids,
+            "stage": "A",
+            "outcome": pd.Categorical(
+                np.where(is_open, "open", np.where(won, "won", "lost")),
+                categories=["won", "lost", "open"],
+            ),
+            "amount": 1000.0,
+            "created_date": created.astype("datetime64[ns]"),
+            "close_date": np.where(is_open, np.datetime64("NaT"), close).astype("datetime64[ns]"),
+        }
+    )
+    for col in OPPORTUNITY_COLUMNS:
+        if col not in opps:
+            opps[col] = None
+    closed = ~is_open
+    events = pd.DataFrame(
+        {
+            "opportunity_id": np.r_[ids, ids[closed]],
+            "stage": np.r_[
+                np.full(n, "A", object),
+                np.where(won[closed], "Closed Won", "Closed Lost").astype(object),
+            ],
+            "entered_at": np.r_[created, close[closed]].astype("datetime64[ns]"),
+        }
+    ).sort_values(["opportunity_id", "entered_at"], kind="stable", ignore_index=True)
+    return CrmData(
+        opportunities=opps,
+        stage_events=events,
+        quarantine=pd.DataFrame(columns=["table", "source_row", "reason"]),
+        report=ImportReport(source="test", path="<simulation>"),
+        stages=["A"],
+        won_stages=["Closed Won"],
+        lost_stages=["Closed Lost"],
+    )
+
+
+@pytest.mark.parametrize("window", [75, 250])
+def test_young_deals_quick_losses_do_not_read_as_a_change(window):
+    """Wins take 20 times longer than losses and nothing changed. Among the new deals decided by
+    the export, quick losses dominate (a naive win rate well below 50%). The review counts only
+    deals old enough to have been decided: after 75 days none is, so it asks to wait; after 250
+    days it sees no change."""
+    from sales_rca.impact.review import UNKNOWN
+
+    rng = np.random.default_rng(3)
+    old = _slow_wins_fast_losses(rng, 3000, "2025-01-01", 365.25, 365.25 + window, "OLD")
+    new = _slow_wins_fast_losses(rng, 3000, "2026-01-01", window, window, "NEW")
+    young = new.opportunities[new.opportunities["outcome"] != "open"]
+    assert (young["outcome"] == "won").mean() < 0.45  # what a naive review would compare
+    target = TargetMetric("win_rate", 0.5, 0.6, "share")
+    action = Action("W", "Win more", "Lead", target=target)
+    (r,) = review_actions([action], combined(old, new), since=START)
+    if window == 75:
+        assert r.verdict == UNKNOWN and r.now is None
+        assert "review again later" in " ".join(r.notes)
+    else:
+        assert r.verdict == NOISE, (r.before, r.now, r.notes)
+        assert abs(r.now - 0.5) < 0.08 and r.now_deals > 100
+        assert any("days old count" in note for note in r.notes)
 
 
 def test_a_metric_moving_against_its_target_is_called_the_wrong_way(pair):

@@ -3,8 +3,12 @@
 For each action with a target, the metric is measured twice on the new export: **before** on the
 deals created before the action started (the day it was committed, or ``since``), **now** on the
 deals created on or after it, so a deal that was already half-way through the funnel does not
-count as the action's result. Shares (conversion, win rate, deals lost at a stage as a share of
-those decided there) are compared with the two-sample score test and Newcombe interval for the
+count as the action's result. A share counts, on both sides, only the deals (stage visits for a
+stage conversion) old enough to have been decided: the age by which 95% of the earlier deals
+were (:data:`MATURE_SHARE`), else a young cohort's quick losses would read as a change; before
+any new deal is that old the review asks to wait. Shares (conversion, win rate, deals lost at a
+stage as a share of those decided there) are compared with the two-sample score test and
+Newcombe interval for the
 difference of two proportions (:func:`statsmodels.stats.proportion.test_proportions_2indep`,
 :func:`~statsmodels.stats.proportion.confint_proportions_2indep`); days in a stage with the
 log-rank test on the censoring-aware durations (:func:`lifelines.statistics.logrank_test`),
@@ -125,31 +129,87 @@ class _Counts:
         return self.hits / self.trials if self.trials else None
 
 
-def _share(x: Any, t: TargetMetric) -> _Counts | None:
-    """The target's share on an x-ray, as counts."""
+#: A share is compared only over deals old enough for this share of earlier deals to have been
+#: decided at that age: otherwise the newest deals' quick outcomes tilt it (a young cohort counts
+#: its fast losses and not yet its slow wins).
+MATURE_SHARE = 0.95
+#: Fewest decided deals the maturity age is read from.
+MATURE_MIN_DEALS = 20
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """When a deal's share outcome starts and ends (created -> closed for a win rate; entered ->
+    left the stage for a stage conversion), whether it is decided, and the outcome's hit."""
+
+    start: np.ndarray  # datetime64[ns]
+    days: np.ndarray  # float, NaN when not decided
+    decided: np.ndarray  # bool
+    hit: np.ndarray  # bool (meaningful where decided)
+
+
+def _clock(x: Any, t: TargetMetric) -> _Clock | None:
+    """The deals (or stage visits) a share target counts, with their clocks (None: unknown)."""
     if x is None:
         return None
-    if t.metric == "win_rate" and t.segment is None:
-        return _Counts(int(x.won), int(x.won + x.lost))
     if t.metric == "win_rate":
-        attribute, _, group = str(t.segment).partition("=")
         opps = x.opportunities
-        if attribute not in opps:
-            return None
-        inside = x.drivers.labels(opps, attribute).to_numpy(dtype=object) == group
         outcome = x.deals["outcome"].to_numpy(dtype=object)
-        won = int((inside & (outcome == "won")).sum())
-        return _Counts(won, won + int((inside & (outcome == "lost")).sum()))
+        inside = np.ones(len(opps), dtype=bool)
+        if t.segment is not None:
+            attribute, _, group = str(t.segment).partition("=")
+            if attribute not in opps:
+                return None
+            inside = x.drivers.labels(opps, attribute).to_numpy(dtype=object) == group
+        created = opps["created_date"].to_numpy(dtype="datetime64[ns]")[inside]
+        closed = opps["close_date"].to_numpy(dtype="datetime64[ns]")[inside]
+        decided = np.isin(outcome[inside], ["won", "lost"])
+        days = (closed - created) / np.timedelta64(1, "D")
+        return _Clock(created, np.where(decided, days, np.nan), decided, outcome[inside] == "won")
     if t.metric in ("conversion", "lost_here") and t.stage and x.has_history:
-        table = x.stage_table.set_index("stage")
-        if t.stage not in table.index:
+        if t.stage not in x.stages:
             return None
-        adv, lost = table.loc[t.stage, "advanced"], table.loc[t.stage, "lost_here"]
-        if pd.isna(adv) or pd.isna(lost):
-            return None
-        hits = int(adv) if t.metric == "conversion" else int(lost)
-        return _Counts(hits, int(adv) + int(lost))
+        v = x.visits
+        at = (v["stage_index"].to_numpy() == x.stages.index(t.stage)) & v["last_visit"].to_numpy(
+            dtype=bool
+        )
+        v = v[at]
+        advanced = v["advanced"].to_numpy(dtype=bool)
+        lost = ~advanced & ~v["current"].to_numpy(dtype=bool) & (v["outcome"].to_numpy() == "lost")
+        decided = advanced | lost
+        days = v["days"].to_numpy(dtype=float)
+        hit = advanced if t.metric == "conversion" else lost
+        return _Clock(
+            v["entered_at"].to_numpy(dtype="datetime64[ns]"),
+            np.where(decided, days, np.nan),
+            decided,
+            hit,
+        )
     return None
+
+
+def _mature_days(reference: Any, t: TargetMetric) -> float | None:
+    """The age by which :data:`MATURE_SHARE` of the reference deals were decided (None: too few)."""
+    c = _clock(reference, t)
+    if c is None:
+        return None
+    days = c.days[c.decided & np.isfinite(c.days) & (c.days >= 0)]
+    if len(days) < MATURE_MIN_DEALS:
+        return None
+    return float(np.quantile(days, MATURE_SHARE))
+
+
+def _share(x: Any, t: TargetMetric, mature_days: float | None = None) -> _Counts | None:
+    """The target's share on an x-ray, as counts; with ``mature_days``, over the deals (stage
+    visits) whose clock started at least that long before the x-ray's as-of date."""
+    c = _clock(x, t)
+    if c is None:
+        return None
+    keep = c.decided
+    if mature_days is not None:
+        cut = np.datetime64(x.as_of, "ns") - np.timedelta64(int(mature_days * 86400), "s")
+        keep = keep & (c.start <= cut)
+    return _Counts(int((c.hit & keep).sum()), int(keep.sum()))
 
 
 def _durations(x: Any, stage: str) -> pd.DataFrame | None:
@@ -171,7 +231,12 @@ def _verdict(change: float | None, p: float | None, direction: str) -> str:
 
 
 def _review_share(
-    action: Action, t: TargetMetric, before: Any, now: Any, since: dt.date | None
+    action: Action,
+    t: TargetMetric,
+    before: Any,
+    now: Any,
+    since: dt.date | None,
+    reference: Any = None,
 ) -> MetricReview:
     from scipy.stats import binomtest
     from statsmodels.stats.proportion import (
@@ -180,14 +245,22 @@ def _review_share(
         test_proportions_2indep,
     )
 
-    b, n = _share(before, t), _share(now, t)
+    # Only deals old enough to have been decided count on both sides (MATURE_SHARE), the age
+    # read from the earlier deals (from the whole export when there are none)
+    mature = _mature_days(before if _mature_days(before, t) is not None else reference, t)
+    b, n = _share(before, t, mature), _share(now, t, mature)
     # deals lost at a stage: as a share of those decided there, so fewer deals is not "better"
     direction = t.direction
     empty = MetricReview(action, t.metric, None, None, None, None, 0, 0, UNKNOWN, since)
     if n is None or not n.trials:
         empty.before = b.rate if b else None
         empty.before_deals = b.trials if b else 0
-        empty.notes.append("No deal created since the action started has been decided yet.")
+        empty.notes.append(
+            "No deal created since the action started has been decided yet."
+            if mature is None
+            else f"No deal created since the action started is {mature:.0f} days old yet (the "
+            "age by which 95% of earlier deals were decided): review again later."
+        )
         return empty
     if b is not None and b.trials:
         stat = test_proportions_2indep(n.hits, n.trials, b.hits, b.trials, method="score")
@@ -209,6 +282,11 @@ def _review_share(
         notes = [
             "No deal was created before the action started: now is compared with the baseline recorded with the target."
         ]
+    if mature is not None:
+        notes.append(
+            f"Only deals at least {mature:.0f} days old count (95% of earlier deals were decided "
+            "by that age), so the newest deals' quick outcomes do not tilt the comparison."
+        )
     return MetricReview(
         action, t.metric, before, n.rate, change, (float(lo), float(hi)), before_deals,
         n.trials, _verdict(change, p, direction), since, notes,
@@ -297,7 +375,7 @@ def review_actions(
         if t.metric == "median_days" and t.stage:
             r = _review_days(a, t, before, now, start)
         elif t.metric in ("conversion", "win_rate", "lost_here"):
-            r = _review_share(a, t, before, now, start)
+            r = _review_share(a, t, before, now, start, reference=full)
         else:
             r = MetricReview(a, t.metric, None, None, None, None, 0, 0, UNKNOWN, start)
             r.notes.append("This metric needs the loss coding, not only a new export.")
