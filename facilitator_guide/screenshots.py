@@ -33,6 +33,7 @@ from tests.ui.workshop_browser import (  # noqa: E402
     free_port,
     go_to_step,
     guarded_context,
+    make_problem,
     open_app,
 )
 
@@ -136,15 +137,21 @@ def seed_workshop(session_path: Path) -> None:
     s.add_action(
         "Rewrite stage exit criteria as buyer actions; pilot with one team",
         "Head of Sales Operations",
-        due=dt.date(2026, 12, 15),
+        due=dt.date.today() + dt.timedelta(days=45),
         cause_id=c1,
         play_id="buyer_aligned_stages",
-        target=TargetMetric.from_finding(found["conversion:Needs Analysis"], 0.86),
+        target=TargetMetric(
+            "conversion",
+            float(x.stage_table.set_index("stage").loc["Needs Analysis", "conversion"]),
+            0.86,
+            "share",
+            stage="Needs Analysis",
+        ),
     )
     s.add_action(
         "30 minutes of deal coaching per rep per week, separate from the forecast call",
         "Regional sales managers",
-        due=dt.date(2026, 11, 30),
+        due=dt.date.today() + dt.timedelta(days=30),
         cause_id=c3,
         play_id="formal_coaching_cadence",
         target=TargetMetric.from_finding(found["win_rate:overall"], 0.48),
@@ -233,11 +240,7 @@ def main() -> int:
                 tabs.scroll_into_view_if_needed()
                 settle(page, 1)
                 save(tabs, "02-xray-funnel")
-                row = page.locator(
-                    ".srca-app .widget-hbox:has(.widget-label:has-text('lost at Needs Analysis'))"
-                ).first
-                row.locator("button:has-text('Make this a problem')").click()
-                page.wait_for_selector("text=Added the problem", timeout=30_000)
+                make_problem(page, contains="Needs Analysis")
                 to_top(page)
                 settle(page, 1)
                 save(page, "02-xray-make-problem")
@@ -275,6 +278,13 @@ def main() -> int:
                     results.scroll_into_view_if_needed()
                     settle(page, 1)
                     save(page, "05-vote-results")
+                    room = context.new_page()
+                    room.set_viewport_size({"width": 1920, "height": 1080})
+                    room.goto(server.url.split("/voila/")[0] + "/room/")
+                    room.wait_for_selector("[data-testid=room-figures] .main-svg", timeout=60_000)
+                    settle(room, 2)
+                    save(room, "05-room-screen")
+                    room.close()
 
                 if "summary" in STEPS:
                     step_page(page, "summary")

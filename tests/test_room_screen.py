@@ -108,9 +108,13 @@ def test_the_room_says_how_many_voted_never_how_until_the_reveal(session):
     labels = json.dumps(before["picture"]["figures"][0]["layout"]["annotations"])
     assert "discovery (4)" not in labels and "discovery (" not in labels  # no dots before
     session.reveal()
+    labels = json.dumps(before["picture"]["figures"][0]["layout"]["annotations"])
+    assert "within the sales team" not in labels  # the colour key stays off the room screen
     after = screen_view(session.state(), None, Settings())["picture"]
-    bars, after_fish = after["figures"]
-    assert "discovery (4)" in json.dumps(after_fish["layout"]["annotations"])
+    (bars,) = after["figures"]  # revealed: the bars have the screen to themselves
+    assert bars["layout"]["title"]["text"].startswith("Ranked by dots")  # no empty "title: "
+    texts = bars["data"][0]["text"]
+    assert texts == ["2 dots · 1 voter", "4 dots · 2 voters"]
     assert bars["data"][0]["x"] == [2, 4]  # dots, best last (plotly draws bottom-up)
     assert bars["data"][0]["y"][-1].startswith("1. Managers do not coach")
     assert "agree" in after["html"].lower() or "split" in after["html"].lower()

@@ -22,11 +22,17 @@ from sales_rca.charts.pipeline import (
     win_rate_figure,
 )
 from sales_rca.charts.process import won_process_figure
-from sales_rca.charts.rootcause import fishbone_figure, vote_results_figure, why_tree_figure
+from sales_rca.charts.rootcause import (
+    FISH_KEY,
+    fishbone_figure,
+    vote_results_figure,
+    why_tree_figure,
+)
 from sales_rca.charts.theme import COLORS, TEMPLATE_NAME, apply_theme
 
 __all__ = [
     "COLORS",
+    "FISH_KEY",
     "TEMPLATE_NAME",
     "apply_theme",
     "category_bars",

@@ -189,6 +189,8 @@ def _hover(text: str, lines: Sequence[str]) -> str:
 
 # ------------------------------------------------------------------------------------ fishbone
 FISH_FONT = 13
+#: The name of the fishbone's colour key (an annotation), for views that leave it out.
+FISH_KEY = "colour key"
 #: Approximate width of one character at FISH_FONT px, for layout (a generous estimate).
 CHAR_PX = 7.4
 LABEL_CHARS = 28
@@ -358,6 +360,7 @@ def fishbone_figure(
         )
     )
     fig.add_annotation(
+        name=FISH_KEY,
         x=0,
         y=-layout.half - 30,
         xanchor="left",
@@ -401,9 +404,9 @@ def vote_results_figure(
     values = [r.borda if by_points else r.points for r in rows]
     labels = [f"{r.place}. {_label(text[r.cause_id], LABEL_CHARS, 2)}" for r in rows]
     annotations = [
-        f"{r.borda:g} points · {r.points} dots"
+        f"{_n(r.borda, 'point')} · {_n(r.points, 'dot')}"
         if by_points
-        else f"{r.points} dots · {r.voters} voters"
+        else f"{_n(r.points, 'dot')} · {_n(r.voters, 'voter')}"
         for r in rows
     ]
     fig = go.Figure(
@@ -424,4 +427,10 @@ def vote_results_figure(
         fig.add_annotation(
             text="No cause has a vote yet.", showarrow=False, xref="paper", yref="paper"
         )
-    return apply_theme(fig, title=f"{title}: {result.rule}", height=180 + 60 * max(len(rows), 1))
+    heading = f"{title}: {result.rule}" if title else result.rule
+    return apply_theme(fig, title=heading, height=180 + 60 * max(len(rows), 1))
+
+
+def _n(count: float, word: str) -> str:
+    """``1 dot``, ``2 dots``, ``1.5 points``."""
+    return f"{count:g} {word if count == 1 else word + 's'}"

@@ -125,20 +125,20 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
         "figures": [],
     }
     if result is not None:
+        # Revealed: the ranked bars are the picture, with the whole screen to themselves (the
+        # fishbone squeezed under them would stack its labels at projector type); the app keeps
+        # the fishbone with the top causes marked.
         picture["heading"] = "What the team voted"
         bars = charts.vote_results_figure(result, state.causes, title="")
         picture["figures"].append(projector_figure(bars))
         picture["html"] = render.fragment("room.alignment", alignment_words(result.alignment))
+        return picture
     fish = charts.fishbone_figure(
-        state.categories,
-        state.causes,
-        problem=problem_text(state),
-        points=points,
-        highlight=top,
+        state.categories, state.causes, problem=problem_text(state), points=points, highlight=top
     )
     # The colour key would sit on the lower bones' labels at projector type: the bones' own
     # colours stay, the key is the facilitator's to explain.
-    fish.update_layout(showlegend=False)
+    fish.layout.annotations = [a for a in fish.layout.annotations if a.name != charts.FISH_KEY]
     picture["figures"].append(projector_figure(fish))
     return picture
 
