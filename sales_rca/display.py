@@ -121,6 +121,12 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+def counted(n: float, noun: str) -> str:
+    """``1 deal``, ``2,400 deals``, ``1.5 points``: a count and its noun, singular for one."""
+    text = f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
+    return f"{text} {noun if n == 1 else noun + 's'}"
+
+
 def label(field: Any) -> str:
     """The plain label of a column: ``deal_type`` -> ``Deal type``, ``extra_buying_group_size`` ->
     ``Buying group size``; what a person reads wherever a column is named (findings, tables,

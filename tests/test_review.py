@@ -199,9 +199,8 @@ def test_a_batch_rerun_with_a_baseline_reviews_the_actions_the_same_way(pair, tm
     assert "Did it work? The 90-day review" in html and MOVED in html
 
 
-def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cli):
-    import json
-
+def _session_and_export(pair, tmp_path):
+    """A session with the three actions (the first done) and the new export as CSV files."""
     from sales_rca.session import Session
 
     old, new = pair
@@ -210,11 +209,16 @@ def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cl
         ids = [s.add_action(a.title, a.owner, target=a.target) for a in actions(xray(old))]
         s.update_action(ids[0], status="done")
     opp_csv, hist_csv = tmp_path / "opps.csv", tmp_path / "history.csv"
-    o = new.opportunities.copy()
-    o[["opportunity_id", "stage", "outcome", "amount", "created_date", "close_date"]].to_csv(
-        opp_csv, index=False
-    )
+    cols = ["opportunity_id", "stage", "outcome", "amount", "created_date", "close_date"]
+    new.opportunities[cols].to_csv(opp_csv, index=False)
     new.stage_events.to_csv(hist_csv, index=False)
+    return path, opp_csv, hist_csv
+
+
+def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cli):
+    import json
+
+    path, opp_csv, hist_csv = _session_and_export(pair, tmp_path)
     args = ["review", path, "--data", opp_csv, "--history", hist_csv, "--since", "2026-01-01"]
     r = cli(*args)
     assert r.returncode == 0, r.stderr
@@ -230,20 +234,11 @@ def test_review_command_prints_done_and_not_done_side_by_side(pair, tmp_path, cl
 def test_the_workshop_opened_with_review_shows_the_review_in_the_summary_step(pair, tmp_path):
     import threading
 
-    from sales_rca.session import Session
     from sales_rca.ui.context import Settings
     from sales_rca.ui.steps.summary import SummaryView
     from sales_rca.ui.workbench import Workbench
 
-    old, new = pair
-    path = tmp_path / "r.session"
-    with Session.create(path, "Review") as s:
-        ids = [s.add_action(a.title, a.owner, target=a.target) for a in actions(xray(old))]
-        s.update_action(ids[0], status="done")
-    opp_csv, hist_csv = tmp_path / "opps.csv", tmp_path / "history.csv"
-    cols = ["opportunity_id", "stage", "outcome", "amount", "created_date", "close_date"]
-    new.opportunities[cols].to_csv(opp_csv, index=False)
-    new.stage_events.to_csv(hist_csv, index=False)
+    path, opp_csv, hist_csv = _session_and_export(pair, tmp_path)
     settings = Settings(session=path, review=opp_csv, review_history=hist_csv)
     view = SummaryView(Workbench(settings), lambda text, kind="ok": None)
     for job in [t for t in threading.enumerate() if t.name == "srca-review"]:

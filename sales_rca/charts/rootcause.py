@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from sales_rca.charts.theme import COLORS, apply_theme
+from sales_rca.display import counted
 from sales_rca.rootcause.fishbone import Category, Cause
 from sales_rca.rootcause.voting import VoteResult
 from sales_rca.rootcause.whys import Status, WhyTree
@@ -404,9 +405,9 @@ def vote_results_figure(
     values = [r.borda if by_points else r.points for r in rows]
     labels = [f"{r.place}. {_label(text[r.cause_id], LABEL_CHARS, 2)}" for r in rows]
     annotations = [
-        f"{_n(r.borda, 'point')} · {_n(r.points, 'dot')}"
+        f"{counted(r.borda, 'point')} · {counted(r.points, 'dot')}"
         if by_points
-        else f"{_n(r.points, 'dot')} · {_n(r.voters, 'voter')}"
+        else f"{counted(r.points, 'dot')} · {counted(r.voters, 'voter')}"
         for r in rows
     ]
     fig = go.Figure(
@@ -429,8 +430,3 @@ def vote_results_figure(
         )
     heading = f"{title}: {result.rule}" if title else result.rule
     return apply_theme(fig, title=heading, height=180 + 60 * max(len(rows), 1))
-
-
-def _n(count: float, word: str) -> str:
-    """``1 dot``, ``2 dots``, ``1.5 points``."""
-    return f"{count:g} {word if count == 1 else word + 's'}"

@@ -42,50 +42,20 @@ if TYPE_CHECKING:
 
 _TOKEN_RE = re.compile(rf"{WORD}|[.;:!?,()\n]")
 _PUNCT = frozenset(".;:!?,()\n")
-#: Words that end the clause a "before" cue negates ("not about price, but timing").
-_CLAUSE_WORDS = frozenset(
-    [
-        "but",
-        "however",
-        "although",
-        "though",
-        "whereas",
-        "while",
-        "yet",
-        "except",
-        "because",
-        "instead",
-        "rather",
-    ]
+#: Words that turn to another statement ("price, but timing"), in English.
+_CONTRAST = frozenset(
+    ["but", "however", "although", "though", "whereas", "while", "yet", "because"]
 )
+#: Words that end the clause a "before" cue negates ("not about price, but timing").
+_CLAUSE_WORDS = _CONTRAST | frozenset(["except", "instead", "rather"])
 #: Extra words that start a new clause when looking back from an "after" cue.
 _CLAUSE_WORDS_BACK = _CLAUSE_WORDS | frozenset(["and", "so", "then", "also", "plus"])
 #: Words that start a new clause for the clause-level reading: a text "mostly about" one category
 #: and a second reason stated in a clause of its own (English, German, French).
-CLAUSE_BREAKS = frozenset(
-    [
-        "but",
-        "and",
-        "so",
-        "however",
-        "although",
-        "though",
-        "whereas",
-        "while",
-        "yet",
-        "also",
-        "plus",
-        "then",
-        "because",
-        "aber",
-        "und",
-        "sondern",
-        "weil",
-        "mais",
-        "et",
-        "donc",
-        "car",
-    ]
+CLAUSE_BREAKS = (
+    _CONTRAST
+    | frozenset(["and", "so", "also", "plus", "then"])
+    | frozenset(["aber", "und", "sondern", "weil", "mais", "et", "donc", "car"])
 )
 #: Words a gap (``~N``) never steps over: "was ~1 happy" must not read "was never happy", nor
 #: "budget ~2 cut" "budget never got cut" (English, German, French; contracted forms by suffix).

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -138,7 +138,7 @@ def known_words() -> frozenset[str]:
     return _OVERRIDE.get() or _known(())
 
 
-@cache
+@lru_cache(maxsize=4)  # the packaged notes, and the few sets an evaluation scores
 def _known(exclude: tuple[str, ...]) -> frozenset[str]:
     from sales_rca.coding.autocode import normalise_list
     from sales_rca.coding.model import training_set

@@ -247,7 +247,9 @@ def _review_share(
 
     # Only deals old enough to have been decided count on both sides (MATURE_SHARE), the age
     # read from the earlier deals (from the whole export when there are none)
-    mature = _mature_days(before if _mature_days(before, t) is not None else reference, t)
+    mature = _mature_days(before, t)
+    if mature is None:
+        mature = _mature_days(reference, t)
     b, n = _share(before, t, mature), _share(now, t, mature)
     # deals lost at a stage: as a share of those decided there, so fewer deals is not "better"
     direction = t.direction

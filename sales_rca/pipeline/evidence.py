@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from sales_rca import people
-from sales_rca.display import known, money, recorded, share, value_text, where_text
+from sales_rca.display import counted, known, money, recorded, share, value_text, where_text
 from sales_rca.findings import STRENGTH_ORDER, Finding
 from sales_rca.pipeline.accounts import existing_account_deals
 from sales_rca.pipeline.drivers import BLANK
@@ -163,7 +163,7 @@ def _stage_findings(x: XRay, cite: Any) -> list[Finding]:
             if excess is not None:
                 value = excess * lost_value / n if lost_value is not None else None
             parts.append(
-                f"{_deals(n)} lost here"
+                f"{counted(n, 'deal')} lost here"
                 + (f" ({_money(lost_value)})" if lost_value is not None else "")
             )
             chosen, count = cite(lost_deals & (x.deals["loss_stage"] == stage).to_numpy())
@@ -227,7 +227,7 @@ def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
         out.append(
             Finding(
                 key="stalled_value",
-                title=f"{_deals(len(slow), 'open deal')} stalled ({where}){tail}",
+                title=f"{counted(len(slow), 'open deal')} stalled ({where}){tail}",
                 metric="stalled_value" if value is not None else "stalled_deals",
                 value=value if value is not None else float(len(slow)),
                 unit="currency" if value is not None else "deals",
@@ -250,7 +250,7 @@ def _stall_findings(x: XRay, max_ids: int) -> list[Finding]:
             Finding(
                 key="hygiene:dead",
                 title=(
-                    f"{_deals(len(dead), 'open deal')} {'looks' if len(dead) == 1 else 'look'} "
+                    f"{counted(len(dead), 'open deal')} {'looks' if len(dead) == 1 else 'look'} "
                     "dead: open far longer than won deals take"
                     + (f" ({_money(value)} still in the pipeline)" if value is not None else "")
                 ),
@@ -278,7 +278,7 @@ def _past_due_findings(x: XRay, max_ids: int) -> list[Finding]:
         Finding(
             key="hygiene:past_due",
             title=(
-                f"{_deals(len(due), 'open deal')} {'has' if len(due) == 1 else 'have'} a close "
+                f"{counted(len(due), 'open deal')} {'has' if len(due) == 1 else 'have'} a close "
                 f"date in the past (median {_days(median)} ago)"
                 + (f", {_money(value)} in the forecast" if value else "")
             ),
@@ -791,10 +791,6 @@ def _periods(periods: pd.Series) -> str:
 
 
 # --- wording --------------------------------------------------------------------------------
-
-
-def _deals(n: int, noun: str = "deal") -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _days(value: float) -> str:

@@ -55,7 +55,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 from scipy import stats
 
-from sales_rca.display import money, number, share
+from sales_rca.display import counted, money, number, share
 from sales_rca.jsonsafe import json_value, records
 from sales_rca.pipeline.drivers import BLANK, band_edges, group_codes, wilson_interval
 from sales_rca.pipeline.stages import LOST, NO_DATES, OPEN, WON, outcome_codes
@@ -266,7 +266,7 @@ def _by_created_quarter(created: np.ndarray, outcome: np.ndarray, notes: list[st
         return _empty(QUARTER_COLUMNS)
     if not valid.all():
         notes.append(
-            f"{_count(int((~valid).sum()), 'deal')} without a created date "
+            f"{counted(int((~valid).sum()), 'deal')} without a created date "
             f"{_be(int((~valid).sum()))} left out of the quarters."
         )
     code = code[valid]
@@ -499,7 +499,7 @@ def _cycle(
     negative = int((days < 0).sum())
     if negative:
         notes.append(
-            f"{_count(negative, 'deal')} with a close date before the created date "
+            f"{counted(negative, 'deal')} with a close date before the created date "
             f"{_be(negative)} left out of the cycle length."
         )
     rows = []
@@ -566,7 +566,7 @@ def _cycle(
             "known yet"
         )
         notes.append(
-            f"Counting the {_count(censored, 'open deal')} as still running at "
+            f"Counting the {counted(censored, 'open deal')} as still running at "
             f"{as_of:%Y-%m-%d} (Kaplan-Meier), {tail}."
         )
     return table
@@ -669,10 +669,6 @@ def _finite(value: Any) -> float:
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _be(n: int) -> str:

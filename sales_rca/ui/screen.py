@@ -117,8 +117,6 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
     from sales_rca import charts
 
     result = state.results() if state.revealed else None
-    points = {r.cause_id: r.points for r in result.causes} if result else {}
-    top = result.top(3) if result else ()
     picture: dict[str, Any] = {
         "heading": "What causes it?",
         "lead": vote_line(state),
@@ -133,9 +131,7 @@ def _fishbone_picture(state: WorkshopState) -> dict[str, Any]:
         picture["figures"].append(projector_figure(bars))
         picture["html"] = render.fragment("room.alignment", alignment_words(result.alignment))
         return picture
-    fish = charts.fishbone_figure(
-        state.categories, state.causes, problem=problem_text(state), points=points, highlight=top
-    )
+    fish = charts.fishbone_figure(state.categories, state.causes, problem=problem_text(state))
     # The colour key would sit on the lower bones' labels at projector type: the bones' own
     # colours stay, the key is the facilitator's to explain.
     fish.layout.annotations = [a for a in fish.layout.annotations if a.name != charts.FISH_KEY]
